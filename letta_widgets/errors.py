@@ -1,0 +1,228 @@
+"""One exception family for everything that can go wrong talking to Letta.
+
+Every SDK failure is translated by :func:`translate` (or the :func:`sdk_errors`
+context manager) into a :class:`LettaWidgetsError` subclass whose message says
+what happened and what to do about it. Widgets show ``str(error)`` as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import letta_client
+
+__all__ = [
+    "AgentRunError",
+    "ApprovalPending",
+    "AuthenticationFailed",
+    "ConversationBusy",
+    "InvalidRequest",
+    "LettaWidgetsError",
+    "NotFound",
+    "RateLimited",
+    "RequestTimedOut",
+    "ServerError",
+    "ServerUnreachable",
+    "StreamInterrupted",
+    "sdk_errors",
+    "translate",
+]
+
+
+class LettaWidgetsError(Exception):
+    """Base class: ``str(err)`` is ``"<what happened>: <what to do>"``."""
+
+    def __init__(
+        self,
+        problem: str,
+        remedy: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.remedy = remedy
+        self.status = status
+        self.url = url
+        self.detail = detail
+        super().__init__(f"{problem}: {remedy}" if remedy else problem)
+
+
+class ServerUnreachable(LettaWidgetsError):
+    """No server answered at the base URL (connection refused, DNS failure, reset)."""
+
+
+class RequestTimedOut(LettaWidgetsError):
+    """The server accepted the connection but did not answer in time."""
+
+
+class AuthenticationFailed(LettaWidgetsError):
+    """401 or 403: the API key is missing, wrong, or lacks permission."""
+
+
+class NotFound(LettaWidgetsError):
+    """404: the agent, conversation, block or run does not exist (or was deleted)."""
+
+
+class InvalidRequest(LettaWidgetsError):
+    """400 or 422: the server rejected the request's arguments (e.g. a malformed id)."""
+
+
+class ConversationBusy(LettaWidgetsError):
+    """409: the conversation already has a run in progress (or nothing to cancel)."""
+
+
+class RateLimited(LettaWidgetsError):
+    """429: too many requests; ``retry_after`` holds the server's hint in seconds."""
+
+    retry_after: float | None = None
+
+
+class ServerError(LettaWidgetsError):
+    """5xx: the server failed while handling the request."""
+
+
+class StreamInterrupted(LettaWidgetsError):
+    """A stream ended (or broke) before the server sent its stop reason."""
+
+
+class AgentRunError(LettaWidgetsError):
+    """The run reported an error (an ``error_message`` event or an error stop reason)."""
+
+
+class ApprovalPending(LettaWidgetsError):
+    """The run stopped with ``requires_approval``: a tool call waits for approve or deny."""
+
+
+_DOWN_REMEDY = (
+    "start one with `letta-widgets devserver` (offline, seeded with `--seed demo`) "
+    "or point LETTA_BASE_URL at your server"
+)
+
+
+def _server_message(body: object) -> str:
+    """The human part of an error body: ``detail`` / ``message`` / the raw text."""
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if value:
+                return json.dumps(value)[:500]
+    if isinstance(body, str):
+        return body[:500]
+    return ""
+
+
+def _retry_after(response: Any) -> float | None:
+    try:
+        value = response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def translate(
+    exc: BaseException, *, base_url: str | None = None, what: str | None = None
+) -> LettaWidgetsError:
+    """Map an SDK (or httpx) exception to the matching :class:`LettaWidgetsError`.
+
+    ``what`` names the thing the call was about (``"conversation conv-…"``) so a
+    404 can say which id is unknown. An error that is already ours passes through.
+    """
+    if isinstance(exc, LettaWidgetsError):
+        return exc
+    url = base_url
+    subject = what or "the requested resource"
+    if isinstance(exc, letta_client.APITimeoutError):
+        return RequestTimedOut(
+            f"the Letta server at {url or 'the configured URL'} did not answer in time",
+            "check that it is not overloaded, or pass a larger `timeout=` to connect()",
+            url=url,
+        )
+    if isinstance(exc, letta_client.APIConnectionError):
+        return ServerUnreachable(
+            f"no Letta server at {url or 'the configured URL'}", _DOWN_REMEDY, url=url,
+            detail=str(exc.__cause__ or exc),
+        )
+    if isinstance(exc, letta_client.APIStatusError):
+        status = exc.status_code
+        detail = _server_message(exc.body) or str(exc)
+        common: dict[str, Any] = {"status": status, "url": url, "detail": detail}
+        if status in (401, 403):
+            return AuthenticationFailed(
+                f"the Letta server refused the API key ({status}: {detail})",
+                "set LETTA_API_KEY or pass api_key= to connect(); for Letta Cloud create a "
+                "key in the dashboard's API keys page",
+                **common,
+            )
+        if status == 404:
+            return NotFound(
+                f"{subject} was not found ({detail})",
+                "check the id (it may have been deleted by another client); "
+                "list what exists with lw.conversations_frame(client, agent_id)",
+                **common,
+            )
+        if status == 409:
+            return ConversationBusy(
+                f"{subject} is busy ({detail})",
+                "wait for the running turn to finish, attach to it, or stop it with "
+                "client.conversations.cancel(conversation_id)",
+                **common,
+            )
+        if status == 429:
+            err = RateLimited(
+                f"the Letta server is rate limiting requests ({detail})",
+                "wait a moment and try again, or lower the concurrency",
+                **common,
+            )
+            err.retry_after = _retry_after(exc.response)
+            return err
+        if status in (400, 422):
+            return InvalidRequest(
+                f"the Letta server rejected the request for {subject} ({status}: {detail})",
+                "check the ids and arguments (conversation ids look like conv-<uuid4>)",
+                **common,
+            )
+        if status >= 500:
+            return ServerError(
+                f"the Letta server failed ({status}: {detail})",
+                "try again; if it keeps failing, check the server's log",
+                **common,
+            )
+        return LettaWidgetsError(
+            f"the Letta server answered {status} ({detail})", "check the request", **common
+        )
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - httpx is a dependency of the SDK
+        httpx = None  # type: ignore[assignment]
+    if httpx is not None and isinstance(exc, (httpx.TransportError, httpx.StreamError)):
+        return StreamInterrupted(
+            f"the connection to {url or 'the Letta server'} broke ({exc.__class__.__name__})",
+            "the turn can be resumed; send again (the same otid is never stored twice)",
+            url=url,
+            detail=str(exc),
+        )
+    return LettaWidgetsError(f"unexpected error: {exc!r}", "see the traceback", url=url)
+
+
+@contextmanager
+def sdk_errors(*, base_url: str | None = None, what: str | None = None) -> Iterator[None]:
+    """Re-raise SDK exceptions raised inside the block as :class:`LettaWidgetsError`."""
+    try:
+        yield
+    except LettaWidgetsError:
+        raise
+    except (letta_client.LettaError, OSError) as exc:
+        raise translate(exc, base_url=base_url, what=what) from exc
+    except Exception as exc:
+        import httpx
+
+        if isinstance(exc, httpx.HTTPError):
+            raise translate(exc, base_url=base_url, what=what) from exc
+        raise
