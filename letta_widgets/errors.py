@@ -49,6 +49,8 @@ class LettaWidgetsError(Exception):
         self.status = status
         self.url = url
         self.detail = detail
+        self.turn: Any = None
+        """The partial :class:`~letta_widgets.stream.Turn` when a streamed turn failed."""
         super().__init__(f"{problem}: {remedy}" if remedy else problem)
 
 
