@@ -1,0 +1,122 @@
+// ChatCell front-end. Python drives the stream; this view renders the `items`
+// snapshot (sanitized HTML cards), applies coalesced live ops, and sends clicks.
+
+function render({ model, el }) {
+  el.classList.add("lw-root", "lw-chat");
+  const banner = lwEl("div", "lw-error");
+  const transcript = lwEl("div", "lw-transcript");
+  const olderBtn = lwEl("button", "lw-older", "Load older messages");
+  const list = lwEl("div", "lw-items");
+  const live = lwEl("div", "lw-live-area");
+  transcript.append(olderBtn, list, live);
+  const status = lwEl("div", "lw-status");
+  const composer = lwEl("div", "lw-composer");
+  const input = lwEl("textarea", "lw-input");
+  input.rows = 2;
+  const sendBtn = lwEl("button", "lw-send lw-primary", "Send");
+  const stopBtn = lwEl("button", "lw-stop", "Stop");
+  const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
+  composer.append(input, sendBtn, stopBtn, attachBtn);
+  el.replaceChildren(banner, transcript, status, composer);
+
+  const liveArea = lwLiveArea(live);
+  const cleanups = [lwErrorBanner(model, banner)];
+  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+
+  const nearBottom = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 60;
+  const toBottom = () => { transcript.scrollTop = transcript.scrollHeight; };
+
+  function decorate(node, item) {
+    if (item.type !== "approval_request_message") return;
+    let bar = node.querySelector(".lw-approval-actions");
+    if (!item.pending) { if (bar) bar.remove(); return; }
+    if (bar) return;
+    bar = lwEl("div", "lw-approval-actions");
+    const ids = item.tool_call_ids || [];
+    const approve = lwEl("button", "lw-approve lw-primary", "Approve");
+    const deny = lwEl("button", "lw-deny", "Deny");
+    const reason = lwEl("input", "lw-deny-reason");
+    reason.placeholder = "reason (optional)";
+    const answer = (ok) => {
+      approve.disabled = deny.disabled = true;
+      model.send({ kind: "approve", tool_call_id: ids[0], approve: ok, reason: reason.value || null });
+    };
+    approve.addEventListener("click", () => answer(true));
+    deny.addEventListener("click", () => answer(false));
+    bar.append(approve, deny, reason);
+    node.appendChild(bar);
+  }
+
+  function drawItems() {
+    const stick = nearBottom();
+    const oldHeight = transcript.scrollHeight;
+    const oldTop = transcript.scrollTop;
+    const firstKey = list.firstElementChild ? list.firstElementChild.dataset.key : null;
+    lwRenderItems(list, model.get("items"), decorate);
+    const prepended = firstKey && list.firstElementChild && list.firstElementChild.dataset.key !== firstKey;
+    if (prepended && !stick) transcript.scrollTop = oldTop + (transcript.scrollHeight - oldHeight);
+    else if (stick) toBottom();
+  }
+
+  function drawStatus() {
+    const state = model.get("status");
+    status.className = "lw-status lw-status--" + state;
+    status.textContent = model.get("status_text") || (state === "idle" ? "" : state);
+    const streaming = state === "streaming";
+    sendBtn.disabled = streaming;
+    stopBtn.disabled = !streaming;
+    el.dataset.status = state;
+  }
+
+  function drawChrome() {
+    olderBtn.hidden = !model.get("has_older");
+    attachBtn.hidden = !model.get("can_attach");
+    input.placeholder = model.get("placeholder");
+    transcript.style.height = model.get("height");
+  }
+
+  function send() {
+    const text = input.value.trim();
+    if (!text || model.get("status") === "streaming") return;
+    model.send({ kind: "send", text });
+    input.value = "";
+  }
+
+  let olderRequested = false;
+  function maybeOlder() {
+    if (olderRequested || !model.get("has_older") || transcript.scrollTop > 40) return;
+    olderRequested = true;
+    model.send({ kind: "older" });
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      event.stopPropagation();
+      send();
+    }
+  });
+  sendBtn.addEventListener("click", send);
+  stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
+  attachBtn.addEventListener("click", () => model.send({ kind: "attach" }));
+  olderBtn.addEventListener("click", () => { olderRequested = true; model.send({ kind: "older" }); });
+  transcript.addEventListener("scroll", maybeOlder, { passive: true });
+
+  on("msg:custom", (msg) => {
+    if (!msg || msg.kind !== "ops") return;
+    const stick = nearBottom();
+    for (const op of msg.ops) liveArea.apply(op);
+    if (stick) toBottom();
+  });
+  on("change:items", () => { olderRequested = false; drawItems(); });
+  on("change:status change:status_text", drawStatus);
+  on("change:has_older change:can_attach change:placeholder change:height", drawChrome);
+
+  drawChrome();
+  drawItems();
+  drawStatus();
+  toBottom();
+  return () => { for (const fn of cleanups) fn(); };
+}
+
+export default { render };

@@ -1,0 +1,117 @@
+// letta-widgets: front-end code shared by every widget. Concatenated in front of each
+// widget's module by letta_widgets/widgets/base.py (plain ES, no build step).
+
+const LW_BLOCKED_TAGS = new Set([
+  "SCRIPT", "STYLE", "IFRAME", "FRAME", "FRAMESET", "OBJECT", "EMBED", "SVG", "MATH",
+  "FORM", "INPUT", "BUTTON", "TEXTAREA", "SELECT", "LINK", "META", "BASE", "TEMPLATE",
+  "AUDIO", "VIDEO", "SOURCE", "PORTAL", "NOSCRIPT",
+]);
+const LW_URL_ATTRS = new Set(["href", "src", "action", "formaction", "xlink:href", "poster", "srcset"]);
+const LW_SAFE_URL = /^(https?:|mailto:|#)/i;
+
+/** Parse HTML that Python already sanitized (nh3) into an inert fragment and scrub it
+ *  again here (defence in depth): no script-capable element, no on* handler, no
+ *  inline style, no URL that is not http(s), mailto or a fragment. */
+function lwSafeFragment(sanitizedHtml) {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = sanitizedHtml; // sanitized in Python; template content is inert, scrubbed below
+  const doomed = [];
+  const walker = document.createTreeWalker(tpl.content, NodeFilter.SHOW_ELEMENT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (LW_BLOCKED_TAGS.has(node.tagName.toUpperCase())) { doomed.push(node); continue; }
+    for (const attr of Array.from(node.attributes)) {
+      const name = attr.name.toLowerCase();
+      const value = attr.value.replace(/[\u0000-\u0020]/g, "");
+      if (name.startsWith("on") || name === "style" ||
+          (LW_URL_ATTRS.has(name) && !LW_SAFE_URL.test(value))) {
+        node.removeAttribute(attr.name);
+      }
+    }
+    if (node.tagName === "A") {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer nofollow");
+    }
+  }
+  for (const node of doomed) node.remove();
+  return tpl.content;
+}
+
+/** A new element with a class and optional text (always set as text, never HTML). */
+function lwEl(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+/** Keyed reconciliation of rendered items ({key, html, ...}) into `container`:
+ *  unchanged items keep their DOM (and open/closed <details>), new ones are built. */
+function lwRenderItems(container, items, decorate) {
+  const existing = new Map();
+  for (const child of Array.from(container.children)) existing.set(child.dataset.key, child);
+  const wanted = new Set();
+  let previous = null;
+  for (const item of items) {
+    wanted.add(item.key);
+    let node = existing.get(item.key);
+    if (!node || node._lwHtml !== item.html) {
+      const fresh = lwEl("div", "lw-item lw-item--" + item.type);
+      fresh.dataset.key = item.key;
+      fresh.appendChild(lwSafeFragment(item.html));
+      fresh._lwHtml = item.html;
+      if (node) node.replaceWith(fresh);
+      node = fresh;
+    }
+    if (decorate) decorate(node, item);
+    const expected = previous ? previous.nextSibling : container.firstChild;
+    if (expected !== node) container.insertBefore(node, expected);
+    previous = node;
+  }
+  for (const [key, node] of existing) if (!wanted.has(key)) node.remove();
+}
+
+/** The live area: plain-text messages growing with token deltas until the turn ends
+ *  and the sanitized cards replace them. Ops: reset | begin i type text | delta i text
+ *  | set i text. Text is only ever set with textContent / appendData. */
+function lwLiveArea(container) {
+  const nodes = new Map();
+  function apply(op) {
+    const [kind, index] = op;
+    if (kind === "reset") { nodes.clear(); container.replaceChildren(); return; }
+    if (kind === "begin") {
+      const box = lwEl("div", "lw-msg lw-live lw-msg--" + op[2]);
+      const label = lwEl("div", "lw-live-label", op[2].replace(/_message$/, "").replace(/_/g, " "));
+      const body = lwEl("div", "lw-live-text");
+      const text = document.createTextNode(op[3] || "");
+      body.appendChild(text);
+      box.append(label, body);
+      container.appendChild(box);
+      nodes.set(index, text);
+      return;
+    }
+    const text = nodes.get(index);
+    if (!text) return;
+    if (kind === "delta") text.appendData(op[2]);
+    else if (kind === "set") text.data = op[2];
+  }
+  return { apply, size: () => nodes.size };
+}
+
+/** Show the model's `error` trait in a dismissible banner. */
+function lwErrorBanner(model, banner) {
+  const update = () => {
+    const text = model.get("error");
+    banner.hidden = !text;
+    banner.replaceChildren();
+    if (!text) return;
+    banner.append(lwEl("span", "lw-error-text", text));
+    const close = lwEl("button", "lw-error-close", "×");
+    close.title = "Dismiss";
+    close.addEventListener("click", () => { model.set("error", ""); model.save_changes(); });
+    banner.append(close);
+  };
+  model.on("change:error", update);
+  update();
+  return () => model.off("change:error", update);
+}

@@ -1,0 +1,85 @@
+"""What every letta-widgets widget shares: static assets, strict kwargs, RPC, errors.
+
+- ``_esm`` / ``_css`` are plain files in ``letta_widgets/static/``; a widget's ESM is
+  ``common.js`` (the one front-end renderer of message cards) followed by its own file.
+- Unknown keyword arguments raise ``TypeError`` (traitlets would swallow typos).
+- Front-end messages are dispatched to ``_on_<kind>`` methods; an exception in a
+  handler is shown in the widget (``error`` trait), never swallowed.
+- The context of the last front-end message is kept, so a job started from a cell
+  publishes like a reply to it (see ``letta_widgets._loop``).
+- Nothing secret is ever a synced trait: the client lives in ``self._client``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from letta_widgets.errors import LettaWidgetsError, translate
+
+__all__ = ["STATIC", "LettaWidget", "bundle"]
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+"""The folder of the front-end ES modules and CSS that ship in the wheel."""
+
+log = logging.getLogger("letta_widgets")
+
+
+@cache
+def bundle(*names: str) -> str:
+    """Concatenate static files into one ES module or stylesheet (no build step)."""
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+class LettaWidget(anywidget.AnyWidget):
+    """Base class of the toolkit's widgets."""
+
+    error = t.Unicode("", help="The last error, as a sentence that says what to do.").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = sorted(set(kwargs) - set(self.trait_names()))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s): {', '.join(unknown)}"
+            )
+        super().__init__(**kwargs)
+        self._last_msg_context: contextvars.Context | None = None
+        self.on_msg(self._dispatch)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} model_id={self.model_id!r}>"
+
+    def _dispatch(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        self._last_msg_context = contextvars.copy_context()
+        kind = str(content.get("kind", ""))
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            self.show_error(f"unknown front-end message {kind!r}")
+            return
+        try:
+            handler(content)
+        except Exception as exc:
+            self.show_error(exc)
+
+    def show_error(self, error: BaseException | str) -> None:
+        """Show an error in the widget (and log it); the widget stays usable."""
+        if isinstance(error, BaseException) and not isinstance(error, LettaWidgetsError):
+            try:
+                error = translate(error)
+            except Exception:  # pragma: no cover - translate never raises in practice
+                error = repr(error)
+        text = str(error)
+        log.warning("%s: %s", type(self).__name__, text)
+        self.error = text
+
+    def clear_error(self) -> None:
+        """Remove the error banner."""
+        self.error = ""

@@ -1,0 +1,394 @@
+"""ChatCell: a streaming chat with one Letta conversation, in a notebook cell.
+
+The stream runs on the toolkit's worker loop (:mod:`letta_widgets._loop`) through
+the one turn engine (:mod:`letta_widgets.stream`). Token deltas reach the front-end
+as coalesced custom messages (at most ``FLUSH_HZ`` a second); finished messages are
+rendered by :mod:`letta_widgets.render` into the compact ``items`` snapshot, so a
+re-opened output or a second view shows the whole transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import traitlets as t
+from letta_client import AsyncLetta, Letta
+
+from letta_widgets._loop import Job, WorkerLoop
+from letta_widgets.client import async_twin, base_url_of
+from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
+from letta_widgets.paging import older_page, trim_partial_group
+from letta_widgets.stream import Turn, TurnEngine, TurnEvent
+from letta_widgets.widgets.base import LettaWidget, bundle
+from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
+
+__all__ = ["FLUSH_HZ", "ChatCell"]
+
+FLUSH_HZ = 30
+"""Most front-end delta flushes per second while a turn streams."""
+
+_LIVE_TEXT_TYPES = {
+    "assistant_message",
+    "reasoning_message",
+    "hidden_reasoning_message",
+    "tool_call_message",
+    "approval_request_message",
+    "tool_return_message",
+}
+
+
+class ChatCell(LettaWidget):
+    """A streaming chat cell bound to one conversation.
+
+    ``ChatCell(client, conversation_id="conv-…")`` opens an existing conversation;
+    ``ChatCell(client, agent_id="agent-…")`` creates a new conversation on the agent;
+    ``conversation_id="default"`` with ``agent_id`` uses the agent's default thread.
+    ``chat.send("Hello")`` streams a turn into the widget and returns the
+    :class:`~letta_widgets.stream.Turn`; ``await chat.asend("Hello")`` is the same,
+    awaitable. Stop (the button or :meth:`stop`) cancels the run on the server too.
+    """
+
+    _esm = bundle("common.js", "chat.js")
+    _css = bundle("messages.css", "common.css", "chat.css")
+
+    conversation_id = t.Unicode("", help="The Letta conversation this cell talks to.").tag(
+        sync=True
+    )
+    agent_id = t.Unicode("", help="The agent the conversation belongs to.").tag(sync=True)
+    items = t.List(t.Dict(), help="Finished messages as sanitized HTML cards, oldest first.").tag(
+        sync=True
+    )
+    status = t.Enum(
+        ["idle", "loading", "streaming", "done", "stopped", "error"],
+        "idle",
+        help="What the cell is doing.",
+    ).tag(sync=True)
+    status_text = t.Unicode("", help="The status line under the transcript.").tag(sync=True)
+    has_older = t.Bool(False, help="Whether older messages can be loaded.").tag(sync=True)
+    can_attach = t.Bool(False, help="A run started elsewhere is active: offer Attach.").tag(
+        sync=True
+    )
+    placeholder = t.Unicode("Message the agent…  (Enter sends, Shift+Enter: new line)").tag(
+        sync=True
+    )
+    height = t.Unicode("460px", help="CSS height of the transcript area.").tag(sync=True)
+
+    def __init__(
+        self,
+        client: Letta | AsyncLetta,
+        conversation_id: str | None = None,
+        agent_id: str | None = None,
+        history: int = 20,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not conversation_id and not agent_id:
+            raise TypeError("ChatCell needs conversation_id=… or agent_id=…")
+        self._client = client
+        self._aclient = async_twin(client)
+        self._base_url = base_url_of(client)
+        self._history = max(1, int(history))
+        self._job: Job | None = None
+        self._lock = threading.Lock()
+        self._ops: list[list[Any]] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self._oldest_cursor: str | None = None
+        self._answered: set[str] = set()
+        self.last_turn: Turn | None = None
+        """The most recent turn (also after Stop or an error)."""
+        conversation_id = conversation_id or self._create_conversation(agent_id or "")
+        self.conversation_id = conversation_id
+        self.agent_id = agent_id or ""
+        self._engine = TurnEngine(client, conversation_id, agent_id=agent_id)
+        self._load_latest()
+
+    # ------------------------------------------------------------------ python API
+
+    def send(self, text: str, *, override_model: str | None = None) -> Turn:
+        """Send ``text``, stream the reply into the widget, and return the Turn.
+
+        Blocks the cell while the widget updates live. Stop (button or kernel
+        Interrupt) ends the turn early and cancels the run on the server; the
+        partial turn is returned with ``stop_reason == "cancelled"``.
+        Raises a :class:`~letta_widgets.LettaWidgetsError` when the turn fails.
+        """
+        job = self._start(
+            self._turn(text, override_model=override_model), context=self._last_msg_context
+        )
+        try:
+            return job.result()
+        except concurrent.futures.CancelledError:
+            return self._stopped_turn()
+
+    async def asend(self, text: str, *, override_model: str | None = None) -> Turn:
+        """Like :meth:`send`, awaitable (``await chat.asend("…")`` in a cell)."""
+        job = self._start(self._turn(text, override_model=override_model))
+        try:
+            return await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            if job.future.cancelled():
+                job.wait_finished(10)
+                if asyncio.current_task() is not None and not _task_cancelling():
+                    return self._stopped_turn()
+            raise
+
+    def start(self, text: str, *, override_model: str | None = None) -> Job:
+        """Start a turn and return at once (what the Send button does)."""
+        return self._start(self._turn(text, override_model=override_model))
+
+    def stop(self) -> None:
+        """Stop the running turn (safe from any thread); the server run is cancelled."""
+        job = self._job
+        if job is not None and not job.done():
+            job.cancel()
+
+    def approve(
+        self, tool_call_id: str | None = None, *, approve: bool = True, reason: str | None = None
+    ) -> Turn:
+        """Answer the pending approval request (the first one when no id is given)."""
+        pending = [
+            i for item in self.items if item.get("pending") for i in item.get("tool_call_ids", [])
+        ]
+        call_id = tool_call_id or (pending[0] if pending else None)
+        if call_id is None:
+            raise LettaWidgetsError("no approval request is pending", "nothing to approve")
+        job = self._start(self._approval(call_id, approve, reason), context=self._last_msg_context)
+        try:
+            return job.result()
+        except concurrent.futures.CancelledError:
+            return self._stopped_turn()
+
+    def load_older(self) -> int:
+        """Load the next page of older messages; return how many were added."""
+        return self._start(self._older()).result()
+
+    @property
+    def busy(self) -> bool:
+        """True while a turn (or a page load) runs."""
+        return self._job is not None and not self._job.done()
+
+    # --------------------------------------------------------------- front-end msgs
+
+    def _on_send(self, content: dict[str, Any]) -> None:
+        text = str(content.get("text", "")).strip()
+        if text:
+            self.start(text)
+
+    def _on_stop(self, _content: dict[str, Any]) -> None:
+        self.stop()
+
+    def _on_older(self, _content: dict[str, Any]) -> None:
+        if not self.busy and self.has_older:
+            self._start(self._older())
+
+    def _on_approve(self, content: dict[str, Any]) -> None:
+        self._start(
+            self._approval(
+                str(content.get("tool_call_id")),
+                bool(content.get("approve")),
+                content.get("reason") or None,
+            )
+        )
+
+    def _on_attach(self, _content: dict[str, Any]) -> None:
+        self._start(self._run_engine(lambda listener: self._engine.attach(listener=listener)))
+
+    # ------------------------------------------------------------------ internals
+
+    def _create_conversation(self, agent_id: str) -> str:
+        with sdk_errors(base_url=self._base_url, what=f"agent {agent_id}"):
+            conv = self._client.conversations.create(agent_id=agent_id)
+        return conv.id
+
+    def _load_latest(self) -> None:
+        """The last ``history`` messages (synchronously, at construction)."""
+        with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+            page = self._client.conversations.messages.list(
+                self.conversation_id,
+                limit=self._history,
+                order="desc",
+                **self._engine._target(),
+            )
+        msgs = [m.to_dict(mode="json") for m in page.items]
+        kept, self._oldest_cursor, self.has_older = trim_partial_group(msgs, self._history)
+        self.items = transcript_items(reversed(kept), answered=self._answered)
+
+    def _start(self, coro: Coroutine[Any, Any, Any], *, context: Any = None) -> Job:
+        with self._lock:
+            if self.busy:
+                coro.close()
+                err = ConversationBusy(
+                    "a turn is already streaming in this cell",
+                    "wait for it to finish or press Stop before sending again",
+                )
+                self.status_text = str(err)
+                raise err
+            self._job = WorkerLoop.get().submit(coro, context=context)
+            return self._job
+
+    async def _turn(self, text: str, *, override_model: str | None) -> Turn:
+        pending = user_item(text, key=f"local-{time.time_ns()}")
+        self.items = [*self.items, pending]
+        return await self._run_engine(
+            lambda listener: self._engine.run(
+                text, listener=listener, override_model=override_model
+            )
+        )
+
+    async def _approval(self, tool_call_id: str, approve: bool, reason: str | None) -> Turn:
+        self.items = [
+            {**item, "pending": False} if tool_call_id in item.get("tool_call_ids", []) else item
+            for item in self.items
+        ]
+        return await self._run_engine(
+            lambda listener: self._engine.approve(
+                tool_call_id, approve=approve, reason=reason, listener=listener
+            )
+        )
+
+    async def _run_engine(self, call: Callable[[Any], Coroutine[Any, Any, Turn]]) -> Turn:
+        """Run one engine call with the live view, status line and error handling."""
+        self.clear_error()
+        self.can_attach = False
+        self.status = "streaming"
+        self.status_text = "streaming…"
+        self._ops = []
+        self._send_ops([["reset"]])
+        turn: Turn | None = None
+        try:
+            turn = await call(self._listener)
+        except asyncio.CancelledError:
+            turn = self._engine.current
+            self._finish(turn, "stopped")
+            raise
+        except LettaWidgetsError as err:
+            turn = err.turn or self._engine.current
+            self._finish(turn, "error")
+            self.show_error(err)
+            self.can_attach = isinstance(err, ConversationBusy) and err.status == 409
+            raise
+        self._finish(turn, "done")
+        return turn
+
+    def _listener(self, turn: Turn, event: TurnEvent) -> None:
+        """Engine events (on the worker loop) -> coalesced front-end ops."""
+        kind = event.kind
+        if kind == "delta":
+            last = self._ops[-1] if self._ops else None
+            if last is not None and last[0] == "delta" and last[1] == event.index:
+                last[2] += event.text
+            else:
+                self._ops.append(["delta", event.index, event.text])
+        elif kind == "message":
+            msg = turn._assembled[event.index or 0]
+            self._ops.append(["begin", event.index, msg.message_type, _live_text(msg)])
+        elif kind == "update":
+            msg = turn._assembled[event.index or 0]
+            self._ops.append(["set", event.index, _live_text(msg)])
+        elif kind == "reconnect":
+            self.status_text = f"connection dropped, resuming… (attempt {turn.reconnects})"
+            return
+        else:
+            return
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._last_flush + 1.0 / FLUSH_HZ - time.monotonic())
+        self._flush_handle = loop.call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        if self._ops:
+            ops, self._ops = self._ops, []
+            self._send_ops(ops)
+        self._last_flush = time.monotonic()
+
+    def _send_ops(self, ops: list[list[Any]]) -> None:
+        self.send({"kind": "ops", "ops": ops})  # anywidget custom message
+
+    def _finish(self, turn: Turn | None, status: str) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self._flush()
+        self.last_turn = turn
+        new_items: list[dict[str, Any]] = []
+        if turn is not None:
+            new_items = transcript_items(turn.messages, answered=self._answered)
+            key = turn.run_id or turn.otid or f"turn-{time.time_ns()}"
+            info = {"stop_reason": turn.stop_reason, "ttft_s": turn.ttft_s, "total_s": turn.total_s}
+            new_items.append(usage_item(key, turn.usage, **info))
+        self.items = [*self.items, *new_items]
+        self._send_ops([["reset"]])
+        reason = turn.stop_reason if turn is not None else None
+        took = f" · {turn.total_s:.1f} s" if turn is not None and turn.total_s else ""
+        if status == "done" and reason == "requires_approval":
+            self.status_text = "waiting for your approval"
+        elif status == "done":
+            self.status_text = f"done · {reason or 'end'}{took}"
+        elif status == "stopped":
+            self.status_text = f"stopped{took}"
+        else:
+            self.status_text = f"error{(' · ' + reason) if reason else ''}"
+        self.status = status  # type: ignore[assignment]
+
+    async def _older(self) -> int:
+        if not self._oldest_cursor:
+            self.has_older = False
+            return 0
+        self.status_text = "loading older messages…"
+        try:
+            with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+                msgs, cursor, more = await older_page(
+                    self._aclient,
+                    self.conversation_id,
+                    before=self._oldest_cursor,
+                    limit=max(self._history, 20),
+                    **self._engine._target(),
+                )
+        except LettaWidgetsError as err:
+            self.show_error(err)
+            self.status_text = ""
+            return 0
+        known = {item["key"] for item in self.items}
+        older = [
+            i
+            for i in transcript_items(reversed(msgs), answered=self._answered)
+            if i["key"] not in known
+        ]
+        self._oldest_cursor = cursor
+        self.items = [*older, *self.items]
+        self.has_older = more
+        self.status_text = ""
+        return len(older)
+
+    def _stopped_turn(self) -> Turn:
+        turn = self.last_turn or self._engine.current
+        if turn is None:
+            turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
+        turn.stop_reason = turn.stop_reason or "cancelled"
+        return turn
+
+
+def _task_cancelling() -> bool:
+    task = asyncio.current_task()
+    return bool(task is not None and getattr(task, "cancelling", lambda: 0)())
+
+
+def _live_text(msg: Any) -> str:
+    """Plain text shown for a message while it streams (rendered properly at the end)."""
+    if msg.message_type in ("tool_call_message", "approval_request_message"):
+        calls = msg.to_dict().get("tool_calls") or []
+        return "\n".join(f"{c.get('name') or '…'}({c.get('arguments') or ''})" for c in calls)
+    if msg.message_type == "tool_return_message":
+        data = msg.to_dict()
+        return f"{data.get('status', '')}: {data.get('tool_return', '')}"
+    return msg.text if msg.message_type in _LIVE_TEXT_TYPES else ""

@@ -1,0 +1,92 @@
+"""Messages -> transcript items: the compact, already-sanitized snapshot widgets sync.
+
+An item is ``{"key", "type", "html"}`` (plus ``"pending"`` for an approval request
+that waits for an answer). ``html`` comes from :mod:`letta_widgets.render`, the one
+renderer, so it is sanitized before it is ever synced to the front-end. A tool call
+followed by its return becomes one item (the call card with its result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from letta_widgets import render
+
+__all__ = ["item_key", "transcript_items", "usage_item", "user_item"]
+
+Message = Mapping[str, Any]
+
+
+def item_key(msg: Message) -> str:
+    """The identity of a Letta message: its id and type (ids can be shared)."""
+    return f"{msg.get('id')}|{msg.get('message_type')}"
+
+
+def _call_ids(msg: Message) -> list[str]:
+    calls = msg.get("tool_calls") or ([msg["tool_call"]] if msg.get("tool_call") else [])
+    return [str(c.get("tool_call_id")) for c in calls if isinstance(c, Mapping)]
+
+
+def transcript_items(
+    messages: Iterable[Message], *, answered: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Render messages (oldest first) into transcript items, pairing calls with returns.
+
+    ``answered`` collects the tool_call_ids that have a return; an approval request
+    whose calls are not all answered is marked ``pending``.
+    """
+    msgs = list(messages)
+    returns = {
+        str(m.get("tool_call_id")): m
+        for m in msgs
+        if m.get("message_type") == "tool_return_message"
+    }
+    answered = answered if answered is not None else set()
+    answered.update(returns)
+    used: set[str] = set()
+    items: list[dict[str, Any]] = []
+    for msg in msgs:
+        mtype = msg.get("message_type")
+        if mtype == "tool_return_message" and str(msg.get("tool_call_id")) in used:
+            continue
+        if mtype == "tool_call_message":
+            ids = _call_ids(msg)
+            paired = [returns[i] for i in ids if i in returns]
+            if len(ids) == 1 and paired:
+                used.add(ids[0])
+                items.append(
+                    {
+                        "key": item_key(msg),
+                        "type": "tool_exchange",
+                        "html": render.render_tool_exchange(msg, paired[0]),
+                    }
+                )
+                continue
+        item: dict[str, Any] = {
+            "key": item_key(msg),
+            "type": str(mtype),
+            "html": render.render_message(msg),
+        }
+        if mtype == "approval_request_message":
+            ids = _call_ids(msg)
+            item["pending"] = bool(ids) and not set(ids) <= answered
+            item["tool_call_ids"] = ids
+        items.append(item)
+    return items
+
+
+def user_item(text: str, key: str) -> dict[str, Any]:
+    """The optimistic item for a message the user just sent."""
+    msg = {"id": key, "message_type": "user_message", "content": text}
+    return {
+        "key": f"{key}|user_message",
+        "type": "user_message",
+        "html": render.render_message(msg),
+    }
+
+
+def usage_item(key: str, usage: Mapping[str, Any] | None, **timings: Any) -> dict[str, Any]:
+    """The thin usage line under a turn (tokens, steps, time)."""
+    info = {**(usage or {}), **{k: v for k, v in timings.items() if v is not None}}
+    return {"key": f"{key}|usage", "type": "usage", "html": render.render_usage(info)}
