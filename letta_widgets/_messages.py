@@ -1,0 +1,480 @@
+"""Letta messages -> rows of the one history schema (shared by frames, export and streaming).
+
+:func:`rows_from_messages` is the single normalizer: it turns Letta messages, either the
+JSON dicts ``conversations.messages.list`` returns or the SDK's pydantic objects (a
+streamed turn's assembled messages), into a :class:`pandas.DataFrame` with the columns
+and dtypes of :data:`SCHEMA`. Every history function in the toolkit builds its frames
+here, so a frame from ``messages_frame``, ``agent_history``, a Parquet export read back
+with ``read_history`` or ``turn.frame()`` concatenates cleanly with any other.
+
+How a message becomes rows
+--------------------------
+One row per Letta message, in the order given, with one exception: a
+``tool_call_message`` / ``approval_request_message`` carrying several tool calls
+(parallel tool calling), a ``tool_return_message`` carrying several ``tool_returns`` and an
+``approval_response_message`` carrying several ``approvals`` become one row *per call*.
+Those rows share ``id``, ``message_type`` and ``seq`` and differ in ``tool_call_id``, so
+``(id, message_type, tool_call_id)`` is unique and
+``df.drop_duplicates(["id", "message_type"])`` has exactly one row per Letta message.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "KNOWN_MESSAGE_TYPES",
+    "ROLES",
+    "SCHEMA",
+    "SCHEMA_DOC",
+    "UnknownMessageTypeWarning",
+    "conform",
+    "empty_frame",
+    "message_dict",
+    "rows_from_messages",
+]
+
+KNOWN_MESSAGE_TYPES: tuple[str, ...] = (
+    "system_message",
+    "user_message",
+    "assistant_message",
+    "reasoning_message",
+    "hidden_reasoning_message",
+    "tool_call_message",
+    "tool_return_message",
+    "approval_request_message",
+    "approval_response_message",
+    "summary_message",
+    "event_message",
+)
+"""The message types of ``letta-client`` 1.12 (``letta_client.types.agents.MessageType``)."""
+
+ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
+"""Categories of the ``role`` column."""
+
+_ROLE_OF: dict[str, str] = {
+    "system_message": "system",
+    "user_message": "user",
+    "assistant_message": "assistant",
+    "reasoning_message": "assistant",
+    "hidden_reasoning_message": "assistant",
+    "tool_call_message": "assistant",
+    "tool_return_message": "tool",
+    "approval_request_message": "assistant",
+    "approval_response_message": "user",
+    "summary_message": "system",
+    "event_message": "system",
+}
+
+_STRING = pd.StringDtype()
+_DATE = pd.DatetimeTZDtype(unit="us", tz="UTC")
+
+SCHEMA: dict[str, Any] = {
+    "agent_id": _STRING,
+    "conversation_id": _STRING,
+    "id": _STRING,
+    "otid": _STRING,
+    "seq": "int64",
+    "date": _DATE,
+    "message_type": pd.CategoricalDtype(list(KNOWN_MESSAGE_TYPES)),
+    "role": pd.CategoricalDtype(list(ROLES)),
+    "text": _STRING,
+    "tool_name": _STRING,
+    "tool_args": "object",
+    "tool_call_id": _STRING,
+    "tool_status": _STRING,
+    "run_id": _STRING,
+    "step_id": _STRING,
+    "sender_id": _STRING,
+    "is_err": "boolean",
+    "in_context": "bool",
+}
+"""Column -> dtype of every history frame (``raw``, an ``object`` column, is added on request)."""
+
+SCHEMA_DOC: dict[str, str] = {
+    "agent_id": "agent that owns the conversation",
+    "conversation_id": "`conv-…`, or `default` for an agent's default thread",
+    "id": "Letta message id (`message-…`); several rows can share one id",
+    "otid": "offline threading id (client-side idempotency key)",
+    "seq": "0-based position of the message in the thread, oldest first",
+    "date": "creation time, UTC",
+    "message_type": "`user_message`, `assistant_message`, `reasoning_message`, …",
+    "role": "`system`, `user`, `assistant` or `tool`",
+    "text": "readable content of any type: content parts joined, reasoning, tool "
+    "call as `name(args)`, tool return, approval decision, summary",
+    "tool_name": "tool called / returning / awaiting approval",
+    "tool_args": "tool call arguments parsed from JSON",
+    "tool_call_id": "links a call to its return and approval",
+    "tool_status": "`success` / `error` (tool return), `approved` / `denied` (approval)",
+    "run_id": "the run (one user turn) that produced the message",
+    "step_id": "the agent step (one LLM call) that produced the message",
+    "sender_id": "sender, for multi-agent / identity setups",
+    "is_err": "the server flagged the message as an error",
+    "in_context": "the id is in the conversation's `in_context_message_ids` (not evicted)",
+    "raw": "the message as the server sent it (only with `include_raw=True`, or for "
+    "message types this toolkit does not know)",
+}
+"""One line per column: the README table and docstrings are generated from this."""
+
+_STRING_COLUMNS = [c for c, t in SCHEMA.items() if t is _STRING]
+
+
+class UnknownMessageTypeWarning(UserWarning):
+    """A message of a type this toolkit does not know was kept as a row with its raw dict."""
+
+
+def message_dict(message: Any) -> dict[str, Any]:
+    """A Letta message as a plain JSON dict (SDK objects are dumped with their API names)."""
+    if isinstance(message, Mapping):
+        return message if isinstance(message, dict) else dict(message)
+    to_dict = getattr(message, "to_dict", None)
+    if to_dict is not None:
+        return to_dict(mode="json", use_api_names=True, exclude_unset=True)
+    dump = getattr(message, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json", by_alias=True, exclude_unset=True)
+    raise TypeError(f"not a Letta message: {message!r}")
+
+
+def _content_text(content: Any) -> str | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, Mapping):
+                text = part.get("text")
+                if isinstance(text, str):
+                    parts.append(text)
+                elif part.get("type") == "image":
+                    parts.append("[image]")
+        return "".join(parts)
+    return str(content)
+
+
+def _parse_args(arguments: Any) -> dict[str, Any] | None:
+    if arguments is None or arguments == "":
+        return None
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        value = json.loads(arguments)
+    except (TypeError, ValueError):
+        return {"_raw": arguments}
+    return value if isinstance(value, dict) else {"_raw": arguments}
+
+
+def _calls(m: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    calls = m.get("tool_calls")
+    if isinstance(calls, list) and calls:
+        return calls
+    if isinstance(calls, Mapping):
+        return [calls]
+    call = m.get("tool_call")
+    return [call] if isinstance(call, Mapping) else [{}]
+
+
+def _return_parts(m: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    returns = m.get("tool_returns")
+    if isinstance(returns, list) and len(returns) > 1:
+        return returns
+    # The top-level fields describe the (single) return; prefer them.
+    return [m]
+
+
+def _approval_parts(m: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    approvals = m.get("approvals")
+    if isinstance(approvals, list) and approvals:
+        return approvals
+    return [m]
+
+
+def _expand(m: Mapping[str, Any], mtype: str) -> list[tuple[Any, ...]]:
+    """(text, tool_name, tool_args, tool_call_id, tool_status) for each row of one message."""
+    if mtype in ("assistant_message", "user_message", "system_message"):
+        return [(_content_text(m.get("content")), None, None, None, None)]
+    if mtype == "reasoning_message":
+        return [(m.get("reasoning"), None, None, None, None)]
+    if mtype in ("tool_call_message", "approval_request_message"):
+        out = []
+        for call in _calls(m):
+            name = call.get("name")
+            args = call.get("arguments")
+            text = f"{name}({args or ''})" if name is not None else None
+            out.append((text, name, _parse_args(args), call.get("tool_call_id"), None))
+        return out
+    if mtype == "tool_return_message":
+        out = []
+        for part in _return_parts(m):
+            out.append(
+                (
+                    _content_text(part.get("tool_return")),
+                    m.get("name"),
+                    None,
+                    part.get("tool_call_id"),
+                    part.get("status"),
+                )
+            )
+        return out
+    if mtype == "approval_response_message":
+        out = []
+        for part in _approval_parts(m):
+            if part.get("type") == "tool":  # a client-side tool's return
+                out.append(
+                    (
+                        _content_text(part.get("tool_return")),
+                        None,
+                        None,
+                        part.get("tool_call_id"),
+                        part.get("status"),
+                    )
+                )
+                continue
+            approve = part.get("approve")
+            status = None if approve is None else ("approved" if approve else "denied")
+            reason = part.get("reason")
+            text = status if not reason else f"{status}: {reason}"
+            call_id = part.get("tool_call_id")
+            out.append((text, None, None, call_id, status))
+        return out
+    if mtype == "hidden_reasoning_message":
+        return [(m.get("hidden_reasoning"), None, None, None, None)]
+    if mtype == "summary_message":
+        return [(m.get("summary"), None, None, None, None)]
+    if mtype == "event_message":
+        data = m.get("event_data")
+        text = m.get("event_type")
+        if data:
+            text = f"{text} {json.dumps(data, default=str)}"
+        return [(text, None, None, None, None)]
+    # Unknown type: the most readable field it has.
+    for key in ("content", "text", "reasoning", "summary", "tool_return"):
+        if m.get(key) is not None:
+            return [(_content_text(m.get(key)), None, None, None, None)]
+    return [(None, None, None, None, None)]
+
+
+def empty_frame(*, include_raw: bool = False) -> pd.DataFrame:
+    """A frame with no rows and the full :data:`SCHEMA` (plus ``raw`` when asked)."""
+    frame = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in SCHEMA.items()})
+    if include_raw:
+        frame["raw"] = pd.Series([], dtype="object")
+    return frame
+
+
+def rows_from_messages(
+    messages: Iterable[Any],
+    *,
+    conversation_id: str | None,
+    agent_id: str | None,
+    in_context_ids: Iterable[str] | None = None,
+    include_raw: bool = False,
+    seq_start: int = 0,
+) -> pd.DataFrame:
+    """Normalize Letta messages into a frame of the documented schema (:data:`SCHEMA`).
+
+    Parameters
+    ----------
+    messages
+        Letta messages in thread order (oldest first): dicts as the REST API sends them,
+        or ``letta_client`` message objects (e.g. a streamed turn's messages).
+    conversation_id, agent_id
+        Written into every row (Letta messages do not carry them).
+    in_context_ids
+        The conversation's ``in_context_message_ids``; ``in_context`` is ``id in`` this set
+        (all ``False`` when ``None``).
+    include_raw
+        Add a ``raw`` column holding each message's dict.
+    seq_start
+        ``seq`` of the first message (``seq`` counts Letta messages, so the rows of one
+        multi-call message share it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per message (one per tool call for multi-call messages; see the module
+        docstring). A message of a type not in :data:`KNOWN_MESSAGE_TYPES` is kept with its
+        ``message_type`` (added as a category) and its dict in ``raw`` (the column is added
+        if needed), and one :class:`UnknownMessageTypeWarning` is issued per call.
+    """
+    in_ctx = frozenset(in_context_ids or ())
+    cols: dict[str, list[Any]] = {c: [] for c in SCHEMA}
+    raws: list[Any] = []
+    unknown: dict[str, int] = {}
+    known = _ROLE_OF
+    ids, otids, seqs, dates, types, roles = (
+        cols["id"],
+        cols["otid"],
+        cols["seq"],
+        cols["date"],
+        cols["message_type"],
+        cols["role"],
+    )
+    texts, names, args, call_ids, statuses = (
+        cols["text"],
+        cols["tool_name"],
+        cols["tool_args"],
+        cols["tool_call_id"],
+        cols["tool_status"],
+    )
+    runs, steps, senders, errs, ctx = (
+        cols["run_id"],
+        cols["step_id"],
+        cols["sender_id"],
+        cols["is_err"],
+        cols["in_context"],
+    )
+    seq = seq_start
+    for message in messages:
+        m = message if type(message) is dict else message_dict(message)
+        mtype = m.get("message_type") or "unknown"
+        role = known.get(mtype)
+        if role is None:
+            unknown[mtype] = unknown.get(mtype, 0) + 1
+        parts = _expand(m, mtype)
+        mid = m.get("id")
+        otid = m.get("otid")
+        date = m.get("date")
+        run = m.get("run_id")
+        step = m.get("step_id")
+        sender = m.get("sender_id")
+        err = m.get("is_err")
+        inside = mid in in_ctx
+        keep_raw = include_raw or role is None
+        for text, name, targs, call_id, status in parts:
+            ids.append(mid)
+            otids.append(otid)
+            seqs.append(seq)
+            dates.append(date)
+            types.append(mtype)
+            roles.append(role)
+            texts.append(text)
+            names.append(name)
+            args.append(targs)
+            call_ids.append(call_id)
+            statuses.append(status)
+            runs.append(run)
+            steps.append(step)
+            senders.append(sender)
+            errs.append(err)
+            ctx.append(inside)
+            raws.append(m if keep_raw else None)
+        seq += 1
+    n = len(ids)
+    cols["agent_id"] = [agent_id] * n
+    cols["conversation_id"] = [conversation_id] * n
+    frame = _build(cols, extra_types=sorted(unknown))
+    if include_raw or unknown:
+        frame["raw"] = pd.Series(raws, dtype="object", index=frame.index)
+    if unknown:
+        # Tool returns of a multi-return message get their name from the call, if present.
+        summary = ", ".join(f"{t} ({k})" for t, k in sorted(unknown.items()))
+        warnings.warn(
+            f"kept {sum(unknown.values())} message(s) of a type letta-widgets does not know: "
+            f"{summary}; their JSON is in the `raw` column",
+            UnknownMessageTypeWarning,
+            stacklevel=2,
+        )
+    _fill_return_names(frame)
+    return frame
+
+
+def _build(cols: dict[str, list[Any]], *, extra_types: list[str] | None = None) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for col, dtype in SCHEMA.items():
+        values = cols[col]
+        if col == "date":
+            data[col] = _dates(values)
+        elif col == "message_type":
+            cats = list(KNOWN_MESSAGE_TYPES) + [t for t in extra_types or () if t]
+            data[col] = pd.Categorical(values, categories=cats)
+        elif col == "role":
+            data[col] = pd.Categorical(values, categories=list(ROLES))
+        elif col == "tool_args":
+            arr = pd.Series(values, dtype="object") if values else pd.Series([], dtype="object")
+            data[col] = arr
+        else:
+            data[col] = pd.array(values, dtype=dtype)
+    frame = pd.DataFrame(data)
+    return frame
+
+
+def _dates(values: list[Any]) -> pd.Series:
+    if not values:
+        return pd.Series([], dtype=_DATE)
+    parsed = pd.to_datetime(pd.Series(values, dtype="object"), utc=True, format="ISO8601")
+    return parsed.astype(_DATE)
+
+
+def _fill_return_names(frame: pd.DataFrame) -> None:
+    """Give tool-return and approval rows without a tool name the name of their call."""
+    if frame.empty:
+        return
+    mask = frame["tool_name"].isna() & frame["tool_call_id"].notna()
+    if not mask.any():
+        return
+    calls = frame[
+        frame["message_type"].isin(["tool_call_message", "approval_request_message"])
+        & frame["tool_call_id"].notna()
+    ]
+    if calls.empty:
+        return
+    names = dict(zip(calls["tool_call_id"], calls["tool_name"], strict=False))
+    frame.loc[mask, "tool_name"] = frame.loc[mask, "tool_call_id"].map(names).astype(_STRING)
+
+
+def conform(frame: pd.DataFrame, *, include_raw: bool | None = None) -> pd.DataFrame:
+    """Cast a frame (e.g. read back from Parquet, or concatenated) to :data:`SCHEMA`'s dtypes.
+
+    Unknown message types stay as extra categories. ``include_raw=None`` keeps a ``raw``
+    column if the frame has one.
+    """
+    if frame.empty and not len(frame.columns):
+        return empty_frame(include_raw=bool(include_raw))
+    out = {}
+    n = len(frame)
+    for col, dtype in SCHEMA.items():
+        if col not in frame.columns:
+            values: Any = [False] * n if col == "in_context" else [None] * n
+            series = pd.Series(values, index=frame.index)
+        else:
+            series = frame[col]
+        if col == "message_type":
+            present = [str(v) for v in pd.unique(series.astype("object").dropna())]
+            extra = sorted(t for t in present if t not in KNOWN_MESSAGE_TYPES)
+            cats = list(KNOWN_MESSAGE_TYPES) + extra
+            out[col] = pd.Categorical(series.astype("object"), categories=cats)
+        elif col == "role":
+            out[col] = pd.Categorical(series.astype("object"), categories=list(ROLES))
+        elif col == "date":
+            out[col] = pd.to_datetime(series, utc=True).astype(_DATE)
+        elif col == "tool_args":
+            out[col] = series.map(_as_dict_or_none).astype("object")
+        elif col == "in_context":
+            out[col] = series.fillna(False).astype(bool)
+        else:
+            out[col] = series.astype("object").where(series.notna(), None).astype(dtype)
+    result = pd.DataFrame(out, index=frame.index)
+    keep_raw = ("raw" in frame.columns) if include_raw is None else include_raw
+    if keep_raw:
+        raw = frame["raw"] if "raw" in frame.columns else pd.Series([None] * n)
+        result["raw"] = raw.map(_as_dict_or_none).astype("object").to_numpy()
+    return result.reset_index(drop=True)
+
+
+def _as_dict_or_none(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return {"_raw": value}
+    return value

@@ -1,0 +1,226 @@
+"""Message history -> a Parquet dataset that grows incrementally.
+
+Layout (Hive partitioning, readable by pandas/pyarrow, DuckDB, Polars and Spark)::
+
+    PATH/agent_id=agent-…/conversation_id=conv-…/part-00000.parquet
+                                                 part-00001.parquet   <- a later run's new rows
+
+Each file holds the history schema (``letta_widgets._messages.SCHEMA``) without the two
+partition columns, which the directory names carry. ``tool_args`` (and ``raw``) are
+stored as JSON strings; :func:`read_history` turns them back into dicts and restores the
+dtypes. A second :func:`export_history` run asks the server only for messages after the
+newest one stored per conversation and writes them as one more part file, so a history
+larger than memory can be kept and queried in place, e.g. with DuckDB::
+
+    SELECT conversation_id, count(*) FROM read_parquet('PATH/**/*.parquet',
+                                                       hive_partitioning = true) GROUP BY 1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from letta_client import Letta
+
+from letta_widgets import errors
+from letta_widgets._messages import SCHEMA, conform, rows_from_messages
+from letta_widgets.client import base_url_of
+from letta_widgets.frames import (
+    _context_sync,
+    _fetch_sync,
+    _list_conversations_sync,
+    _new_pager,
+)
+
+__all__ = ["export_history", "read_history"]
+
+_PART = re.compile(r"part-(\d+)\.parquet$")
+_PARTITIONS = ("agent_id", "conversation_id")
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Parquet export needs pyarrow: pip install 'letta-widgets[parquet]'"
+        ) from exc
+    return pa, pq
+
+
+def _list_agents(client: Letta) -> list[str]:
+    with errors.sdk_errors(base_url=base_url_of(client), what="the agents"):
+        ids: list[str] = []
+        for agent in client.agents.list():  # SDK pagination: agent ids are unique
+            ids.append(agent.id)
+    return ids
+
+
+def _conv_dir(root: Path, agent_id: str, conversation_id: str) -> Path:
+    return root / f"agent_id={agent_id}" / f"conversation_id={conversation_id}"
+
+
+def _tail(conv_dir: Path) -> tuple[int, str | None, list[tuple[str, str, int]], int]:
+    """Where a stored thread ends: (next seq, cursor, keys of its newest id group, next part).
+
+    The next fetch starts after the id group *before* the newest one, because the newest
+    stored message may have grown since (more Letta messages under the same id); the
+    newest group's rows already stored are skipped by their keys.
+    """
+    _pa_mod, pq = _pa()
+    parts = sorted(
+        (int(m.group(1)), p) for p in conv_dir.glob("part-*.parquet") if (m := _PART.search(p.name))
+    )
+    if not parts:
+        return 0, None, [], 0
+    frame = pd.concat(
+        [pq.read_table(p, columns=["id", "message_type", "seq"]).to_pandas() for _, p in parts],
+        ignore_index=True,
+    )
+    next_part = parts[-1][0] + 1
+    if frame.empty:
+        return 0, None, [], next_part
+    frame = frame.drop_duplicates(["id", "message_type", "seq"]).sort_values("seq", kind="stable")
+    last_id = frame["id"].iloc[-1]
+    group = frame[frame["id"] == last_id]
+    before = frame[frame["seq"] < group["seq"].min()]
+    cursor = before["id"].iloc[-1] if len(before) else None
+    keys: list[tuple[str, str, int]] = []
+    counts: dict[tuple[str, str], int] = {}
+    for mid, mtype in zip(group["id"], group["message_type"].astype(str), strict=False):
+        n = counts.get((mid, mtype), 0)
+        counts[(mid, mtype)] = n + 1
+        keys.append((mid, mtype, n))
+    return int(frame["seq"].max()) + 1, cursor, keys, next_part
+
+
+def _to_arrow(frame: pd.DataFrame) -> Any:
+    pa, _pq = _pa()
+    out = frame.drop(columns=list(_PARTITIONS))
+    out["tool_args"] = [None if v is None else json.dumps(v, default=str) for v in out["tool_args"]]
+    if "raw" in out.columns:
+        out["raw"] = [None if v is None else json.dumps(v, default=str) for v in out["raw"]]
+    out["message_type"] = out["message_type"].astype("string")
+    out["role"] = out["role"].astype("string")
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def export_history(
+    client: Letta,
+    path: str | os.PathLike[str],
+    *,
+    agent_ids: Sequence[str] | None = None,
+    incremental: bool = True,
+    include_raw: bool = False,
+) -> pd.DataFrame:
+    """Write all conversations' messages to a Parquet dataset partitioned by agent and conversation.
+
+    Parameters
+    ----------
+    client
+        A ``letta_client.Letta``.
+    path
+        Dataset root (created if missing).
+    agent_ids
+        Only these agents (default: every agent on the server).
+    incremental
+        Keep what ``path`` holds and fetch only messages newer than the newest stored per
+        conversation (written as one more part file). ``False`` rewrites each exported
+        conversation from scratch.
+    include_raw
+        Also store each message's JSON (``raw``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per conversation visited: ``agent_id``, ``conversation_id``, ``new_rows``
+        (rows written by this run), ``file`` (the part written, or ``<NA>``).
+
+    Notes
+    -----
+    ``in_context`` is stored as it was when each row was written; evictions after that
+    are not rewritten. Conversations are processed one at a time, so memory stays bounded
+    by the largest single conversation (the new part of it, on incremental runs).
+    """
+    _pa_mod, pq = _pa()
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    agents = list(agent_ids) if agent_ids is not None else _list_agents(client)
+    report: list[dict[str, Any]] = []
+    for agent_id in agents:
+        convs = _list_conversations_sync(client, agent_id, archived="all", search=None)
+        for conv in convs:
+            cid = conv["id"]
+            cdir = _conv_dir(root, agent_id, cid)
+            if not incremental and cdir.exists():
+                for old in cdir.glob("part-*.parquet"):
+                    old.unlink()
+            seq0, cursor, keys, part_no = _tail(cdir) if cdir.exists() else (0, None, [], 0)
+            agent, in_context = _context_sync(client, cid, agent_id)
+            pager = _new_pager(client, None, start_after=cursor, seen=keys)
+            msgs = _fetch_sync(client, cid, agent, pager)
+            if not msgs:
+                report.append(
+                    {"agent_id": agent_id, "conversation_id": cid, "new_rows": 0, "file": None}
+                )
+                continue
+            frame = rows_from_messages(
+                msgs,
+                conversation_id=cid,
+                agent_id=agent,
+                in_context_ids=in_context,
+                include_raw=include_raw,
+                seq_start=seq0,
+            )
+            cdir.mkdir(parents=True, exist_ok=True)
+            target = cdir / f"part-{part_no:05d}.parquet"
+            tmp = target.with_suffix(".parquet.tmp")
+            pq.write_table(_to_arrow(frame), tmp)
+            os.replace(tmp, target)
+            report.append(
+                {
+                    "agent_id": agent_id,
+                    "conversation_id": cid,
+                    "new_rows": len(frame),
+                    "file": str(target),
+                }
+            )
+    out = pd.DataFrame(report, columns=["agent_id", "conversation_id", "new_rows", "file"])
+    return out.astype(
+        {"agent_id": "string", "conversation_id": "string", "new_rows": "int64", "file": "string"}
+    )
+
+
+def read_history(path: str | os.PathLike[str], *, filters: Any = None) -> pd.DataFrame:
+    """Read a dataset written by :func:`export_history` back into the history schema.
+
+    ``filters`` goes to :func:`pyarrow.parquet.read_table` (e.g.
+    ``[("agent_id", "=", "agent-…")]``). Rows come sorted by conversation and ``seq``.
+    """
+    _pa_mod, pq = _pa()
+    root = Path(path)
+    if not any(root.glob("agent_id=*/conversation_id=*/part-*.parquet")):
+        return conform(pd.DataFrame(columns=list(SCHEMA)))
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(
+        str(root),
+        format="parquet",
+        partitioning="hive",
+        exclude_invalid_files=True,
+    )
+    table = dataset.to_table(filter=pq.filters_to_expression(filters) if filters else None)
+    frame = table.to_pandas()
+    for col in _PARTITIONS:
+        frame[col] = frame[col].astype("object")
+    frame = conform(frame)
+    return frame.sort_values(["agent_id", "conversation_id", "seq"], kind="stable").reset_index(
+        drop=True
+    )
