@@ -1,0 +1,182 @@
+"""The turn engine against the devserver: streaming, resume, cancel, errors, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from letta_client import Letta
+
+import letta_widgets as lw
+from letta_widgets.stream import TurnEngine
+
+FAULT = "X-Devserver-Fault"
+
+
+def stored_messages(client: Letta, conversation_id: str) -> list[dict]:
+    page = client.conversations.messages.list(conversation_id, order="asc", limit=1000)
+    return [m.to_dict(mode="json") for m in page.items]
+
+
+def stored_assistant_texts(client: Letta, conversation_id: str) -> list[str]:
+    return [
+        m["content"] if isinstance(m["content"], str) else "".join(p["text"] for p in m["content"])
+        for m in stored_messages(client, conversation_id)
+        if m["message_type"] == "assistant_message"
+    ]
+
+
+def user_messages(client: Letta, conversation_id: str) -> list[dict]:
+    return [
+        m for m in stored_messages(client, conversation_id) if m["message_type"] == "user_message"
+    ]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_turn_streams_tokens_and_matches_what_the_server_stored(client, conversation) -> None:
+    events: list[str] = []
+    engine = TurnEngine(client, conversation)
+    turn = run(engine.run("My name is Grace.", listener=lambda t, e: events.append(e.kind)))
+    assert turn.stop_reason == "end_turn"
+    assert turn.assistant_text
+    assert turn.run_id and turn.run_id.startswith("run-")
+    assert turn.usage and turn.usage["total_tokens"] > 0
+    assert turn.ttft_s is not None and turn.total_s is not None and turn.ttft_s <= turn.total_s
+    assert events[0] == "start" and events[-1] == "end" and "delta" in events
+    assert stored_assistant_texts(client, conversation)[-1] == turn.assistant_text
+    # the scripted agent remembers within the conversation
+    again = run(engine.run("What is my name?"))
+    assert "Grace" in again.assistant_text
+
+
+@pytest.mark.parametrize("drop_after", [1, 2, 3, 5, 8])
+def test_dropped_stream_resumes_without_loss_or_repeat(client, conversation, drop_after) -> None:
+    engine = TurnEngine(client, conversation)
+    turn = run(
+        engine.run(
+            "Please tell me a slow story about the sea.",
+            extra_headers={FAULT: f"drop_after={drop_after}"},
+        )
+    )
+    assert turn.reconnects >= 1
+    assert turn.stop_reason == "end_turn"
+    assert stored_assistant_texts(client, conversation)[-1] == turn.assistant_text
+    keys = [(m["id"], m["message_type"]) for m in turn.messages]
+    assert len(keys) == len(set(keys))
+    assert len(user_messages(client, conversation)) == 1
+
+
+def test_malformed_event_is_survived_by_resuming(client, conversation) -> None:
+    engine = TurnEngine(client, conversation)
+    turn = run(engine.run("Tell me something slow.", extra_headers={FAULT: "malformed_event"}))
+    assert turn.stop_reason == "end_turn"
+    assert stored_assistant_texts(client, conversation)[-1] == turn.assistant_text
+
+
+def test_same_otid_twice_stores_one_user_message(client, conversation) -> None:
+    engine = TurnEngine(client, conversation)
+    first = run(engine.run("Remember the otid test.", otid="7b0b7a63-0c4e-4c1e-9d55-111111111111"))
+    assert first.stop_reason == "end_turn"
+    # the server may refuse the duplicate: what matters is what it stored
+    with contextlib.suppress(lw.LettaWidgetsError):
+        run(engine.run("Remember the otid test.", otid="7b0b7a63-0c4e-4c1e-9d55-111111111111"))
+    assert len(user_messages(client, conversation)) == 1
+
+
+def test_cancel_mid_stream_cancels_the_server_run(client, conversation) -> None:
+    engine = TurnEngine(client, conversation)
+
+    async def scenario():
+        task = asyncio.create_task(engine.run("slow: count to twenty, please"))
+        while engine.current is None or not engine.current.messages:
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return engine.current
+
+    turn = run(scenario())
+    assert turn.stop_reason == "cancelled"
+    # nothing is running on the server any more: a new cancel finds nothing (409)
+    with pytest.raises(Exception) as info:
+        client.conversations.cancel(conversation)
+    assert getattr(info.value, "status_code", None) == 409
+    after = run(TurnEngine(client, conversation).run("Are you still there?"))
+    assert after.stop_reason == "end_turn"
+
+
+def test_engine_cancel_ends_the_stream_with_cancelled(client, conversation) -> None:
+    engine = TurnEngine(client, conversation)
+
+    async def scenario():
+        task = asyncio.create_task(engine.run("slow: a long answer please"))
+        while engine.current is None or not engine.current.messages:
+            await asyncio.sleep(0.02)
+        answer = await engine.cancel()
+        turn = await task
+        return answer, turn
+
+    answer, turn = run(scenario())
+    assert answer and any(v == "cancelled" for v in answer.values())
+    assert turn.stop_reason == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("spec", "cls"),
+    [
+        ("status=401", lw.AuthenticationFailed),
+        ("status=404", lw.NotFound),
+        ("status=409", lw.ConversationBusy),
+        ("status=429,retry_after=2", lw.RateLimited),
+        ("status=500", lw.ServerError),
+        ("error_event", lw.AgentRunError),
+        ("stop_reason=llm_api_error", lw.AgentRunError),
+    ],
+)
+def test_faults_become_typed_errors_and_the_engine_stays_usable(
+    client, conversation, spec, cls
+) -> None:
+    engine = TurnEngine(client, conversation)
+    with pytest.raises(cls) as info:
+        run(engine.run("Hello there", extra_headers={FAULT: spec}))
+    assert info.value.turn is not None
+    assert not engine.busy
+    ok = run(engine.run("Hello again"))
+    assert ok.stop_reason == "end_turn"
+
+
+def test_unknown_conversation_is_a_not_found_naming_the_id(client) -> None:
+    missing = "conv-3f1c2a4e-8b7d-4c6e-9a1b-2d3e4f5a6b7c"
+    with pytest.raises(lw.NotFound, match=missing):
+        run(TurnEngine(client, missing).run("hi"))
+
+
+def test_server_down_is_server_unreachable() -> None:
+    client = lw.connect("http://127.0.0.1:9", max_retries=0)
+    with pytest.raises(lw.ServerUnreachable, match=r"127\.0\.0\.1:9"):
+        run(TurnEngine(client, "conv-3f1c2a4e-8b7d-4c6e-9a1b-2d3e4f5a6b7c").run("hi"))
+
+
+def test_memory_tool_call_and_return_are_paired(client, conversation) -> None:
+    turn = run(TurnEngine(client, conversation).run("Please remember that I like green tea."))
+    names = [c["name"] for c in turn.tool_calls]
+    assert "memory_insert" in names
+    call = turn.tool_calls[names.index("memory_insert")]
+    assert call["status"] == "success"
+    frame = turn.frame()
+    assert set(frame["message_type"]) >= {"tool_call_message", "tool_return_message"}
+
+
+def test_approval_request_then_approve_continues_the_run(client, conversation) -> None:
+    engine = TurnEngine(client, conversation)
+    turn = run(engine.run("Please send an email to bob@example.com saying hi."))
+    assert turn.stop_reason == "requires_approval"
+    [request] = turn.approval_requests
+    call_id = request["tool_calls"][0]["tool_call_id"]
+    done = run(engine.approve(call_id, approve=True, approval_request_id=request["id"]))
+    assert done.stop_reason == "end_turn"
+    assert any(m["message_type"] == "tool_return_message" for m in done.messages)
