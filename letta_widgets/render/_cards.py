@@ -282,7 +282,7 @@ def _approval_request(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> 
         _open(m, mtype, "lw-approval", approval_request_id=m.get("id"), tool_call_id=first)
         + _head(_ROLE_LABELS[mtype], m)
         + cards
-        + '<div class="lw-approval__actions"></div></div>'
+        + "</div>"
     )
 
 
@@ -498,6 +498,13 @@ def render_messages(messages: Iterable[Any], pair_tools: bool = True) -> list[st
     return out
 
 
+def _num(v: Any) -> float | None:
+    try:
+        return None if v is None else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def _fmt_int(v: Any) -> str:
     try:
         return f"{int(v):,}"
@@ -514,9 +521,15 @@ def render_usage(
 ) -> str:
     """A one-line ``<div class="lw-usage">`` summary of a turn: tokens, steps, timing, stop.
 
-    *usage* is a ``usage_statistics`` chunk (SDK model or dict) or None.
+    *usage* is a ``usage_statistics`` chunk (SDK model or dict) or None; ``ttft_s``,
+    ``total_s`` and ``stop_reason`` may also be keys of that dict (keywords win).
     """
     u = as_dict(usage) if usage is not None else {}
+    ttft_s = ttft_s if ttft_s is not None else _num(u.get("ttft_s"))
+    total_s = total_s if total_s is not None else _num(u.get("total_s"))
+    stop_reason = stop_reason or u.get("stop_reason")
+    if isinstance(stop_reason, Mapping):  # a whole LettaStopReason chunk
+        stop_reason = stop_reason.get("stop_reason")
     items = []
     total = u.get("total_tokens")
     if total is not None:
