@@ -92,7 +92,7 @@ class ChatCell(LettaWidget):
         self._client = client
         self._aclient = async_twin(client)
         self._base_url = base_url_of(client)
-        self._history = max(1, int(history))
+        self._history = max(0, int(history))
         self._job: Job | None = None
         self._lock = threading.Lock()
         self._ops: list[list[Any]] = []
@@ -208,6 +208,8 @@ class ChatCell(LettaWidget):
 
     def _load_latest(self) -> None:
         """The last ``history`` messages (synchronously, at construction)."""
+        if self._history == 0:
+            return
         with sdk_errors(base_url=self._base_url, what=self._engine._what()):
             page = self._client.conversations.messages.list(
                 self.conversation_id,
