@@ -1,0 +1,214 @@
+"""ChatCell's Python side against the devserver (the browser tier tests the front-end)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+from letta_client import Letta
+
+import letta_widgets as lw
+from letta_widgets.widgets.chat import ChatCell
+
+
+def set_server_fault(client: Letta, spec: str | None) -> None:
+    """Devserver-only control endpoint, called through the SDK's generic request methods."""
+    if spec:
+        client.put("/v1/_devserver/faults", body={"spec": spec}, cast_to=object)
+    else:
+        client.delete("/v1/_devserver/faults", cast_to=object)
+
+
+class RecordingChat(ChatCell):
+    """Records the coalesced front-end op batches (the comm has no front-end here)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.batches: list[list] = []
+        super().__init__(*args, **kwargs)
+
+    def _send_ops(self, ops):
+        self.batches.append(ops)
+        super()._send_ops(ops)
+
+
+def test_send_streams_and_returns_the_turn(client, conversation) -> None:
+    chat = RecordingChat(client, conversation_id=conversation)
+    turn = chat.send("My name is Grace and I live in Paris.")
+    assert turn.stop_reason == "end_turn" and turn.assistant_text
+    assert chat.status == "done" and "end_turn" in chat.status_text
+    types = [i["type"] for i in chat.items]
+    assert types[0] == "user_message" and types[-1] == "usage"
+    assert "assistant_message" in types
+    deltas = "".join(op[2] for batch in chat.batches for op in batch if op[0] == "delta")
+    begins = "".join(op[3] for batch in chat.batches for op in batch if op[0] == "begin")
+    assert turn.assistant_text in begins + deltas or turn.assistant_text.startswith(
+        begins[: len(turn.assistant_text)][:1]
+    )
+    n_deltas = sum(1 for batch in chat.batches for op in batch if op[0] == "delta")
+    assert len(chat.batches) <= n_deltas + 3  # coalesced, never more flushes than deltas
+    follow = chat.send("Where do I live?")
+    assert "Paris" in follow.assistant_text
+
+
+def test_asend_is_awaitable(client, conversation) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    turn = asyncio.run(chat.asend("Hello there!"))
+    assert turn.stop_reason == "end_turn"
+    assert chat.status == "done"
+
+
+def test_opening_an_existing_conversation_shows_its_history(client, conversation) -> None:
+    first = ChatCell(client, conversation_id=conversation)
+    first.send("My favourite colour is green.")
+    again = ChatCell(client, conversation_id=conversation, history=50)
+    html = " ".join(i["html"] for i in again.items)
+    assert "green" in html
+    assert any(i["type"] == "assistant_message" for i in again.items)
+
+
+def test_agent_id_creates_a_conversation(client, agent) -> None:
+    chat = ChatCell(client, agent_id=agent.id)
+    assert chat.conversation_id.startswith("conv-")
+    assert client.conversations.retrieve(chat.conversation_id).agent_id == agent.id
+
+
+def test_default_conversation_of_an_agent(client, agent) -> None:
+    chat = ChatCell(client, conversation_id="default", agent_id=agent.id)
+    turn = chat.send("Hi from the default thread.")
+    assert turn.stop_reason == "end_turn"
+
+
+def test_stop_from_another_thread_cancels_the_server_run(client, conversation) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    stopper_saw_streaming = threading.Event()
+
+    def click_stop() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            current = chat._engine.current
+            if chat.status == "streaming" and current is not None and current.messages:
+                stopper_saw_streaming.set()
+                chat.stop()
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=click_stop, daemon=True).start()
+    turn = chat.send("slow: please write a long poem")
+    assert stopper_saw_streaming.is_set()
+    assert turn.stop_reason == "cancelled"
+    assert chat.status == "stopped"
+    assert not chat.busy
+    with pytest.raises(Exception) as info:  # nothing left running on the server
+        client.conversations.cancel(conversation)
+    assert getattr(info.value, "status_code", None) == 409
+    assert chat.send("Still there?").stop_reason == "end_turn"
+
+
+def test_a_second_send_while_streaming_is_refused(client, conversation) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    job = chat.start("slow: a long answer")
+    with pytest.raises(lw.ConversationBusy, match="already streaming"):
+        chat.send("interleave?")
+    assert "already streaming" in chat.status_text
+    assert job.result().stop_reason == "end_turn"
+    users = [
+        m
+        for m in client.conversations.messages.list(conversation, limit=100).items
+        if m.message_type == "user_message"
+    ]
+    assert len(users) == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "cls"),
+    [
+        ("status=401,once", lw.AuthenticationFailed),
+        ("status=429,retry_after=1,once", lw.RateLimited),
+        ("status=500,once", lw.ServerError),
+        ("error_event,once", lw.AgentRunError),
+    ],
+)
+def test_errors_show_in_the_widget_and_it_keeps_working(
+    client, conversation, is_devserver, spec, cls
+) -> None:
+    if not is_devserver:
+        pytest.skip("fault injection is a devserver feature")
+    chat = ChatCell(client, conversation_id=conversation, history=0)
+    set_server_fault(client, spec)
+    try:
+        with pytest.raises(cls):
+            chat.send("Hello?")
+    finally:
+        set_server_fault(client, None)
+    assert chat.status == "error"
+    assert chat.error and ":" in chat.error
+    assert chat.send("Hello again").stop_reason == "end_turn"
+    assert chat.error == ""
+
+
+def test_busy_conversation_offers_attach(client, conversation) -> None:
+    other = ChatCell(client, conversation_id=conversation, history=0)
+    running = other.start("slow: take your time")
+    while other._engine.current is None or other._engine.current.run_id is None:
+        time.sleep(0.02)
+    chat = ChatCell(client, conversation_id=conversation, history=0)
+    with pytest.raises(lw.ConversationBusy):
+        chat.send("Me too")
+    assert chat.can_attach
+    attached = chat._start(
+        chat._run_engine(lambda listener: chat._engine.attach(listener=listener))
+    )
+    turn = attached.result()
+    assert turn.stop_reason == "end_turn"
+    assert turn.assistant_text == running.result().assistant_text
+
+
+def test_unknown_conversation_raises_at_once(client) -> None:
+    with pytest.raises(lw.NotFound, match="conv-3f1c2a4e"):
+        ChatCell(client, conversation_id="conv-3f1c2a4e-8b7d-4c6e-9a1b-2d3e4f5a6b7c")
+
+
+def test_approval_from_python(client, conversation) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    turn = chat.send("Please send an email to bob@example.com saying the build is green.")
+    assert turn.stop_reason == "requires_approval"
+    assert "approval" in chat.status_text
+    pending = [i for i in chat.items if i.get("pending")]
+    assert pending and pending[0]["tool_call_ids"]
+    done = chat.approve(approve=False, reason="not today")
+    assert done.stop_reason == "end_turn"
+    assert not [i for i in chat.items if i.get("pending")]
+
+
+def test_older_pages_load_everything_once(client, conversation) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    for n in range(6):
+        chat.send(f"Please remember that fact number {n} is {n * n}.")
+    fresh = ChatCell(client, conversation_id=conversation, history=3)
+    while fresh.has_older:
+        fresh.load_older()
+    keys = [i["key"] for i in fresh.items]
+    assert len(keys) == len(set(keys))
+    stored = client.conversations.messages.list(conversation, limit=1000, order="asc").items
+    stored_keys = {f"{m.id}|{m.message_type}" for m in stored}
+    exchanged_returns = sum(1 for i in fresh.items if i["type"] == "tool_exchange")
+    assert set(keys) <= stored_keys
+    assert len(keys) + exchanged_returns == len(stored_keys)
+
+
+def test_no_secret_in_widget_state(client, base_url, conversation) -> None:
+    secret = "sk-super-secret-value-123"
+    keyed = lw.connect(base_url, api_key=secret, default_headers={"X-Api-Token": secret})
+    chat = ChatCell(keyed, conversation_id=conversation)
+    chat.send("hello")
+    state = json.dumps(chat.get_state(), default=str)
+    assert secret not in state
+    assert secret not in repr(chat)
+
+
+def test_unknown_kwargs_are_rejected(client, conversation) -> None:
+    with pytest.raises(TypeError, match="histroy"):
+        ChatCell(client, conversation_id=conversation, histroy=3)
