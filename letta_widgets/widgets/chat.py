@@ -94,6 +94,7 @@ class ChatCell(LettaWidget):
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
         self._job: Job | None = None
+        self._stop_requested = False
         self._lock = threading.Lock()
         self._ops: list[list[Any]] = []
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -132,11 +133,11 @@ class ChatCell(LettaWidget):
         try:
             return await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
-            if job.future.cancelled():
-                job.wait_finished(10)
-                if asyncio.current_task() is not None and not _task_cancelling():
-                    return self._stopped_turn()
-            raise
+            if not self._stop_requested:
+                raise  # this await itself was cancelled (kernel interrupt): the job is too
+            while not job.done():
+                await asyncio.sleep(0.01)
+            return self._stopped_turn()
 
     def start(self, text: str, *, override_model: str | None = None) -> Job:
         """Start a turn and return at once (what the Send button does)."""
@@ -146,7 +147,19 @@ class ChatCell(LettaWidget):
         """Stop the running turn (safe from any thread); the server run is cancelled."""
         job = self._job
         if job is not None and not job.done():
+            self._stop_requested = True
             job.cancel()
+
+    def attach(self) -> Turn:
+        """Follow a run that another client started on this conversation to its end."""
+        job = self._start(
+            self._run_engine(lambda listener: self._engine.attach(listener=listener)),
+            context=self._last_msg_context,
+        )
+        try:
+            return job.result()
+        except concurrent.futures.CancelledError:
+            return self._stopped_turn()
 
     def approve(
         self, tool_call_id: str | None = None, *, approve: bool = True, reason: str | None = None
@@ -231,6 +244,7 @@ class ChatCell(LettaWidget):
                 )
                 self.status_text = str(err)
                 raise err
+            self._stop_requested = False
             self._job = WorkerLoop.get().submit(coro, context=context)
             return self._job
 
@@ -378,11 +392,6 @@ class ChatCell(LettaWidget):
             turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
         turn.stop_reason = turn.stop_reason or "cancelled"
         return turn
-
-
-def _task_cancelling() -> bool:
-    task = asyncio.current_task()
-    return bool(task is not None and getattr(task, "cancelling", lambda: 0)())
 
 
 def _live_text(msg: Any) -> str:
