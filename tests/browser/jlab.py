@@ -1,0 +1,379 @@
+"""JupyterLab / Notebook 7 servers and Playwright helpers to drive them in Debian's Chromium.
+
+Used by the browser tier's fixtures (``tests/browser/conftest.py``), the static tier and
+``scripts/screenshots.py``. Adapted from the verified recipe in
+``../shared/tools/browser-check`` (its README lists the pitfalls referred to below).
+
+Servers listen on 127.0.0.1 on a free port with a token, run with isolated Jupyter
+config/runtime/data dirs (no user settings, no stale workspace, no news toast), and are
+stopped by PID, kernels included (pitfall 10: kernels run in their own process group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+CHROMIUM = os.environ.get("LETTA_WIDGETS_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling Google hosts (pitfall 2).
+# Playwright's launch() gives a fresh temporary profile; never pass --user-data-dir (pitfall 3).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NON_LOOPBACK = re.compile(r"^(?:https?|wss?)://(?!127\.0\.0\.1[:/]|localhost[:/]|\[::1\][:/])")
+START_TIMEOUT = float(os.environ.get("LETTA_WIDGETS_JUPYTER_TIMEOUT", "90"))
+KERNEL = "Python 3 (ipykernel)"
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+Kind = Literal["lab", "notebook"]
+NOTEBOOK = ".jp-Notebook:visible"
+"""The notebook on screen (hidden tabs keep their DOM)."""
+
+
+def free_loopback_port() -> int:
+    """A port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_chromium(playwright):  # type: ignore[no-untyped-def]
+    """Debian's Chromium through Playwright; fails loudly when it is missing."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(
+            f"{CHROMIUM} not found: run `make browser-deps` (apt-get install chromium)"
+        )
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+# --------------------------------------------------------------------------- servers
+@dataclass
+class JupyterServer:
+    """A running ``jupyter lab`` or ``jupyter notebook`` (Notebook 7) server."""
+
+    kind: Kind
+    url: str
+    token: str
+    root: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    startup_seconds: float = 0.0
+    _children: list = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def notebook_url(self, relpath: str) -> str:
+        """Where the browser opens ``relpath`` (relative to the server's root)."""
+        if self.kind == "lab":  # `reset`: a fresh workspace, no tabs restored from a last test
+            return f"{self.url}/lab/tree/{relpath}?reset&token={self.token}"
+        return f"{self.url}/notebooks/{relpath}?token={self.token}"
+
+    def api(self, method: str, path: str, body: object | None = None) -> object:
+        """Call the Jupyter REST API with the token; returns the decoded JSON (or None)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel of this server (between tests: keeps 2 cores free)."""
+        try:
+            for kernel in self.api("GET", "/api/kernels") or []:  # type: ignore[union-attr]
+                self.api("DELETE", f"/api/kernels/{kernel['id']}")
+        except (urllib.error.URLError, OSError):
+            pass
+
+    def log_tail(self, n: int = 80) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "<no log>"
+
+    def stop(self) -> None:
+        """SIGTERM the server by PID (it shuts its kernels down), then SIGKILL any of its
+        child processes still alive: kernels live in their own process group (pitfall 10)."""
+        stop_by_pid(self.proc)
+
+
+def stop_by_pid(proc: subprocess.Popen) -> None:
+    """Stop ``proc`` and every descendant recorded before the SIGTERM, by PID only."""
+    try:
+        import psutil
+
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except Exception:
+        children = []
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    for child in children:  # psutil checks create_time: a reused PID is never hit
+        with contextlib.suppress(Exception):
+            child.kill()
+
+
+def isolated_env(state: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment with fresh Jupyter dirs and user settings that silence news/updates."""
+    env = dict(os.environ)
+    for var, sub in [
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("IPYTHONDIR", "ipython"),
+    ]:
+        (state / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(state / sub)
+    # No "get notified about official Jupyter news?" toast over the page (pitfall 6).
+    settings = state / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
+    )
+    env.pop("JUPYTER_TOKEN", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def _command(kind: Kind, port: int, token: str, root: Path) -> list[str]:
+    app = "LabApp" if kind == "lab" else "JupyterNotebookApp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab" if kind == "lab" else "notebook",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",  # fail instead of moving to another port (pitfall 5)
+        "--ServerApp.allow_root=True",  # CI runs as root (pitfall 4)
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--{app}.expose_app_in_browser=True",  # window.jupyterapp: theme + kernel state
+    ]
+    if kind == "lab":
+        cmd += [
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
+    return cmd
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str, token: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"Jupyter did not answer on {url} within {START_TIMEOUT}s")
+
+
+def start_jupyter(
+    kind: Kind,
+    root: Path,
+    state: Path,
+    env: dict[str, str] | None = None,
+    attempts: int = 3,
+) -> JupyterServer:
+    """Start JupyterLab (``kind="lab"``) or Notebook 7 (``"notebook"``) on a free port."""
+    full_env = isolated_env(state, env)
+    token = secrets.token_hex(16)
+    last_log = ""
+    for attempt in range(attempts):
+        port = free_loopback_port()
+        url = f"http://127.0.0.1:{port}"
+        log_path = state / f"{kind}-{attempt}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                _command(kind, port, token, root),
+                cwd=root,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        t0 = time.monotonic()
+        try:
+            up = _wait_until_up(proc, url, token, t0 + START_TIMEOUT)
+        except BaseException:
+            stop_by_pid(proc)
+            raise
+        if up:
+            return JupyterServer(kind, url, token, root, proc, log_path, time.monotonic() - t0)
+        last_log = log_path.read_text(errors="replace")
+        if "already in use" not in last_log:
+            break
+    raise RuntimeError(f"jupyter {kind} failed to start:\n{last_log[-4000:]}")
+
+
+# --------------------------------------------------------------------------- notebooks on disk
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a tiny notebook of code cells (one string per cell) for a test."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(src) for src in cells])
+    nb.metadata["kernelspec"] = {"display_name": KERNEL, "language": "python", "name": "python3"}
+    nbformat.write(nb, path)
+    return path
+
+
+# --------------------------------------------------------------------------- page helpers
+def open_notebook(page: Page, server: JupyterServer, relpath: str) -> None:
+    """Open ``relpath`` and wait until its kernel is attached and idle."""
+    page.goto(server.notebook_url(relpath))
+    wait_for_kernel_idle(page, server.kind)
+
+
+def wait_for_kernel_idle(page: Page, kind: Kind = "lab", timeout: float = 60_000) -> None:
+    """Wait until the notebook is open and its kernel is attached and idle.
+
+    JupyterLab: the status bar text ``<kernel> | Idle`` (the toolbar's execution indicator
+    turns idle a moment earlier, and Run All right then can open a 'Select Kernel' dialog,
+    pitfall 7). Notebook 7 has no status bar: ask the session context itself.
+    """
+    page.wait_for_selector(NOTEBOOK, timeout=timeout)
+    if kind == "lab":
+        expect(page.locator("#jp-main-statusbar")).to_contain_text(
+            f"{KERNEL} | Idle", timeout=timeout
+        )
+        return
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+          const ctx = w && w.sessionContext;
+          return !!(ctx && ctx.isReady && ctx.session && ctx.session.kernel
+                    && ctx.session.kernel.status === 'idle');
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_all_cells(page: Page, kind: Kind = "lab", attempts: int = 3) -> None:
+    """Run > Run All Cells (``runmenu:run-all``; pitfall 8), retried if 'Select Kernel' shows."""
+    select_kernel = page.locator(".jp-Dialog", has_text="Select Kernel")
+    for _ in range(attempts):
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator('li[data-command="runmenu:run-all"]').click()
+        try:
+            select_kernel.wait_for(state="visible", timeout=1_500)
+        except PlaywrightTimeoutError:
+            return
+        select_kernel.locator("button.jp-mod-accept").click()
+        wait_for_kernel_idle(page, kind)
+    raise AssertionError("Jupyter kept answering Run All with 'Select Kernel'")
+
+
+def wait_for_cells_done(page: Page, timeout: float = 90_000) -> None:
+    """Wait until every code cell has run (a number in its prompt, no ``*`` left)."""
+    page.wait_for_function(
+        """() => {
+          const prompts = [...document.querySelectorAll(
+            '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')].filter(p => p.offsetParent);
+          return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""",
+        timeout=timeout,
+    )
+
+
+def cell(page: Page, index: int):  # type: ignore[no-untyped-def]
+    """Locator of the ``index``-th cell (markdown cells count)."""
+    return page.locator(f"{NOTEBOOK} .jp-Cell").nth(index)
+
+
+def run_cell(page: Page, index: int) -> None:
+    """Put the cursor in cell ``index`` and run it in place (Ctrl+Enter; pitfall 9)."""
+    cell(page, index).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+
+
+def add_cell_and_run(page: Page, code: str) -> None:
+    """Insert a code cell below the active one, type ``code`` into it and run it."""
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type(code)
+    page.keyboard.press("Control+Enter")
+
+
+def output_text(page: Page, index: int) -> str:
+    """The text of cell ``index``'s outputs (empty string when it has none)."""
+    outputs = cell(page, index).locator(".jp-OutputArea-output")
+    return "\n".join(outputs.all_inner_texts())
+
+
+def set_theme(page: Page, theme: Literal["light", "dark"]) -> None:
+    """Switch the theme with the command behind the palette's ``apputils:change-theme``.
+
+    The change is saved to the server's user settings, so it holds for later pages.
+    """
+    name = THEMES[theme]
+    page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+    page.evaluate(
+        "name => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})",
+        name,
+    )
+    light = "true" if theme == "light" else "false"
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeName === {json.dumps(name)}"
+        f" && document.body.dataset.jpThemeLight === '{light}'",
+        timeout=30_000,
+    )
+
+
+ERROR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+"""Tracebacks and stderr output (the error renderer marks them with this mime type)."""
+
+
+def page_problems(page: Page) -> list[str]:
+    """What a screenshot must not show: error outputs, empty widget outputs, widgets in an
+    error state, dialogs."""
+    problems = [f"error output: {t[:300]}" for t in page.locator(ERROR_OUTPUTS).all_inner_texts()]
+    for i, out in enumerate(page.locator(".jp-OutputArea-output").all()):
+        mime = out.get_attribute("data-mime-type") or ""
+        if "widget-view" in mime and not out.inner_text().strip():
+            problems.append(f"empty widget output (output #{i})")
+    for text in page.locator(".lw-connection-card[data-status='error']").all_inner_texts():
+        problems.append(f"connection card in error: {text[:300]}")
+    if page.locator(".jp-Dialog").count():
+        problems.append("dialog: " + page.locator(".jp-Dialog").first.inner_text()[:200])
+    return problems
