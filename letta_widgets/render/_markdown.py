@@ -27,15 +27,20 @@ from letta_widgets.render._sanitize import attr, clean, text
 #: Characters of a message rendered as markdown at most; the rest goes to "show all".
 MARKDOWN_LIMIT = 32 * 1024
 #: Weighted cost of inline-syntax characters allowed in the markdown part (~5 µs a unit).
-MARKDOWN_BUDGET = 12_000
+MARKDOWN_BUDGET = 10_000
 #: Characters of code highlighted per message at most (Pygments: ~1.8 µs a character).
-HIGHLIGHT_BUDGET = 24 * 1024
+HIGHLIGHT_BUDGET = 16 * 1024
 #: Plain (preformatted) text longer than this is truncated with "show all".
 PLAIN_LIMIT = 64 * 1024
 #: Nesting depth markdown-it may reach; a deeper document is shown as plain text.
 MAX_NESTING = 20
 
-_WEIGHTS = {"[": 6, "]": 1, "!": 2, "(": 1, "*": 2, "_": 2, "~": 2, "|": 3, "`": 1, "<": 1, "&": 1}
+_WEIGHTS = {"[": 3, "]": 1, "!": 5, "(": 2, "*": 2, "_": 3, "~": 2, "|": 2, "`": 1, "<": 1, "&": 2}
+_LINE_COST = 4
+_LIST_ITEM_COST = 6
+_HEADING_COST = 2
+_LIST_MARKS = ("- ", "* ", "+ ", "-", "*", "+")
+_OL_MARKS = (". ", ") ", ".", ")")
 _FENCE_WEIGHT_DIVISOR = 8  # fenced code is cheap for markdown-it (no inline parsing)
 _ALLOWED_LINK_PREFIXES = ("http://", "https://", "mailto:")
 
@@ -131,29 +136,50 @@ def _nice_cut(s: str, limit: int) -> int:
     return limit
 
 
+def _line_cost(line: str) -> int:
+    c = _LINE_COST
+    for ch, w in _WEIGHTS.items():
+        k = line.count(ch)
+        if k:
+            c += k * w
+    head = line.lstrip(" >")
+    if head[:2] in _LIST_MARKS or (
+        head[:1].isdigit() and head.lstrip("0123456789")[:2] in _OL_MARKS
+    ):
+        c += _LIST_ITEM_COST
+    elif head[:1] == "#":
+        c += _HEADING_COST
+    return c
+
+
 def markdown_split(s: str) -> int:
-    """How many leading characters of *s* to render as markdown (size and cost bounded)."""
-    if len(s) * max(_WEIGHTS.values()) <= MARKDOWN_BUDGET:  # cannot exceed the budget
-        return len(s)
+    """How many leading characters of *s* to render as markdown (size and cost bounded).
+
+    The cost model is calibrated on markdown-it-py 4 (one unit is ~5 µs): a base cost per
+    line (block rules run per line; list items and headings cost more) plus weights for the
+    characters that start inline constructs. Fenced code counts 1/8 (no inline parsing).
+    """
     end = _nice_cut(s, MARKDOWN_LIMIT)
+    window = s[:end]
+    quick = (window.count("\n") + 1) * (_LINE_COST + _LIST_ITEM_COST) + sum(
+        window.count(ch) * w for ch, w in _WEIGHTS.items()
+    )
+    if quick <= MARKDOWN_BUDGET:  # an upper bound of the real cost: no line scan needed
+        return end
     cost = 0
     pos = 0
     in_fence = False
-    for line in s[:end].split("\n"):
+    for line in window.split("\n"):
         stripped = line.lstrip(" ")
         if len(line) - len(stripped) <= 3 and stripped[:3] in ("```", "~~~"):
             in_fence = not in_fence
-        c = 0
-        for ch, w in _WEIGHTS.items():
-            k = line.count(ch)
-            if k:
-                c += k * w
+        c = _line_cost(line)
         if in_fence:
             c //= _FENCE_WEIGHT_DIVISOR
         if cost + c > MARKDOWN_BUDGET:
-            if pos == 0 or c > MARKDOWN_BUDGET // 4:
+            if c > MARKDOWN_BUDGET // 4:
                 # One huge line: cut inside it, proportionally to its cost.
-                pos += max(0, len(line) * (MARKDOWN_BUDGET - cost) // max(c, 1))
+                pos += len(line) * (MARKDOWN_BUDGET - cost) // c
             return min(pos, end)
         cost += c
         pos += len(line) + 1
