@@ -381,6 +381,8 @@ def messages_frame(
     """
     _check_order(order)
     agent, in_context = _context_sync(client, conversation_id, agent_id)
+    if limit is not None and limit <= 0:
+        return empty_frame(include_raw=include_raw)
     msgs: list[dict[str, Any]] | None = None
     if order == "desc" and limit is not None and limit <= MAX_PAGE:
         msgs = _newest_sync(client, conversation_id, agent, limit)
@@ -414,6 +416,8 @@ async def amessages_frame(
     _check_order(order)
     aclient = async_twin(client)
     agent, in_context = await _context_async(aclient, conversation_id, agent_id)
+    if limit is not None and limit <= 0:
+        return empty_frame(include_raw=include_raw)
     want = limit if order == "asc" else None
     msgs = await _fetch_async(
         aclient, conversation_id, agent, _new_pager(aclient, page_size, want=want)
