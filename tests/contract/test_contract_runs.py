@@ -1,0 +1,178 @@
+"""Runs: background streams, client disconnect and resume by seq_id, otid idempotency, cancel.
+
+The real server needs Redis for background runs and resume (without it, 503): those tests
+skip with that reason. ``slow`` in the text makes both servers stream the answer slowly,
+token by token, so a test can act while the run is active.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import _support as sup
+import letta_client
+import pytest
+from letta_client import APIStatusError, Letta
+
+pytestmark = pytest.mark.contract
+
+SLOW = "slow please, tell me a long story"
+
+
+def _start_background(client: Letta, conv_id: str, label: str, **kw: Any) -> Any:
+    try:
+        return client.conversations.messages.create(
+            conv_id, messages=sup.user(SLOW), background=True, stream_tokens=True, **kw
+        )
+    except APIStatusError as e:
+        sup.skip_if_needs_redis(e, label)
+        raise
+
+
+def _by_seq(chunks: list[Any]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for c in chunks:
+        seq = getattr(c, "seq_id", None)
+        if seq is not None:
+            assert seq not in out, f"seq_id {seq} repeated"
+            out[seq] = c
+    return out
+
+
+def test_background_disconnect_and_resume(client: Letta, conv: object, server_label: str) -> None:
+    stream = _start_background(client, conv.id, server_label)
+    first: list[Any] = []
+    for chunk in stream:
+        first.append(chunk)
+        if len(first) >= 3:
+            break
+    stream.close()  # the client goes away; the background run goes on
+    seqs = [c.seq_id for c in first]
+    assert seqs == [1, 2, 3], f"background chunks are numbered 1, 2, 3...: {seqs}"
+    run_id = first[0].run_id
+    assert run_id and all(c.run_id == run_id for c in first)
+
+    # resuming from the last seq_id seen gives exactly the rest
+    rest = list(
+        client.conversations.messages.stream(conv.id, run_id=run_id, starting_after=seqs[-1])
+    )
+    assert sup.stop_reason(rest) == "end_turn"
+    assert sup.types(rest)[-2:] == ["stop_reason", "usage_statistics"]
+    got = _by_seq(first + rest)
+    assert sorted(got) == list(range(1, max(got) + 1)), "no lost or repeated event by seq_id"
+    assert all(c.run_id == run_id for c in got.values())
+    # the resumed deltas assemble to the stored answer
+    deltas = [got[s] for s in sorted(got) if got[s].message_type == "assistant_message"]
+    assert deltas and len({d.id for d in deltas}) == 1
+    stored = [m for m in sup.history(client, conv.id) if m.id == deltas[0].id]
+    stored_text = [m.content for m in stored if m.message_type == "assistant_message"]
+    assert stored_text == ["".join(d.content for d in deltas)]
+    # the run is over: resuming the conversation's active run is a 400 ...
+    with pytest.raises(letta_client.BadRequestError) as err:
+        list(client.conversations.messages.stream(conv.id))
+    assert "No active runs" in str(err.value)
+    # ... while naming the finished run replays it whole
+    replay = list(client.conversations.messages.stream(conv.id, run_id=run_id))
+    assert sorted(_by_seq(replay)) == sorted(got)
+    assert sup.stop_reason(replay) == "end_turn"
+
+
+def test_resume_active_run_replays_from_the_start(
+    client: Letta, conv: object, server_label: str
+) -> None:
+    stream = _start_background(client, conv.id, server_label)
+    head = []
+    for chunk in stream:
+        head.append(chunk)
+        if len(head) >= 2:
+            break
+    stream.close()
+    # without run_id or starting_after: the conversation's active run, from seq_id 1
+    replay = list(client.conversations.messages.stream(conv.id))
+    got = _by_seq(replay)
+    assert min(got) == 1
+    assert sorted(got) == list(range(1, max(got) + 1))
+    assert sup.stop_reason(replay) == "end_turn"
+    assert {c.run_id for c in got.values()} == {head[0].run_id}
+
+
+def test_otid_idempotency(client: Letta, conv: object, server_label: str) -> None:
+    otid = sup.new_otid()
+    try:
+        first = list(
+            client.conversations.messages.create(
+                conv.id, messages=sup.user("only once", otid=otid), background=True
+            )
+        )
+    except APIStatusError as e:
+        sup.skip_if_needs_redis(e, server_label)
+        raise
+    second = list(
+        client.conversations.messages.create(
+            conv.id, messages=sup.user("only once", otid=otid), background=True
+        )
+    )
+    users = sup.of_type(sup.history(client, conv.id), "user_message")
+    assert [(m.content, m.otid) for m in users] == [("only once", otid)]
+    # the retry is attached to the first request's run, and sees the same events
+    run_of = lambda chunks: {c.run_id for c in chunks if getattr(c, "run_id", None)}  # noqa: E731
+    assert run_of(second) == run_of(first)
+    assert [sup.key(c) for c in sup.of_type(second, "assistant_message")] == [
+        sup.key(c) for c in sup.of_type(first, "assistant_message")
+    ]
+    assert sup.stop_reason(second) == "end_turn"
+    # a new otid is a new message
+    list(
+        client.conversations.messages.create(
+            conv.id, messages=sup.user("only once", otid=sup.new_otid()), background=True
+        )
+    )
+    assert len(sup.of_type(sup.history(client, conv.id), "user_message")) == 2
+
+
+def test_cancel_without_active_run_is_409(client: Letta, conv: object) -> None:
+    with pytest.raises(letta_client.ConflictError) as err:
+        client.conversations.cancel(conv.id)
+    assert "No active runs to cancel" in str(err.value)
+
+
+def test_cancel_during_a_run(client: Letta, conv: object) -> None:
+    reader = sup.BackgroundReader(
+        lambda: client.conversations.messages.create(
+            conv.id, messages=sup.user(SLOW), stream_tokens=True
+        )
+    )
+    assert reader.first.wait(30), "the run did not start"
+    time.sleep(0.3)
+    out = client.conversations.cancel(conv.id)
+    chunks = reader.join(60)
+    assert reader.error is None, reader.error
+    run_ids = {c.run_id for c in chunks if getattr(c, "run_id", None)}
+    assert len(run_ids) == 1
+    assert out == {next(iter(run_ids)): "cancelled"}
+    assert sup.stop_reason(chunks) == "cancelled"
+    # the conversation is usable again, and there is nothing left to cancel
+    with pytest.raises(letta_client.ConflictError):
+        client.conversations.cancel(conv.id)
+    assert sup.stop_reason(sup.send(client, conv.id, "after the cancel")) == "end_turn"
+
+
+def test_cancel_background_run_ends_resumed_stream(
+    client: Letta, conv: object, server_label: str
+) -> None:
+    stream = _start_background(client, conv.id, server_label)
+    head = []
+    for chunk in stream:
+        head.append(chunk)
+        if len(head) >= 2:
+            break
+    stream.close()
+    out = client.conversations.cancel(conv.id)
+    assert out == {head[0].run_id: "cancelled"}
+    rest = list(
+        client.conversations.messages.stream(
+            conv.id, run_id=head[0].run_id, starting_after=head[-1].seq_id
+        )
+    )
+    assert sup.stop_reason(rest) == "cancelled"

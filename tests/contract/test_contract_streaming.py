@@ -1,0 +1,191 @@
+"""Sending messages: streaming per step, per token, include_pings, streaming=False, SSE framing,
+and each message type's field set as the real server sends it."""
+
+from __future__ import annotations
+
+import json
+
+import _support as sup
+import pytest
+from letta_client import Letta
+
+pytestmark = pytest.mark.contract
+
+TOOL_PROMPT = 'call:memory_insert {"label": "human", "new_string": "Ada likes tea."}'
+
+
+def _check_fields(obj: dict, where: str, strict: bool) -> None:
+    mt = obj.get("message_type")
+    expected = sup.MESSAGE_FIELDS.get(mt) or sup.STREAM_ONLY_FIELDS.get(mt)
+    assert expected is not None, f"{where}: unexpected message_type {mt!r}"
+    missing = expected - set(obj)
+    assert not missing, f"{where}: {mt} lacks {sorted(missing)}"
+    if strict:
+        extra = set(obj) - expected
+        assert not extra, f"{where}: {mt} has fields the real server does not send: {sorted(extra)}"
+
+
+def test_sse_framing_steps(client: Letta, conv: object, is_devserver: bool) -> None:
+    raw = sup.raw_stream(client, conv.id, "hello there")
+    assert raw.content_type == "text/event-stream; charset=utf-8"
+    # only `data: ...` lines and blank lines; no `event:` names; ends with [DONE]
+    assert all(line == "" or line.startswith("data: ") for line in raw.lines), raw.lines
+    assert raw.done and raw.lines[-1] in ("", "data: [DONE]")
+    assert [ln for ln in raw.lines if ln][-1] == "data: [DONE]"
+    kinds = [e["message_type"] for e in raw.events]
+    # the user message is not echoed; the stream ends with stop_reason, usage_statistics
+    assert "user_message" not in kinds
+    assert kinds[-2:] == ["stop_reason", "usage_statistics"]
+    assert "assistant_message" in kinds
+    assert raw.events[-2]["stop_reason"] == "end_turn"
+    for e in raw.events:
+        _check_fields(e, "steps stream", strict=is_devserver)
+
+
+def test_steps_stream_chunks(client: Letta, conv: object) -> None:
+    chunks = sup.send(client, conv.id, "hello there")
+    kinds = sup.types(chunks)
+    assert kinds[-2:] == ["stop_reason", "usage_statistics"]
+    body = [c for c in chunks if c.message_type not in ("ping", "stop_reason", "usage_statistics")]
+    # per step: each message arrives whole, once
+    assert len({sup.key(c) for c in body}) == len(body)
+    assert sup.of_type(body, "assistant_message")
+    run_ids = {c.run_id for c in chunks if getattr(c, "run_id", None)}
+    assert len(run_ids) == 1 and next(iter(run_ids)).startswith("run-")
+    assert all(getattr(c, "seq_id", None) is None for c in body)  # only background numbers them
+    usage = chunks[-1]
+    assert usage.step_count == 1
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    # what streamed is what is stored
+    stored = {sup.key(m): m for m in sup.history(client, conv.id)}
+    for c in body:
+        assert sup.key(c) in stored
+        if c.message_type == "assistant_message":
+            assert stored[sup.key(c)].content == c.content
+
+
+def test_tool_call_stream(client: Letta, conv: object, is_devserver: bool) -> None:
+    raw = sup.raw_stream(client, conv.id, TOOL_PROMPT)
+    kinds = [e["message_type"] for e in raw.events]
+    core = [k for k in kinds if k not in ("ping", "reasoning_message")]
+    assert core == [
+        "tool_call_message",
+        "tool_return_message",
+        "assistant_message",
+        "stop_reason",
+        "usage_statistics",
+    ]
+    call = next(e for e in raw.events if e["message_type"] == "tool_call_message")
+    ret = next(e for e in raw.events if e["message_type"] == "tool_return_message")
+    assert call["tool_call"]["name"] == "memory_insert"
+    assert json.loads(call["tool_call"]["arguments"]) == {
+        "label": "human",
+        "new_string": "Ada likes tea.",
+    }
+    assert call["tool_calls"] == [call["tool_call"]]
+    assert ret["tool_call_id"] == call["tool_call"]["tool_call_id"]
+    assert ret["status"] == "success" and ret["name"] == "memory_insert"
+    assert ret["tool_returns"][0]["tool_call_id"] == ret["tool_call_id"]
+    assert ret["tool_returns"][0]["status"] == "success"
+    assert raw.events[-1]["step_count"] == 2
+    for e in raw.events:
+        _check_fields(e, "tool-call stream", strict=is_devserver)
+    assert "Ada likes tea." in client.agents.blocks.retrieve("human", agent_id=conv.agent_id).value
+
+
+def test_stream_tokens_deltas_share_an_id(client: Letta, conv: object) -> None:
+    chunks = sup.send(client, conv.id, "tokens please one two three four", stream_tokens=True)
+    assert sup.types(chunks)[-2:] == ["stop_reason", "usage_statistics"]
+    deltas = sup.of_type(chunks, "assistant_message")
+    assert len(deltas) > 1, "token streaming sends several assistant_message deltas"
+    assert len({d.id for d in deltas}) == 1
+    text = "".join(d.content for d in deltas)
+    stored = [m for m in sup.history(client, conv.id) if m.id == deltas[0].id]
+    assert [m.content for m in stored if m.message_type == "assistant_message"] == [text]
+    thoughts = sup.of_type(chunks, "reasoning_message")
+    if thoughts:
+        assert len({t.id for t in thoughts}) == 1
+        stored_r = [m.reasoning for m in stored if m.message_type == "reasoning_message"]
+        assert stored_r == ["".join(t.reasoning for t in thoughts)]
+
+
+def test_stream_tokens_raw_framing(client: Letta, conv: object, is_devserver: bool) -> None:
+    raw = sup.raw_stream(client, conv.id, "raw tokens one two", stream_tokens=True)
+    assert raw.content_type == "text/event-stream; charset=utf-8"
+    assert raw.done and not raw.event_names
+    for e in raw.events:
+        _check_fields(e, "token stream", strict=is_devserver)
+
+
+def test_include_pings(client: Letta, conv: object) -> None:
+    chunks = sup.send(client, conv.id, "with pings", include_pings=True)
+    pings = sup.of_type(chunks, "ping")
+    assert pings, "include_pings=True sends at least one ping"
+    run_id = sup.of_type(chunks, "assistant_message")[0].run_id
+    assert all(p.id.startswith("ping-") and p.run_id == run_id for p in pings)
+    assert sup.stop_reason(chunks) == "end_turn"
+    # pings are not stored
+    assert not [m for m in sup.history(client, conv.id) if m.id.startswith("ping-")]
+
+
+def test_streaming_false_json_body(client: Letta, conv: object, is_devserver: bool) -> None:
+    # the SDK types this call as a Stream: with streaming=False it yields nothing...
+    assert (
+        list(
+            client.conversations.messages.create(
+                conv.id, messages=sup.user("quiet"), streaming=False
+            )
+        )
+        == []
+    )
+    # ... and the server answered one JSON LettaResponse
+    resp = client.conversations.messages.with_raw_response.create(
+        conv.id, messages=sup.user("quiet json"), streaming=False
+    )
+    resp.http_response.read()
+    assert resp.http_response.headers["content-type"].startswith("application/json")
+    body = json.loads(resp.http_response.text)
+    assert {"messages", "stop_reason", "usage"} <= set(body)
+    assert body["stop_reason"] == {"message_type": "stop_reason", "stop_reason": "end_turn"}
+    assert body["usage"]["message_type"] == "usage_statistics"
+    kinds = [m["message_type"] for m in body["messages"]]
+    assert "user_message" not in kinds and "assistant_message" in kinds
+    for m in body["messages"]:
+        _check_fields(m, "streaming=False body", strict=is_devserver)
+    stored = {sup.key(m) for m in sup.history(client, conv.id)}
+    assert all((m["id"], m["message_type"]) in stored for m in body["messages"])
+    assert len(sup.of_type(sup.history(client, conv.id), "user_message")) == 2
+
+
+def test_list_field_sets_per_type(client: Letta, conv: object, is_devserver: bool) -> None:
+    sup.send(client, conv.id, "hello")
+    sup.send(client, conv.id, TOOL_PROMPT)
+    body = sup.raw_json(client.conversations.messages.with_raw_response.list, conv.id, order="asc")
+    seen = set()
+    for m in body:
+        _check_fields(m, "messages.list", strict=is_devserver)
+        seen.add(m["message_type"])
+    assert {
+        "system_message",
+        "user_message",
+        "assistant_message",
+        "tool_call_message",
+        "tool_return_message",
+    } <= seen
+    user = next(m for m in body if m["message_type"] == "user_message")
+    assert user["content"] == "hello" and user["otid"]
+    assert all(m["seq_id"] is None for m in body)
+    assert all(m["date"].endswith(("Z", "+00:00")) for m in body)
+
+
+def test_user_otid_is_kept(client: Letta, conv: object) -> None:
+    otid = sup.new_otid()
+    list(client.conversations.messages.create(conv.id, messages=sup.user("mine", otid=otid)))
+    stored = sup.of_type(sup.history(client, conv.id), "user_message")
+    assert [m.otid for m in stored] == [otid]
+
+
+def test_input_shorthand(client: Letta, conv: object) -> None:
+    chunks = list(client.conversations.messages.create(conv.id, input="via input"))
+    assert sup.stop_reason(chunks) == "end_turn"
+    assert sup.of_type(sup.history(client, conv.id), "user_message")[0].content == "via input"
