@@ -1,0 +1,97 @@
+"""``letta-widgets``: the command line (``devserver`` and ``demo``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _devserver(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .devserver.server import serve
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .devserver.process import DevServerProcess
+
+    notebook = Path(args.notebook)
+    if not notebook.exists():
+        print(
+            f"letta-widgets demo: {notebook} not found (run from the repository root, or "
+            "pass --notebook)",
+            file=sys.stderr,
+        )
+        return 2
+    server_args = [
+        "--seed",
+        "demo",
+        "--token-delay-ms",
+        str(args.token_delay_ms),
+        "--step-delay-ms",
+        str(args.step_delay_ms),
+    ]
+    server_args += ["--db", args.db] if args.db else ["--memory"]
+    server = DevServerProcess(server_args)
+    if args.port:
+        # DevServerProcess always asks for a free port; an explicit port replaces it.
+        server.args = [*server_args, "--port", str(args.port)]
+    server.start()
+    print(f"devserver: {server.base_url} (pid {server.pid}, seeded with demo data)", flush=True)
+    env = {**os.environ, "LETTA_BASE_URL": server.base_url}
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which(
+        "jupyter"
+    )
+    try:
+        if jupyter is None:
+            print(
+                "jupyter not found: install the demo extra (pip install 'letta-widgets[demo]')",
+                file=sys.stderr,
+            )
+            return 2
+        cmd = [jupyter, "lab", str(notebook), *args.jupyter_args]
+        try:
+            return subprocess.call(cmd, env=env)
+        except KeyboardInterrupt:
+            return 0
+    finally:
+        server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``letta-widgets`` command."""
+    from .devserver.server import add_arguments
+
+    parser = argparse.ArgumentParser(prog="letta-widgets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("devserver", help="run the offline Letta-compatible devserver")
+    add_arguments(dev)
+    dev.set_defaults(func=_devserver)
+    demo = sub.add_parser("demo", help="seeded devserver + JupyterLab on the quickstart notebook")
+    demo.add_argument("--notebook", default="notebooks/quickstart.ipynb")
+    demo.add_argument("--port", type=int, default=0, help="devserver port (0: a free one)")
+    demo.add_argument("--db", default=None, help="SQLite file (default: in memory)")
+    demo.add_argument("--token-delay-ms", type=int, default=25)
+    demo.add_argument("--step-delay-ms", type=int, default=250)
+    demo.add_argument(
+        "jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab"
+    )
+    demo.set_defaults(func=_demo)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Ids, id patterns and date formats shared by the devserver modules (pure, no I/O)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+
+__all__ = [
+    "ID_PATTERNS",
+    "fmt_message_date",
+    "fmt_timestamp",
+    "is_valid_id",
+    "new_id",
+    "now",
+    "otid_for",
+    "pattern_for",
+]
+
+_UUID4 = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+
+
+def pattern_for(prefix: str) -> str:
+    """The real server's id pattern for a primitive, e.g. ``^conv-<uuid4>$``."""
+    return f"^{prefix}-{_UUID4}$"
+
+
+ID_PATTERNS = {p: re.compile(pattern_for(p)) for p in ("conv", "agent", "message", "run", "block")}
+
+
+def is_valid_id(prefix: str, value: str) -> bool:
+    """True when ``value`` is ``<prefix>-<uuid4>`` (lower-case hex, version 4)."""
+    pat = ID_PATTERNS.get(prefix) or re.compile(pattern_for(prefix))
+    return bool(pat.match(value))
+
+
+def new_id(prefix: str) -> str:
+    """A fresh ``<prefix>-<uuid4>`` id."""
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def otid_for(message_id: str, index: int) -> str:
+    """The otid the real server derives for the ``index``-th Letta message of a stored message.
+
+    The uuid of the stored message with its lowest 7 bits replaced by ``index``.
+    """
+    raw = message_id.split("-", 1)[1] if "-" in message_id else message_id
+    value = (int(raw.replace("-", ""), 16) & ~0x7F) | (index & 0x7F)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def now() -> float:
+    """Seconds since the epoch (UTC), as stored in the database."""
+    return time.time()
+
+
+def fmt_message_date(ts: float) -> str:
+    """Message dates as the real server sends them: whole seconds, ``+00:00``."""
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).isoformat()
+
+
+def fmt_timestamp(ts: float | None) -> str | None:
+    """Object timestamps (agents, conversations) as pydantic writes them: microseconds, ``Z``."""
+    if ts is None:
+        return None
+    iso = datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="microseconds")
+    return iso.replace("+00:00", "Z")

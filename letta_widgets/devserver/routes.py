@@ -1,0 +1,641 @@
+"""Route handlers: the Letta REST API subset the toolkit uses, plus /v1/_devserver admin."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from . import seed
+from .errors import ApiError, bad_request, conflict, invalid_id, not_found
+from .faults import FaultState
+from .http import SSEResponse, fault_of, json_response, read_json
+from .ids import is_valid_id, now
+from .runs import Run, RunManager, RunOptions
+from .serialize import agent_json, block_json, conversation_json, stop_reason_json
+from .service import Service, check_limit
+from .sse import Chunk, frame
+
+__all__ = ["Api"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+MODELS = [
+    ("openai", "gpt-4o-mini", 128000),
+    ("openai", "gpt-4o", 128000),
+    ("openai", "gpt-4.1-mini", 1047576),
+    ("anthropic", "claude-3-5-haiku", 200000),
+    ("anthropic", "claude-sonnet-4", 200000),
+    ("openai-proxy", "stub-model", 30000),
+]
+EMBEDDINGS = [
+    ("openai", "text-embedding-3-small", 1536),
+    ("openai", "text-embedding-3-large", 3072),
+]
+
+
+def api(
+    fn: Callable[[Api, Request], Awaitable[Response]],
+) -> Callable[[Api, Request], Awaitable[Response]]:
+    """Turn ApiError into its JSON answer."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Api, request: Request) -> Response:
+        try:
+            return await fn(self, request)
+        except ApiError as e:
+            return json_response(e.body, e.status, e.headers)
+
+    return wrapper
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes")
+
+
+class Api:
+    """All handlers, bound to one service, run manager and fault state."""
+
+    def __init__(self, service: Service, runs: RunManager, faults: FaultState) -> None:
+        self.svc = service
+        self.store = service.store
+        self.runs = runs
+        self.faults = faults
+
+    def routes(self) -> list[BaseRoute]:
+        """Starlette routes (with and without trailing slashes)."""
+        table: list[tuple[str, Handler, list[str]]] = [
+            ("/v1/health", self.health, ["GET"]),
+            ("/v1/models", self.models, ["GET"]),
+            ("/v1/models/embedding", self.embedding_models, ["GET"]),
+            ("/v1/agents", self.agents_list, ["GET"]),
+            ("/v1/agents", self.agents_create, ["POST"]),
+            ("/v1/agents/{agent_id}", self.agents_retrieve, ["GET"]),
+            ("/v1/agents/{agent_id}", self.agents_delete, ["DELETE"]),
+            ("/v1/agents/{agent_id}/core-memory/blocks", self.blocks_list, ["GET"]),
+            ("/v1/agents/{agent_id}/core-memory/blocks/{label}", self.blocks_retrieve, ["GET"]),
+            ("/v1/agents/{agent_id}/core-memory/blocks/{label}", self.blocks_update, ["PATCH"]),
+            ("/v1/conversations", self.conv_list, ["GET"]),
+            ("/v1/conversations", self.conv_create, ["POST"]),
+            ("/v1/conversations/{cid}", self.conv_retrieve, ["GET"]),
+            ("/v1/conversations/{cid}", self.conv_update, ["PATCH"]),
+            ("/v1/conversations/{cid}", self.conv_delete, ["DELETE"]),
+            ("/v1/conversations/{cid}/fork", self.conv_fork, ["POST"]),
+            ("/v1/conversations/{cid}/recompile", self.conv_recompile, ["POST"]),
+            ("/v1/conversations/{cid}/cancel", self.conv_cancel, ["POST"]),
+            ("/v1/conversations/{cid}/compact", self.conv_compact, ["POST"]),
+            ("/v1/conversations/{cid}/messages", self.messages_list, ["GET"]),
+            ("/v1/conversations/{cid}/messages", self.messages_create, ["POST"]),
+            ("/v1/conversations/{cid}/stream", self.stream_resume, ["GET", "POST"]),
+            ("/v1/_devserver/faults", self.admin_faults, ["GET", "PUT", "DELETE"]),
+            ("/v1/_devserver/reset", self.admin_reset, ["POST"]),
+            ("/v1/_devserver/conversations/{cid}/synthetic", self.admin_synthetic, ["POST"]),
+            ("/v1/_devserver/seed", self.admin_seed, ["POST"]),
+        ]
+        out: list[BaseRoute] = []
+        for path, handler, methods in table:
+            out.append(Route(path, handler, methods=methods))
+            out.append(Route(path + "/", handler, methods=methods))
+        return out
+
+    # ------------------------------------------------------------------ misc
+    async def health(self, request: Request) -> Response:
+        """``GET /v1/health/``."""
+        return json_response({"version": "0.16.8", "status": "ok"})
+
+    async def models(self, request: Request) -> Response:
+        """``GET /v1/models/``: LLM handles the devserver accepts (any handle works)."""
+        out = []
+        for provider, name, ctx in MODELS:
+            handle = f"{provider}/{name}"
+            out.append(
+                {
+                    "context_window": ctx,
+                    "max_context_window": ctx,
+                    "model": name,
+                    "name": name,
+                    "model_endpoint_type": "anthropic" if provider == "anthropic" else "openai",
+                    "provider_type": "anthropic" if provider == "anthropic" else "openai",
+                    "compatibility_type": None,
+                    "display_name": name,
+                    "effort": None,
+                    "enable_reasoner": False,
+                    "frequency_penalty": None,
+                    "handle": handle,
+                    "max_reasoning_tokens": 0,
+                    "max_tokens": 16384,
+                    "model_endpoint": "http://127.0.0.1/devserver/v1",
+                    "model_type": "llm",
+                    "model_wrapper": None,
+                    "parallel_tool_calls": False,
+                    "provider_category": "base",
+                    "provider_name": provider,
+                    "put_inner_thoughts_in_kwargs": False,
+                    "reasoning_effort": None,
+                    "response_format": None,
+                    "return_logprobs": False,
+                    "return_token_ids": False,
+                    "strict": False,
+                    "temperature": 0.7,
+                    "tier": None,
+                    "tool_call_parser": None,
+                    "top_logprobs": None,
+                    "verbosity": None,
+                }
+            )
+        return json_response(out)
+
+    async def embedding_models(self, request: Request) -> Response:
+        """``GET /v1/models/embedding``."""
+        out = [
+            {
+                "display_name": name,
+                "embedding_dim": dim,
+                "embedding_endpoint_type": provider,
+                "embedding_model": name,
+                "name": name,
+                "provider_name": provider,
+                "provider_type": provider,
+                "azure_deployment": None,
+                "azure_endpoint": None,
+                "azure_version": None,
+                "batch_size": 32,
+                "embedding_chunk_size": 300,
+                "embedding_endpoint": "http://127.0.0.1/devserver/v1",
+                "handle": f"{provider}/{name}",
+                "model_type": "embedding",
+            }
+            for provider, name, dim in EMBEDDINGS
+        ]
+        return json_response(out)
+
+    # ------------------------------------------------------------------ agents
+    def _agent_view(
+        self, request: Request, a: dict[str, Any], full: bool | None = None
+    ) -> dict[str, Any]:
+        include = set(request.query_params.getlist("include"))
+        if full is None:
+            full = bool(include) or "x-stainless-package-version" not in request.headers
+        blocks = self.store.blocks(a["id"])
+        out = agent_json(a, blocks)
+        if not full or (include and "agent.blocks" not in include):
+            out["blocks"] = []
+            out["memory"]["blocks"] = []
+        if not full or (include and "agent.tools" not in include):
+            out["tools"] = []
+        if not full or (include and "agent.tags" not in include):
+            out["tags"] = []
+        return out
+
+    @api
+    async def agents_create(self, request: Request) -> Response:
+        """``POST /v1/agents/``."""
+        body = await read_json(request)
+        agent = self.svc.create_agent(body)
+        self.svc.default_conversation(agent["id"])
+        return json_response(self._agent_view(request, agent, full=True))
+
+    @api
+    async def agents_list(self, request: Request) -> Response:
+        """``GET /v1/agents/`` (cursor pages: limit, after, before, order; name/query_text)."""
+        qp = request.query_params
+        agents = self.store.list_agents()
+        if qp.get("name"):
+            agents = [a for a in agents if a["name"] == qp["name"]]
+        if qp.get("query_text"):
+            needle = qp["query_text"].lower()
+            agents = [a for a in agents if needle in a["name"].lower()]
+        tags = qp.getlist("tags")
+        if tags:
+            agents = [a for a in agents if set(tags) & set(a.get("tags") or [])]
+        desc = qp.get("order", "desc") == "desc" and not _bool(qp.get("ascending"), False)
+        if qp.get("order") == "asc":
+            desc = False
+        if desc:
+            agents.reverse()
+        ids = [a["id"] for a in agents]
+        if qp.get("after") in ids:
+            agents = agents[ids.index(qp["after"]) + 1 :]
+            ids = [a["id"] for a in agents]
+        if qp.get("before") in ids:
+            agents = agents[: ids.index(qp["before"])]
+        limit = check_limit(qp.get("limit"), 50)
+        if limit is not None:
+            agents = agents[:limit]
+        return json_response([self._agent_view(request, a) for a in agents])
+
+    @api
+    async def agents_retrieve(self, request: Request) -> Response:
+        """``GET /v1/agents/{agent_id}``."""
+        a = self.svc.agent(request.path_params["agent_id"])
+        return json_response(self._agent_view(request, a))
+
+    @api
+    async def agents_delete(self, request: Request) -> Response:
+        """``DELETE /v1/agents/{agent_id}``."""
+        a = self.svc.agent(request.path_params["agent_id"])
+        for run in list(self.runs.runs.values()):
+            if run.agent_id == a["id"] and run.active:
+                run.cancel_event.set()
+        self.store.delete_agent(a["id"])
+        return json_response(None)
+
+    @api
+    async def blocks_list(self, request: Request) -> Response:
+        """``GET /v1/agents/{agent_id}/core-memory/blocks``."""
+        a = self.svc.agent(request.path_params["agent_id"])
+        return json_response([block_json(b) for b in self.store.blocks(a["id"])])
+
+    def _block(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+        a = self.svc.agent(request.path_params["agent_id"])
+        label = request.path_params["label"]
+        b = self.store.block(a["id"], label)
+        if b is None:
+            raise not_found(f"Block with label '{label}' not found on agent '{a['id']}'")
+        return a, b
+
+    @api
+    async def blocks_retrieve(self, request: Request) -> Response:
+        """``GET /v1/agents/{agent_id}/core-memory/blocks/{label}``."""
+        _, b = self._block(request)
+        return json_response(block_json(b))
+
+    @api
+    async def blocks_update(self, request: Request) -> Response:
+        """``PATCH /v1/agents/{agent_id}/core-memory/blocks/{label}`` (value, description)."""
+        a, b = self._block(request)
+        body = await read_json(request)
+        if "value" in body and body["value"] is not None:
+            b = self.svc.set_block(a["id"], b["label"], str(body["value"]))
+        extra = {
+            k: v
+            for k, v in body.items()
+            if k in ("description", "limit", "read_only", "metadata") and v is not None
+        }
+        if extra:
+            data = {k: b.get(k) for k in ("description", "limit", "read_only", "metadata")}
+            data.update(extra)
+            self.store.update_block_data(a["id"], b["label"], data)
+            self.store.set_block_value(a["id"], b["label"], b["value"], now())
+            b = self.store.block(a["id"], b["label"]) or b
+        return json_response(block_json(b))
+
+    # ------------------------------------------------------------------ conversations
+    def _conv(
+        self, request: Request, agent_id: str | None = None, *, allow_default: bool = True
+    ) -> dict[str, Any]:
+        aid = agent_id or request.query_params.get("agent_id")
+        return self.svc.conversation(request.path_params["cid"], aid, allow_default=allow_default)
+
+    def _conv_json(self, conv: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
+        ids = [] if fresh else self.svc.in_context_ids(conv)
+        out = conversation_json(conv, ids)
+        if conv.get("is_default"):
+            out["id"] = "default"
+        return out
+
+    @api
+    async def conv_create(self, request: Request) -> Response:
+        """``POST /v1/conversations/?agent_id=…``."""
+        agent_id = request.query_params.get("agent_id")
+        if not agent_id:
+            raise ApiError(
+                422,
+                {
+                    "detail": "[{'type': 'missing', 'loc': ('query', 'agent_id'), "
+                    "'msg': 'Field required', 'input': None}]"
+                },
+            )
+        body = await read_json(request)
+        data = {
+            k: body[k]
+            for k in ("model_settings", "description", "hidden")
+            if body.get(k) is not None
+        }
+        conv = self.svc.create_conversation(
+            agent_id, summary=body.get("summary"), model=body.get("model"), data=data
+        )
+        return json_response(self._conv_json(conv, fresh=True))
+
+    @api
+    async def conv_list(self, request: Request) -> Response:
+        """``GET /v1/conversations/`` (agent_id, limit, after, order, order_by, summary_search)."""
+        qp = request.query_params
+        agent_id = qp.get("agent_id")
+        if agent_id:
+            self.svc.agent(agent_id)
+        order = qp.get("order", "desc")
+        convs = self.store.list_conversations(
+            agent_id,
+            archive_status=qp.get("archive_status", "unarchived"),
+            summary_search=qp.get("summary_search"),
+            order_by=qp.get("order_by", "created_at"),
+            ascending=order == "asc",
+        )
+        after = qp.get("after")
+        if after:
+            ids = [c["id"] for c in convs]
+            if after in ids:
+                convs = convs[ids.index(after) + 1 :]
+        limit = check_limit(qp.get("limit"), 50)
+        if limit is not None:
+            convs = convs[:limit]
+        return json_response([self._conv_json(c) for c in convs])
+
+    @api
+    async def conv_retrieve(self, request: Request) -> Response:
+        """``GET /v1/conversations/{id}``."""
+        return json_response(self._conv_json(self._conv(request, allow_default=False)))
+
+    @api
+    async def conv_update(self, request: Request) -> Response:
+        """``PATCH /v1/conversations/{id}`` (summary, archived, model, last_message_at)."""
+        conv = self._conv(request, allow_default=False)
+        body = await read_json(request)
+        fields: dict[str, Any] = {"updated_at": now()}
+        if "summary" in body:
+            fields["summary"] = body["summary"]
+        if body.get("archived") is not None:
+            fields["archived"] = int(bool(body["archived"]))
+        if "model" in body and body["model"] is not None:
+            fields["model"] = body["model"]
+        data = dict(conv.get("data") or {})
+        for k in ("model_settings", "description"):
+            if body.get(k) is not None:
+                data[k] = body[k]
+        fields["data"] = data
+        self.store.update_conversation(conv["id"], **fields)
+        fresh = self.store.get_conversation(conv["id"])
+        assert fresh is not None
+        return json_response(self._conv_json(fresh))
+
+    @api
+    async def conv_delete(self, request: Request) -> Response:
+        """``DELETE /v1/conversations/{id}`` (soft)."""
+        conv = self._conv(request, allow_default=False)
+        self.runs.cancel(conv["id"])
+        self.svc.delete_conversation(conv)
+        return json_response(None)
+
+    @api
+    async def conv_fork(self, request: Request) -> Response:
+        """``POST /v1/conversations/{id}/fork`` (message_id, agent_id for default)."""
+        conv = self._conv(request)
+        mid = request.query_params.get("message_id")
+        if mid and not is_valid_id("message", mid):
+            raise invalid_id("message_id", mid, "message", location="query")
+        new = self.svc.fork(conv, mid)
+        return json_response(self._conv_json(new, fresh=True))
+
+    @api
+    async def conv_recompile(self, request: Request) -> Response:
+        """``POST /v1/conversations/{id}/recompile``: returns the compiled system prompt."""
+        body = await read_json(request)
+        conv = self._conv(request, body.get("agent_id"))
+        dry = _bool(request.query_params.get("dry_run"), False)
+        return json_response(self.svc.recompile(conv, dry_run=dry))
+
+    @api
+    async def conv_cancel(self, request: Request) -> Response:
+        """``POST /v1/conversations/{id}/cancel``."""
+        conv = self._conv(request)
+        out = self.runs.cancel(conv["id"])
+        if not out:
+            label = "default" if conv.get("is_default") else conv["id"]
+            raise conflict(f"No active runs to cancel for conversation {label}")
+        return json_response(out)
+
+    @api
+    async def conv_compact(self, request: Request) -> Response:
+        """``POST /v1/conversations/{id}/compact``."""
+        body = await read_json(request)
+        conv = self._conv(request, body.get("agent_id"))
+        return json_response(self.svc.compact(conv))
+
+    # ------------------------------------------------------------------ messages
+    @api
+    async def messages_list(self, request: Request) -> Response:
+        """``GET /v1/conversations/{id}/messages`` (after, before, limit, order)."""
+        qp = request.query_params
+        conv = self._conv(request)
+        order = qp.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise ApiError(422, {"detail": f"order must be 'asc' or 'desc', got {order!r}"})
+        limit = check_limit(qp.get("limit"), 100)
+        types = qp.getlist("include_return_message_types") or None
+        items = self.svc.list_messages(
+            conv,
+            after=qp.get("after"),
+            before=qp.get("before"),
+            limit=limit,
+            order=order,
+            types=types,
+        )
+        return json_response(items)
+
+    def _options(self, request: Request, body: dict[str, Any]) -> RunOptions:
+        cfg = self.svc.config
+        h = request.headers
+
+        def ms(name: str, default: int) -> float:
+            try:
+                return int(h.get(name, default)) / 1000
+            except ValueError:
+                raise bad_request(f"{name} must be an integer") from None
+
+        return RunOptions(
+            stream_tokens=_bool(body.get("stream_tokens"), False),
+            background=_bool(body.get("background"), False),
+            include_pings=_bool(body.get("include_pings"), True),
+            token_delay=ms("x-devserver-token-delay-ms", cfg.token_delay_ms),
+            step_delay=ms("x-devserver-step-delay-ms", cfg.step_delay_ms),
+            slow_delay=cfg.slow_token_delay_ms / 1000,
+            override_model=body.get("override_model"),
+            fault=fault_of(request),
+            types=body.get("include_return_message_types") or None,
+        )
+
+    @api
+    async def messages_create(self, request: Request) -> Response:
+        """``POST /v1/conversations/{id}/messages``: run the agent; SSE or JSON."""
+        body = await read_json(request)
+        conv = self._conv(request, body.get("agent_id"))
+        inputs = _inputs(body)
+        if not inputs:
+            raise ApiError(422, {"detail": "Messages must not be empty"})
+        streaming = _bool(body.get("streaming"), True)
+        opts = self._options(request, body)
+        if not streaming:
+            opts.background = False
+            opts.stream_tokens = False
+
+        # otid idempotency: a repeated otid does not create a second message or run
+        for m in inputs:
+            if m.get("otid"):
+                run_id = self.store.otid_run(conv["id"], m["otid"])
+                if run_id:
+                    prior = self.runs.get(run_id)
+                    if prior and prior.active:
+                        raise conflict(
+                            "Cannot send a new message: Another request (run_id="
+                            f"{run_id}) is currently being processed for this conversation. "
+                            "Please wait for it to complete.",
+                            run_id=run_id,
+                        )
+                    if prior is not None:
+                        return await self._respond(prior, streaming, opts, replay=True)
+
+        active = self.runs.active_for(conv["id"])
+        if active:
+            raise conflict(
+                f"Cannot send a new message: Another request (run_id={active[0].id}) is "
+                "currently being processed for this conversation. Please wait for it to "
+                "complete.",
+                run_id=active[0].id,
+            )
+        pending = (conv.get("data") or {}).get("pending_approval")
+        has_approval = any(m.get("type") == "approval" for m in inputs)
+        if pending and not has_approval:
+            raise conflict(
+                "Cannot send a new message: The agent is waiting for approval on a "
+                "tool call. Please approve or deny the pending request before "
+                "continuing."
+            )
+        if has_approval and not pending:
+            raise bad_request("No tool call is currently awaiting approval.")
+        run = self.runs.start(conv, inputs, opts)
+        return await self._respond(run, streaming, opts)
+
+    async def _respond(
+        self, run: Run, streaming: bool, opts: RunOptions, replay: bool = False
+    ) -> Response:
+        if not streaming:
+            while run.active:
+                await asyncio.sleep(0.005)
+            msgs = [
+                c.payload
+                for c in run.chunks
+                if c.kind == "data"
+                and c.payload
+                and c.payload.get("message_type") not in ("ping", "stop_reason", "usage_statistics")
+            ]
+            merged = _merge_deltas(msgs)
+            return json_response(
+                {
+                    "messages": merged,
+                    "stop_reason": stop_reason_json(run.stop_reason or "end_turn"),
+                    "usage": run.usage,
+                    "logprobs": None,
+                    "turns": None,
+                }
+            )
+        return SSEResponse(
+            self._frames(run, 0, run.opts.background),  # type: ignore[return-value]
+            drop_after=opts.fault.drop_after,
+        )
+
+    async def _frames(self, run: Run, start: int, with_seq: bool) -> AsyncIterator[bytes]:
+        async for seq, chunk in run.follow(start):
+            yield frame(chunk, seq if with_seq else None)
+
+    @api
+    async def stream_resume(self, request: Request) -> Response:
+        """``POST /v1/conversations/{id}/stream``: resume a (background) run by seq_id."""
+        body = await read_json(request) if request.method == "POST" else {}
+        params = {**dict(request.query_params), **body}
+        conv = self._conv(request, params.get("agent_id"))
+        run_id = params.get("run_id")
+        if run_id:
+            run = self.runs.get(run_id)
+            if run is None or run.conv_id != conv["id"]:
+                raise not_found(f"Run {run_id} not found.")
+        else:
+            active = self.runs.active_for(conv["id"])
+            if not active:
+                raise bad_request("No active runs found for this conversation.")
+            run = active[0]
+            if not run.opts.background:
+                raise bad_request(
+                    "Run was not created in background mode, so it cannot be retrieved."
+                )
+        try:
+            start = int(params.get("starting_after") or 0)
+        except (TypeError, ValueError):
+            raise bad_request("starting_after must be an integer") from None
+        return SSEResponse(
+            self._frames(run, max(0, start), True),  # type: ignore[return-value]
+            drop_after=fault_of(request).drop_after,
+        )
+
+    # ------------------------------------------------------------------ admin
+    @api
+    async def admin_faults(self, request: Request) -> Response:
+        """``GET|PUT|DELETE /v1/_devserver/faults``."""
+        if request.method == "PUT":
+            body = await read_json(request)
+            try:
+                self.faults.set(str(body.get("spec", "")))
+            except ValueError as exc:
+                raise ApiError(400, {"detail": str(exc)}) from None
+        elif request.method == "DELETE":
+            self.faults.clear()
+        return json_response({"spec": self.faults.spec_text})
+
+    @api
+    async def admin_reset(self, request: Request) -> Response:
+        """``POST /v1/_devserver/reset``: delete all data (and the server-level fault)."""
+        await self.runs.shutdown()
+        self.runs.runs.clear()
+        self.store.reset()
+        self.faults.clear()
+        return json_response({"ok": True})
+
+    @api
+    async def admin_synthetic(self, request: Request) -> Response:
+        """``POST /v1/_devserver/conversations/{id}/synthetic`` ``{"turns": N}``."""
+        body = await read_json(request)
+        conv = self._conv(request, body.get("agent_id"))
+        turns = int(body.get("turns", 100))
+        result = seed.synthetic(
+            self.svc, conv, turns, start=body.get("start"), step_seconds=body.get("step_seconds")
+        )
+        return json_response(result)
+
+    @api
+    async def admin_seed(self, request: Request) -> Response:
+        """``POST /v1/_devserver/seed`` ``{"name": "demo"}``."""
+        body = await read_json(request)
+        return json_response(seed.seed(self.svc, str(body.get("name", "demo"))))
+
+
+def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    msgs = body.get("messages")
+    if msgs is None and body.get("input") is not None:
+        inp = body["input"]
+        msgs = [{"role": "user", "content": inp}] if isinstance(inp, str) else list(inp)
+    return [m for m in (msgs or []) if isinstance(m, dict)]
+
+
+def _merge_deltas(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Non-streaming answers carry whole messages (no token deltas)."""
+    out: list[dict[str, Any]] = []
+    for m in msgs:
+        if out and out[-1]["id"] == m.get("id") and out[-1]["message_type"] == m["message_type"]:
+            key = "reasoning" if m["message_type"] == "reasoning_message" else "content"
+            if isinstance(out[-1].get(key), str) and isinstance(m.get(key), str):
+                out[-1] = {**out[-1], key: out[-1][key] + m[key]}
+                continue
+        out.append(m)
+    return out
+
+
+_ = (Chunk, not_found)

@@ -1,0 +1,565 @@
+"""Runs: execute the scripted agent's steps, persist messages, and fan events out to streams.
+
+Every run keeps its events in memory (``Run.chunks``), so a live stream, a background
+stream, a resumed stream (``starting_after`` = seq_id) and an otid retry all read the
+same log. A run goes on when its client disconnects; ``cancel`` ends it at the next
+delay with ``stop_reason: cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import script
+from .faults import FaultSpec
+from .ids import new_id, now
+from .serialize import letta_messages, stop_reason_json, usage_json
+from .service import Service
+from .sse import Chunk
+from .storage import StoredMessage
+
+__all__ = ["Run", "RunManager", "RunOptions"]
+
+_KEEP_RUNS = 2000
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class RunOptions:
+    """How a run streams."""
+
+    stream_tokens: bool = False
+    background: bool = False
+    include_pings: bool = True
+    token_delay: float = 0.0
+    step_delay: float = 0.0
+    slow_delay: float = 0.25
+    override_model: str | None = None
+    fault: FaultSpec = field(default_factory=FaultSpec)
+    types: list[str] | None = None
+
+
+@dataclass
+class Run:
+    """One agent run and its event log."""
+
+    id: str
+    conv_id: str
+    agent_id: str
+    opts: RunOptions
+    created_at: float = field(default_factory=now)
+    status: str = "running"
+    stop_reason: str | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    task: asyncio.Task[None] | None = None
+    cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def active(self) -> bool:
+        """True while the run still produces events."""
+        return self.status == "running"
+
+    def emit(self, chunk: Chunk) -> None:
+        """Append an event and wake the readers."""
+        self.chunks.append(chunk)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
+        """Yield ``(seq, chunk)`` from index ``start`` on, live until the run ends."""
+        i = start
+        while True:
+            while i < len(self.chunks):
+                yield i + 1, self.chunks[i]
+                i += 1
+            if not self.active and i >= len(self.chunks):
+                return
+            waiter = self._changed
+            if i < len(self.chunks):
+                continue
+            await waiter.wait()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait, but end early with _Cancelled when the run is cancelled."""
+        if self.cancel_event.is_set():
+            raise _Cancelled
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        try:
+            await asyncio.wait_for(self.cancel_event.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            return
+        raise _Cancelled
+
+
+class RunManager:
+    """Creates, executes, finds and cancels runs."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.store = service.store
+        self.runs: OrderedDict[str, Run] = OrderedDict()
+
+    # ------------------------------------------------------------------ lookup
+    def get(self, run_id: str) -> Run | None:
+        """A run still held in memory."""
+        return self.runs.get(run_id)
+
+    def active_for(self, conv_id: str) -> list[Run]:
+        """Running runs of a conversation, newest first."""
+        return [r for r in reversed(self.runs.values()) if r.conv_id == conv_id and r.active]
+
+    def cancel(self, conv_id: str) -> dict[str, str]:
+        """Cancel the conversation's active runs; ``{run_id: "cancelled"}``."""
+        out = {}
+        for run in self.active_for(conv_id):
+            run.cancel_event.set()
+            out[run.id] = "cancelled"
+        return out
+
+    async def shutdown(self) -> None:
+        """Cancel every active run (server stop)."""
+        tasks = []
+        for run in self.runs.values():
+            if run.active:
+                run.cancel_event.set()
+                if run.task:
+                    tasks.append(run.task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=0.5)
+
+    # ------------------------------------------------------------------ start
+    def start(self, conv: dict[str, Any], inputs: list[dict[str, Any]], opts: RunOptions) -> Run:
+        """Store the input, create the run and execute it in the background."""
+        run = Run(new_id("run"), conv["id"], conv["agent_id"], opts)
+        self.runs[run.id] = run
+        while len(self.runs) > _KEEP_RUNS:
+            self.runs.popitem(last=False)
+        self.store.put_run(
+            run.id,
+            conv["id"],
+            conv["agent_id"],
+            "running",
+            opts.background,
+            run.created_at,
+            {"model": opts.override_model},
+        )
+        otids = [m["otid"] for m in inputs if m.get("otid")]
+        if otids:
+            self.store.put_otids(conv["id"], otids, run.id)
+        t = now()
+        self.store.update_conversation(conv["id"], last_message_at=t, updated_at=t)
+        run.task = asyncio.get_running_loop().create_task(self._execute(run, conv, inputs))
+        return run
+
+    # ------------------------------------------------------------------ execution
+    def _chunk(self, run: Run, d: dict[str, Any]) -> None:
+        if (
+            run.opts.types
+            and d.get("message_type") not in run.opts.types
+            and d.get("message_type") not in ("ping",)
+        ):
+            return
+        run.emit(Chunk("data", d))
+
+    def _ping(self, run: Run) -> None:
+        run.emit(
+            Chunk(
+                "data",
+                {
+                    "id": new_id("ping"),
+                    "date": _date(now()),
+                    "name": None,
+                    "message_type": "ping",
+                    "otid": None,
+                    "sender_id": None,
+                    "step_id": None,
+                    "is_err": None,
+                    "seq_id": None,
+                    "run_id": run.id,
+                },
+            )
+        )
+
+    async def _stream_message(self, run: Run, stored: StoredMessage, slow: bool = False) -> None:
+        """Emit the Letta messages of a stored message (token deltas in tokens mode)."""
+        for d in letta_messages(stored):
+            run.messages.append(d)
+            mt = d["message_type"]
+            field_name = {"reasoning_message": "reasoning", "assistant_message": "content"}.get(mt)
+            delay = (
+                run.opts.slow_delay if slow and mt == "assistant_message" else run.opts.token_delay
+            )
+            if run.opts.stream_tokens and field_name and isinstance(d.get(field_name), str):
+                for tok in script.tokenize(d[field_name]) or [""]:
+                    await run.sleep(delay)
+                    self._chunk(run, {**d, field_name: tok})
+            else:
+                if slow and mt == "assistant_message":
+                    await run.sleep(delay * max(1, len(script.tokenize(d.get("content") or ""))))
+                self._chunk(run, d)
+
+    async def _execute(self, run: Run, conv: dict[str, Any], inputs: list[dict[str, Any]]) -> None:
+        svc, store = self.service, self.store
+        fault = run.opts.fault
+        usage = {"prompt": 0, "completion": 0, "steps": 0}
+        stop = "end_turn"
+        status = "completed"
+        t0 = time.perf_counter()
+        try:
+            if True:
+                self._ping(run)
+            if fault.malformed_event:
+                run.emit(Chunk("malformed"))
+            svc.refresh_default(conv)
+            ctx = svc.context(conv)
+            first_step_id = new_id("step")
+            user_text, _stored_inputs, approval = self._store_inputs(
+                run, conv, inputs, first_step_id
+            )
+            if fault.error_event:
+                await run.sleep(run.opts.step_delay)
+                run.status = "failed"
+                run.stop_reason = "llm_api_error"
+                run.emit(Chunk("data", stop_reason_json("llm_api_error")))
+                run.emit(
+                    Chunk(
+                        "error",
+                        {
+                            "message_type": "error_message",
+                            "run_id": run.id,
+                            "error_type": "llm_error",
+                            "message": "An error occurred with the LLM request.",
+                            "detail": "Injected by the devserver (error_event fault).",
+                            "seq_id": None,
+                        },
+                    )
+                )
+                run.emit(Chunk("done"))
+                store.finish_run(run.id, "failed", "llm_api_error")
+                return
+
+            if approval is not None:
+                stop = await self._continue_approval(run, conv, ctx, approval, usage)
+            else:
+                stop = await self._turn(run, conv, ctx, user_text, first_step_id, usage)
+        except _Cancelled:
+            stop, status = "cancelled", "cancelled"
+        except Exception as exc:  # a bug: end the stream like the real server would
+            stop, status = "error", "failed"
+            run.emit(Chunk("data", stop_reason_json("error")))
+            run.emit(
+                Chunk(
+                    "error",
+                    {
+                        "message_type": "error_message",
+                        "run_id": run.id,
+                        "error_type": "internal_error",
+                        "message": "An unknown error occurred with the devserver.",
+                        "detail": repr(exc),
+                        "seq_id": None,
+                    },
+                )
+            )
+            run.emit(Chunk("done"))
+            run.status, run.stop_reason = status, stop
+            store.finish_run(run.id, status, stop)
+            raise
+        if fault.stop_reason and stop != "cancelled":
+            stop = fault.stop_reason
+        if stop == "requires_approval":
+            status = "completed"
+        run.usage = usage_json(usage["prompt"], usage["completion"], max(1, usage["steps"]))
+        run.emit(Chunk("data", stop_reason_json(stop)))
+        run.emit(Chunk("data", run.usage))
+        run.emit(Chunk("done"))
+        run.status, run.stop_reason = status, stop
+        store.finish_run(run.id, status, stop)
+        agent = store.get_agent(conv["agent_id"])
+        if agent is not None:
+            agent_data = {
+                k: v
+                for k, v in agent.items()
+                if k not in ("id", "name", "created_at", "updated_at")
+            }
+            agent_data.update(
+                last_run_completion=now(),
+                last_stop_reason=stop,
+                last_run_duration_ms=int((time.perf_counter() - t0) * 1000),
+            )
+            store.put_agent(
+                agent["id"], agent["name"], agent["created_at"], agent["updated_at"], agent_data
+            )
+        fresh = store.get_conversation(conv["id"])
+        if fresh is not None and stop != "requires_approval":
+            svc.maybe_compact(fresh)
+
+    def _store_inputs(
+        self, run: Run, conv: dict[str, Any], inputs: list[dict[str, Any]], step_id: str
+    ) -> tuple[str, list[StoredMessage], dict[str, Any] | None]:
+        stored: list[StoredMessage] = []
+        text = ""
+        approval = None
+        t = now()
+        for m in inputs:
+            if m.get("type") == "approval":
+                approval = m
+                stored.append(
+                    StoredMessage(
+                        new_id("message"),
+                        "approval_response",
+                        t,
+                        {
+                            "approvals": m.get("approvals"),
+                            "approve": m.get("approve"),
+                            "approval_request_id": m.get("approval_request_id"),
+                            "reason": m.get("reason"),
+                        },
+                        run.id,
+                        step_id,
+                        m.get("otid") or _otid(),
+                        conv["agent_id"],
+                    )
+                )
+                continue
+            content = m.get("content", "")
+            text = _as_text(content)
+            stored.append(
+                StoredMessage(
+                    new_id("message"),
+                    "user",
+                    t,
+                    {"content": content},
+                    run.id,
+                    step_id,
+                    m.get("otid") or _otid(),
+                    conv["agent_id"],
+                )
+            )
+        self.store.append(conv["id"], stored)
+        return text, stored, approval
+
+    async def _step(
+        self,
+        run: Run,
+        conv: dict[str, Any],
+        step: script.Step,
+        step_id: str,
+        ctx: script.Context,
+        usage: dict[str, int],
+        role: str = "assistant",
+    ) -> StoredMessage:
+        """Emit and persist one step's assistant message (reasoning + answer or tool call)."""
+        await run.sleep(run.opts.step_delay)
+        body: dict[str, Any] = {"reasoning": step.reasoning}
+        completion = script.count_tokens(step.reasoning)
+        if step.tool_call:
+            args = json.dumps(step.tool_call.arguments)
+            body["tool_calls"] = [
+                {
+                    "name": step.tool_call.name,
+                    "arguments": args,
+                    "tool_call_id": "call_" + new_id("x")[2:].replace("-", "")[:20],
+                }
+            ]
+            completion += script.count_tokens(args)
+        else:
+            body["content"] = step.text or ""
+            completion += script.count_tokens(step.text or "")
+        msg = StoredMessage(
+            new_id("message"), role, now(), body, run.id, step_id, None, conv["agent_id"]
+        )
+        await self._stream_message(run, msg, slow=step.slow)
+        self.store.append(conv["id"], [msg])
+        usage["steps"] += 1
+        usage["completion"] += completion
+        usage["prompt"] += _prompt_tokens(ctx)
+        return msg
+
+    async def _turn(
+        self,
+        run: Run,
+        conv: dict[str, Any],
+        ctx: script.Context,
+        user_text: str,
+        step_id: str,
+        usage: dict[str, int],
+    ) -> str:
+        step = script.plan(ctx, user_text)
+        if step.tool_call is None:
+            await self._step(run, conv, step, step_id, ctx, usage)
+            return "end_turn"
+        needs_approval = step.tool_call.name in script.APPROVAL_TOOLS
+        msg = await self._step(
+            run,
+            conv,
+            step,
+            step_id,
+            ctx,
+            usage,
+            role="approval_request" if needs_approval else "assistant",
+        )
+        call = msg.body["tool_calls"][0]
+        if needs_approval:
+            data = dict(conv.get("data") or {})
+            data["pending_approval"] = {
+                "message_id": msg.id,
+                "tool_call": call,
+                "user_text": user_text,
+            }
+            self.store.update_conversation(conv["id"], data=data)
+            return "requires_approval"
+        result, status = self._run_tool(conv, step.tool_call)
+        await self._tool_return(run, conv, call, result, status, step_id)
+        final = script.follow_up(ctx, user_text, step.tool_call, result, status)
+        await self._step(run, conv, final, new_id("step"), ctx, usage)
+        return "end_turn"
+
+    async def _tool_return(
+        self,
+        run: Run,
+        conv: dict[str, Any],
+        call: dict[str, Any],
+        result: str,
+        status: str,
+        step_id: str,
+    ) -> None:
+        msg = StoredMessage(
+            new_id("message"),
+            "tool",
+            now(),
+            {
+                "tool_call_id": call["tool_call_id"],
+                "name": call["name"],
+                "status": status,
+                "tool_return": result,
+                "stdout": None,
+                "stderr": None,
+            },
+            run.id,
+            step_id,
+            None,
+            conv["agent_id"],
+        )
+        await self._stream_message(run, msg)
+        self.store.append(conv["id"], [msg])
+
+    async def _continue_approval(
+        self,
+        run: Run,
+        conv: dict[str, Any],
+        ctx: script.Context,
+        approval: dict[str, Any],
+        usage: dict[str, int],
+    ) -> str:
+        data = dict(conv.get("data") or {})
+        pending = data.pop("pending_approval", None)
+        self.store.update_conversation(conv["id"], data=data)
+        if not pending:
+            return "end_turn"
+        call = pending["tool_call"]
+        decision = _decision(approval, call["tool_call_id"])
+        approve, reason = decision.get("approve", False), decision.get("reason")
+        tool_call = script.ToolCall(call["name"], json.loads(call["arguments"] or "{}"))
+        step_id = new_id("step")
+        if decision.get("type") == "tool":
+            result = _as_text(decision.get("tool_return"))
+            status = decision.get("status", "success")
+        elif approve:
+            result, status = self._run_tool(conv, tool_call)
+        else:
+            result = "Error: request to call tool denied. User reason: " + (reason or "None")
+            status = "error"
+        await self._tool_return(run, conv, call, result, status, step_id)
+        final = script.follow_up(ctx, pending.get("user_text", ""), tool_call, result, status)
+        await self._step(run, conv, final, new_id("step"), ctx, usage)
+        return "end_turn"
+
+    def _run_tool(self, conv: dict[str, Any], call: script.ToolCall) -> tuple[str, str]:
+        """Execute a tool; ``(result, status)``."""
+        args = call.arguments
+        agent_id = conv["agent_id"]
+        try:
+            if call.name in ("memory_insert", "memory_replace"):
+                label = str(args.get("label", "human"))
+                blk = self.store.block(agent_id, label)
+                if blk is None:
+                    raise ValueError(f"Block with label '{label}' not found on agent '{agent_id}'")
+                if blk.get("read_only"):
+                    raise ValueError("This memory block is read-only and cannot be edited.")
+                if call.name == "memory_insert":
+                    value = script.memory_insert(
+                        blk["value"],
+                        str(args.get("new_string", "")),
+                        int(args.get("insert_line", -1)),
+                    )
+                else:
+                    value = script.memory_replace(
+                        blk["value"],
+                        str(args.get("old_string", "")),
+                        str(args.get("new_string", "")),
+                        label,
+                    )
+                self.service.set_block(agent_id, label, value)
+                return value, "success"
+            if call.name == "conversation_search":
+                return self.service.search(
+                    conv, str(args.get("query") or ""), int(args.get("limit") or 5)
+                ), "success"
+            if call.name == "send_email":
+                return (
+                    f"Email sent to {args.get('to')} with subject {args.get('subject')!r}."
+                ), "success"
+            return f"Tool {call.name} ran (devserver stub).", "success"
+        except ValueError as exc:
+            return f"ValueError: {exc}", "error"
+
+
+def _decision(approval: dict[str, Any], tool_call_id: str) -> dict[str, Any]:
+    for a in approval.get("approvals") or []:
+        if a.get("tool_call_id") in (tool_call_id, None):
+            return a
+    if approval.get("approvals"):
+        return approval["approvals"][0]
+    return {
+        "type": "approval",
+        "approve": bool(approval.get("approve")),
+        "reason": approval.get("reason"),
+        "tool_call_id": tool_call_id,
+    }
+
+
+def _prompt_tokens(ctx: script.Context) -> int:
+    n = 400 + sum(script.count_tokens(v) for v in ctx.memory.values())
+    return n + sum(script.count_tokens(t) for _, t in ctx.history[-40:])
+
+
+def _as_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def _otid() -> str:
+    return new_id("x")[2:]
+
+
+def _date(ts: float) -> str:
+    from .ids import fmt_message_date
+
+    return fmt_message_date(ts)

@@ -1,0 +1,380 @@
+"""Domain operations: agents, memory, conversations, system-message compilation, paging.
+
+Memory behaves as on the real server: a conversation's system message holds the blocks as
+compiled when it was created, forked or last recompiled; the agent's default conversation
+is recompiled whenever the blocks changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import script
+from .errors import ApiError, bad_request, invalid_id, not_found
+from .ids import fmt_message_date, is_valid_id, new_id, now
+from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from
+from .storage import Store, StoredMessage
+
+__all__ = ["Config", "Service"]
+
+DEFAULT_TOOL_NAMES = ("conversation_search", "memory_insert", "memory_replace", "send_email")
+
+
+@dataclass
+class Config:
+    """Server settings (command line, overridable per request for the delays)."""
+
+    token_delay_ms: int = 0
+    step_delay_ms: int = 0
+    slow_token_delay_ms: int = 250
+    context_messages: int = 120
+    """Compact a conversation once it holds more in-context messages than this."""
+    keep_after_compaction: float = 0.3
+    """Fraction of the in-context messages a compaction keeps."""
+
+
+class Service:
+    """Operations over a :class:`Store`."""
+
+    def __init__(self, store: Store, config: Config | None = None) -> None:
+        self.store = store
+        self.config = config or Config()
+
+    # ------------------------------------------------------------------ agents
+    def create_agent(self, body: dict[str, Any], when: float | None = None) -> dict[str, Any]:
+        """Create an agent with its memory blocks (``memory_blocks``) and default tools."""
+        t = when if when is not None else now()
+        agent_id = new_id("agent")
+        name = body.get("name") or f"agent-{agent_id[6:14]}"
+        tools = list(DEFAULT_TOOL_NAMES)
+        for extra in body.get("tools") or []:
+            if isinstance(extra, str) and extra in DEFAULT_TOOLS and extra not in tools:
+                tools.append(extra)
+        data = {
+            "agent_type": body.get("agent_type") or "letta_v1_agent",
+            "model": body.get("model") or "openai/gpt-4o-mini",
+            "embedding": body.get("embedding") or "openai/text-embedding-3-small",
+            "context_window": body.get("context_window_limit") or 30000,
+            "system": body.get("system") or BASE_SYSTEM,
+            "description": body.get("description"),
+            "tags": body.get("tags") or [],
+            "metadata": body.get("metadata"),
+            "tools": [[n, new_id("tool")] for n in tools],
+        }
+        with self.store.transaction():
+            self.store.put_agent(agent_id, name, t, t, data)
+            for blk in body.get("memory_blocks") or []:
+                self.store.put_block(
+                    new_id("block"),
+                    agent_id,
+                    blk["label"],
+                    blk.get("value", ""),
+                    t,
+                    {
+                        "description": blk.get("description"),
+                        "limit": blk.get("limit") or 100000,
+                        "read_only": bool(blk.get("read_only", False)),
+                        "metadata": blk.get("metadata") or {},
+                    },
+                )
+        agent = self.store.get_agent(agent_id)
+        assert agent is not None
+        return agent
+
+    def agent(self, agent_id: str, *, param: str = "agent_id") -> dict[str, Any]:
+        """An agent or 404 (422 when the id is malformed)."""
+        if not is_valid_id("agent", agent_id):
+            raise invalid_id(param, agent_id, "agent")
+        a = self.store.get_agent(agent_id)
+        if not a:
+            raise not_found(f"Agent not found with id='{agent_id}'")
+        return a
+
+    def set_block(self, agent_id: str, label: str, value: str) -> dict[str, Any]:
+        """Change a block's value (visible at once through the blocks API)."""
+        blk = self.store.block(agent_id, label)
+        if not blk:
+            raise not_found(f"Block with label '{label}' not found on agent '{agent_id}'")
+        self.store.set_block_value(agent_id, label, value, now())
+        out = self.store.block(agent_id, label)
+        assert out is not None
+        return out
+
+    # ------------------------------------------------------------------ conversations
+    def _system_message(
+        self, agent: dict[str, Any], conv_id: str, when: float, previous: int = 0
+    ) -> StoredMessage:
+        from .serialize import compile_system
+
+        text = compile_system(
+            agent.get("system", BASE_SYSTEM),
+            self.store.blocks(agent["id"]),
+            agent["id"],
+            None if conv_id.startswith("default-") else conv_id,
+            when,
+            previous,
+        )
+        return StoredMessage(
+            new_id("message"), "system", when, {"content": text}, agent_id=agent["id"]
+        )
+
+    def create_conversation(
+        self,
+        agent_id: str,
+        *,
+        summary: str | None = None,
+        model: str | None = None,
+        data: dict[str, Any] | None = None,
+        when: float | None = None,
+        is_default: bool = False,
+        conv_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A new conversation with a freshly compiled system message."""
+        agent = self.agent(agent_id)
+        t = when if when is not None else now()
+        cid = conv_id or new_id("conv")
+        system = self._system_message(agent, cid, t)
+        with self.store.transaction():
+            self.store.put_conversation(
+                {
+                    "id": cid,
+                    "agent_id": agent_id,
+                    "is_default": is_default,
+                    "summary": summary,
+                    "created_at": t,
+                    "updated_at": t,
+                    "model": model,
+                    "system_message_id": system.id,
+                    "compiled_at": t,
+                    "data": data or {},
+                }
+            )
+            self.store.append(cid, [system])
+        conv = self.store.get_conversation(cid)
+        assert conv is not None
+        return conv
+
+    def conversation(
+        self, conv_id: str, agent_id: str | None = None, *, allow_default: bool = True
+    ) -> dict[str, Any]:
+        """Resolve a path id: ``conv-…``, ``default`` + agent_id, or ``agent-…`` (deprecated)."""
+        if allow_default and (conv_id == "default" and agent_id):
+            return self.default_conversation(agent_id)
+        if allow_default and is_valid_id("agent", conv_id):
+            return self.default_conversation(conv_id)
+        if not is_valid_id("conv", conv_id):
+            if allow_default and conv_id == "default":
+                raise not_found(f"Conversation not found with id='['{conv_id}']'")
+            raise invalid_id("conversation_id", conv_id, "conv", allow_default=allow_default)
+        conv = self.store.get_conversation(conv_id)
+        if not conv:
+            raise not_found(f"Conversation not found with id='['{conv_id}']', is_deleted=False")
+        return conv
+
+    def default_conversation(self, agent_id: str) -> dict[str, Any]:
+        """The agent's default thread (created on first use; never listed)."""
+        self.agent(agent_id)
+        cid = f"default-{agent_id}"
+        conv = self.store.get_conversation(cid)
+        if conv is None:
+            conv = self.create_conversation(agent_id, is_default=True, conv_id=cid)
+        return conv
+
+    def recompile(self, conv: dict[str, Any], dry_run: bool = False) -> str:
+        """Recompile the conversation's system message from the current blocks."""
+        agent = self.agent(conv["agent_id"])
+        t = now()
+        previous = max(0, len(self.store.in_context_ids(conv["id"])) - 1)
+        fresh = self._system_message(agent, conv["id"], t, previous)
+        if not dry_run:
+            self.store.set_message_body(conv["system_message_id"], fresh.body, t)
+            self.store.update_conversation(conv["id"], compiled_at=t, updated_at=t)
+        return str(fresh.body["content"])
+
+    def refresh_default(self, conv: dict[str, Any]) -> None:
+        """The default conversation follows block changes (like the real server's agent)."""
+        if conv.get("is_default") and self.store.memory_changed_at(conv["agent_id"]) > (
+            conv.get("compiled_at") or 0
+        ):
+            self.recompile(conv)
+
+    def is_stale(self, conv: dict[str, Any]) -> bool:
+        """True when a block changed after the conversation's system message was compiled."""
+        return self.store.memory_changed_at(conv["agent_id"]) > (conv.get("compiled_at") or 0)
+
+    def fork(self, conv: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+        """A new conversation sharing the source's in-context messages up to ``message_id``."""
+        source = self.store.in_context(conv["id"])
+        if message_id:
+            ids = [m.id for m in source]
+            if message_id not in ids:
+                raise not_found(f"Message {message_id} not found in conversation {conv['id']}")
+            source = source[: ids.index(message_id) + 1]
+        new = self.create_conversation(conv["agent_id"], summary=None, model=conv.get("model"))
+        shared = [m.id for m in source if m.role != "system"]
+        self.store.link(new["id"], shared)
+        out = self.store.get_conversation(new["id"])
+        assert out is not None
+        return out
+
+    def delete_conversation(self, conv: dict[str, Any]) -> None:
+        """Soft delete."""
+        self.store.update_conversation(conv["id"], deleted=1, updated_at=now())
+
+    # ------------------------------------------------------------------ messages
+    def list_messages(
+        self,
+        conv: dict[str, Any],
+        *,
+        after: str | None,
+        before: str | None,
+        limit: int | None,
+        order: str,
+        types: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """A page of Letta messages, exactly as the real server pages them.
+
+        ``after``/``before`` are message ids compared by POSITION (``>``/``<``) whatever the
+        order; ``limit`` counts stored messages, each of which may become several Letta
+        messages sharing its id (reasoning + assistant, reasoning + tool call). An unknown
+        cursor id is ignored.
+        """
+        cid = conv["id"]
+        after_pos = self.store.position(cid, after) if after else None
+        before_pos = self.store.position(cid, before) if before else None
+        rows = self.store.page(
+            cid,
+            after_pos=after_pos,
+            before_pos=before_pos,
+            limit=limit,
+            descending=(order == "desc"),
+        )
+        return letta_messages_from(rows, types)
+
+    def context(self, conv: dict[str, Any]) -> script.Context:
+        """What the scripted agent sees for this conversation."""
+        msgs = self.store.in_context(conv["id"])
+        history: list[tuple[str, str]] = []
+        memory: dict[str, str] = {}
+        for m in msgs:
+            if m.role == "system":
+                memory = script.parse_memory(m.body.get("content", ""))
+            elif m.role == "user":
+                history.append(("user", _text(m.body.get("content"))))
+            elif m.role == "assistant" and m.body.get("content"):
+                history.append(("assistant", _text(m.body.get("content"))))
+            elif m.role == "summary":
+                history.append(("user", m.body.get("facts", "")))
+        agent = self.store.get_agent(conv["agent_id"]) or {}
+        tools = [n for n, _ in agent.get("tools", [])] or list(DEFAULT_TOOL_NAMES)
+        required = {
+            n: DEFAULT_TOOLS[n]["parameters"]["required"] for n in tools if n in DEFAULT_TOOLS
+        }
+        return script.Context(history=history, memory=memory, tools=tools, required_args=required)
+
+    def compact(
+        self, conv: dict[str, Any], trigger: str = "manual", keep: int | None = None
+    ) -> dict[str, Any]:
+        """Evict the oldest in-context messages behind a summary message."""
+        msgs = self.store.in_context(conv["id"])
+        before = len(msgs)
+        body = [m for m in msgs if m.role not in ("system",)]
+        if keep is None:
+            keep = max(2, int(len(body) * self.config.keep_after_compaction))
+        if len(body) <= keep:
+            return {"summary": "", "num_messages_before": before, "num_messages_after": before}
+        evicted, kept = body[:-keep], body[-keep:]
+        while kept and kept[0].role == "tool":  # never split a tool call from its return
+            evicted.append(kept.pop(0))
+        facts = script.extract_facts(
+            [("user", _text(m.body.get("content"))) for m in evicted if m.role == "user"]
+            + [("user", m.body.get("facts", "")) for m in evicted if m.role == "summary"]
+        )
+        n_user = sum(1 for m in evicted if m.role == "user")
+        summary = (
+            f"Earlier in this conversation ({len(evicted)} messages, {n_user} from the "
+            "user) we talked about: "
+            + "; ".join(_text(m.body.get("content"))[:60] for m in evicted if m.role == "user")[
+                :600
+            ]
+        )
+        if facts:
+            summary += ". Facts the user stated: " + "; ".join(
+                f"{k}: {v}" for k, v in facts.items()
+            )
+        after = len(msgs) - len(evicted) + 1
+        t = now()
+        marker = StoredMessage(
+            new_id("message"),
+            "summary",
+            t,
+            {
+                "summary": summary,
+                "facts": " ".join(f"my {k} is {v}." for k, v in facts.items()),
+                "compaction_stats": {
+                    "trigger": trigger,
+                    "context_tokens_before": None,
+                    "context_tokens_after": None,
+                    "context_window": 30000,
+                    "messages_count_before": before,
+                    "messages_count_after": after,
+                },
+            },
+            agent_id=conv["agent_id"],
+        )
+        with self.store.transaction():
+            self.store.evict(conv["id"], [m.id for m in evicted])
+            self.store.append(conv["id"], [marker])
+        return {"summary": summary, "num_messages_before": before, "num_messages_after": after}
+
+    def in_context_ids(self, conv: dict[str, Any]) -> list[str]:
+        """In-context ids: system message, latest summary, then the rest in order."""
+        msgs = self.store.in_context(conv["id"])
+        if len(msgs) <= 1 and not conv.get("last_message_at"):
+            return [m.id for m in msgs]
+        first = [m.id for m in msgs if m.role == "system"]
+        summaries = [m.id for m in msgs if m.role == "summary"]
+        rest = [m.id for m in msgs if m.role not in ("system", "summary")]
+        return first + summaries + rest
+
+    def maybe_compact(self, conv: dict[str, Any]) -> dict[str, Any] | None:
+        """Compact when the context holds more messages than the configured limit."""
+        n = len(self.store.in_context_ids(conv["id"]))
+        if n > self.config.context_messages:
+            return self.compact(conv, trigger="post_step_context_check")
+        return None
+
+    def search(self, conv: dict[str, Any], query: str, limit: int = 5) -> str:
+        """Run conversation_search over this conversation's messages."""
+        found = self.store.search(conv["id"], query, limit)
+        matches = [
+            (fmt_message_date(m.date), m.role, _text(m.body.get("content")))
+            for m in found
+            if m.body.get("content")
+        ]
+        return script.format_search_results(query, matches)
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def check_limit(value: Any, default: int | None) -> int | None:
+    """Parse a ``limit`` query value (400 when not an int)."""
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"limit must be an integer, got {value!r}") from None
+
+
+_ = ApiError
