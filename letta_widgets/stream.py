@@ -327,10 +327,14 @@ class TurnEngine:
         *,
         listener: Listener | None = None,
         override_model: str | None = None,
+        override_system: str | None = None,
         otid: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Turn:
         """Send ``message`` (text, or message dicts) and stream the turn to the end.
+
+        ``override_model`` / ``override_system`` apply to this turn only (the agent's
+        configuration is unchanged).
 
         Raises a :class:`LettaWidgetsError` (with the partial turn as ``.turn``)
         when the turn fails; a cancelled turn returns with ``stop_reason ==
@@ -355,6 +359,8 @@ class TurnEngine:
         kwargs: dict[str, Any] = {"messages": messages}
         if override_model:
             kwargs["override_model"] = override_model
+        if override_system:
+            kwargs["override_system"] = override_system
         return await self._drive(prompt, otid, kwargs, listener, extra_headers)
 
     async def approve(
