@@ -19,7 +19,7 @@ from markdown_it.token import Token
 from pygments import highlight as _pyg_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from letta_widgets.render._sanitize import attr, clean, text
@@ -30,6 +30,7 @@ MARKDOWN_LIMIT = 32 * 1024
 MARKDOWN_BUDGET = 10_000
 #: Characters of code highlighted per message at most (Pygments: ~1.8 µs a character).
 HIGHLIGHT_BUDGET = 16 * 1024
+_HIGHLIGHT_CALL_COST = 64  # fixed cost of one Pygments call, in characters
 #: Plain (preformatted) text longer than this is truncated with "show all".
 PLAIN_LIMIT = 64 * 1024
 #: Nesting depth markdown-it may reach; a deeper document is shown as plain text.
@@ -52,8 +53,17 @@ def _validate_link(url: str) -> bool:
     return u.startswith(_ALLOWED_LINK_PREFIXES)
 
 
+@lru_cache(maxsize=1)
+def _aliases() -> frozenset[str]:
+    # Every alias Pygments knows, read once: an unknown fence language is then a set miss,
+    # not a ~1 ms scan of lexers and plugins (a message can hold thousands of fences).
+    return frozenset(a.lower() for _, aliases, _, _ in get_all_lexers() for a in aliases)
+
+
 @lru_cache(maxsize=128)
 def _lexer(lang: str) -> Lexer | None:
+    if lang not in _aliases():
+        return None
     try:
         return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
     except (ClassNotFound, ValueError):
@@ -76,9 +86,10 @@ def code_block(code: str, lang: str | None, env: dict[str, Any] | None = None) -
     budget = env.get("hl_budget", HIGHLIGHT_BUDGET)
     name = (lang or "").strip().split(None, 1)[0].lower()[:40] if lang and lang.strip() else ""
     lexer = _lexer(name) if name else None
-    if lexer is None or len(code) > budget:
+    cost = len(code) + _HIGHLIGHT_CALL_COST
+    if lexer is None or cost > budget:
         return _plain_pre(code)
-    env["hl_budget"] = budget - len(code)
+    env["hl_budget"] = budget - cost
     out = f'<pre class="lw-code"><code>{_pyg_highlight(code, lexer, _FORMATTER)}</code></pre>'
     # Inside markdown the whole document is cleaned once at the end; standalone, here.
     return out if env.get("in_markdown") else clean(out)
