@@ -57,7 +57,9 @@ def _validate_link(url: str) -> bool:
 def _aliases() -> frozenset[str]:
     # Every alias Pygments knows, read once: an unknown fence language is then a set miss,
     # not a ~1 ms scan of lexers and plugins (a message can hold thousands of fences).
-    return frozenset(a.lower() for _, aliases, _, _ in get_all_lexers() for a in aliases)
+    return frozenset(
+        a.lower() for _, aliases, _, _ in get_all_lexers(plugins=False) for a in aliases
+    )
 
 
 @lru_cache(maxsize=128)

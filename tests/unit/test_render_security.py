@@ -309,6 +309,8 @@ BOMBS = {
     "entities": "&amp;" * 50_000,
     "angles": "<" * 200_000,
     "long_line": "x" * 1_000_000,
+    "unknown_fences": "".join(f"```lang{i}\nx\n```\n" for i in range(3_000)),
+    "python_fences": "```python\nx = 1\n```\n" * 3_000,
     "references": "".join(f"[{i}]: https://x.example\n" for i in range(5_000)) + "[1]" * 5_000,
 }
 
