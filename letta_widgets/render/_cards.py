@@ -165,7 +165,7 @@ def _args_preview(args: Any, n: int = 80) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _tool_return_block(ret: Mapping[str, Any], env: dict[str, Any]) -> str:
+def _tool_return_block(ret: Mapping[str, Any], env: dict[str, Any], badge: bool = True) -> str:
     value = ret.get("tool_return")
     if isinstance(value, list | tuple):
         has_image = any(isinstance(p, Mapping) and p.get("type") == "image" for p in value)
@@ -175,7 +175,7 @@ def _tool_return_block(ret: Mapping[str, Any], env: dict[str, Any]) -> str:
     out = [
         f'<div class="lw-tool-return" data-tool-call-id="{attr(ret.get("tool_call_id") or "")}"'
         f' data-status="{attr(ret.get("status") or "")}">',
-        f'<div class="lw-tool-return__head">{_badge(ret.get("status"))}</div>',
+        f'<div class="lw-tool-return__head">{_badge(ret.get("status"))}</div>' if badge else "",
         body,
     ]
     for stream in ("stdout", "stderr"):
@@ -227,7 +227,8 @@ def _tool_call_card(
         "</div>",
     ]
     for r in returns or ():
-        out.append(_tool_return_block(r, env))
+        # One return: its status is already on the summary line.
+        out.append(_tool_return_block(r, env, badge=len(returns or ()) > 1))
     out.append("</details>")
     return "".join(out)
 
