@@ -101,6 +101,27 @@ def _tail(conv_dir: Path) -> tuple[int, str | None, list[tuple[str, str, int]], 
     return int(frame["seq"].max()) + 1, cursor, keys, next_part
 
 
+def _arrow_schema(include_raw: bool) -> Any:
+    """The files' Arrow schema: fixed, so every part of every run unifies (no null types)."""
+    pa, _pq = _pa()
+    fields = []
+    for col, _dtype in SCHEMA.items():
+        if col in _PARTITIONS:
+            continue
+        if col == "seq":
+            typ = pa.int64()
+        elif col == "date":
+            typ = pa.timestamp("us", tz="UTC")
+        elif col in ("is_err", "in_context"):
+            typ = pa.bool_()
+        else:  # strings, categories, and JSON text for tool_args
+            typ = pa.string()
+        fields.append(pa.field(col, typ, nullable=col != "in_context"))
+    if include_raw:
+        fields.append(pa.field("raw", pa.string()))
+    return pa.schema(fields)
+
+
 def _to_arrow(frame: pd.DataFrame) -> Any:
     pa, _pq = _pa()
     out = frame.drop(columns=list(_PARTITIONS))
@@ -109,7 +130,14 @@ def _to_arrow(frame: pd.DataFrame) -> Any:
         out["raw"] = [None if v is None else json.dumps(v, default=str) for v in out["raw"]]
     out["message_type"] = out["message_type"].astype("string")
     out["role"] = out["role"].astype("string")
-    return pa.Table.from_pandas(out, preserve_index=False)
+    schema = _arrow_schema("raw" in out.columns)
+    arrays = []
+    for field in schema:
+        values = out[field.name]
+        if pa.types.is_string(field.type) or field.name == "is_err":
+            values = values.astype("object").where(values.notna(), None)
+        arrays.append(pa.array(values, type=field.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def export_history(
@@ -204,17 +232,25 @@ def read_history(path: str | os.PathLike[str], *, filters: Any = None) -> pd.Dat
     ``filters`` goes to :func:`pyarrow.parquet.read_table` (e.g.
     ``[("agent_id", "=", "agent-…")]``). Rows come sorted by conversation and ``seq``.
     """
-    _pa_mod, pq = _pa()
+    pa, pq = _pa()
     root = Path(path)
     if not any(root.glob("agent_id=*/conversation_id=*/part-*.parquet")):
         return conform(pd.DataFrame(columns=list(SCHEMA)))
     import pyarrow.dataset as ds
 
+    files = sorted(str(p) for p in root.glob("agent_id=*/conversation_id=*/part-*.parquet"))
+    raw = any("raw" in pq.read_schema(f).names for f in files)
+    schema = _arrow_schema(raw)
+    for col in _PARTITIONS:
+        schema = schema.append(pa.field(col, pa.string()))
     dataset = ds.dataset(
-        str(root),
+        files,
+        schema=schema,
         format="parquet",
-        partitioning="hive",
-        exclude_invalid_files=True,
+        partitioning=ds.partitioning(
+            pa.schema([pa.field(c, pa.string()) for c in _PARTITIONS]), flavor="hive"
+        ),
+        partition_base_dir=str(root),
     )
     table = dataset.to_table(filter=pq.filters_to_expression(filters) if filters else None)
     frame = table.to_pandas()

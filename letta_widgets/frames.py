@@ -246,17 +246,39 @@ def _newest_sync(
             )
     except errors.InvalidRequest:
         return None
-    page = json.loads(resp.http_response.content)[:limit]
+    page = json.loads(resp.http_response.content)
     # Newest first by stored message; the Letta messages of one stored message (one id)
     # keep their natural order inside the group (as Letta's server sends them), so
-    # reverse the groups, not the items.
+    # reverse the groups, not the items. Letta's limit counts stored messages, so the
+    # page may hold more than `limit` Letta messages: keep the newest `limit`.
     groups: list[list[dict[str, Any]]] = []
     for m in page:
         if groups and groups[-1][0].get("id") == m.get("id"):
             groups[-1].append(m)
         else:
             groups.append([m])
-    return [m for group in reversed(groups) for m in group]
+    return [m for group in reversed(groups) for m in group][-limit:]
+
+
+@contextlib.asynccontextmanager
+async def _scoped_async(client: Letta | AsyncLetta) -> Any:
+    """The ``AsyncLetta`` to use for one awaited call.
+
+    An ``AsyncLetta`` passed in is used as it is. For a sync ``Letta`` we copy its async
+    twin (same URL, key, headers, timeout, retries) with a connection pool of its own and
+    close it afterwards: a pooled connection opened on one event loop breaks on the next
+    (each ``asyncio.run`` in a script is a new loop).
+    """
+    if isinstance(client, AsyncLetta):
+        yield client
+        return
+    import letta_client
+
+    aclient = async_twin(client).copy(http_client=letta_client.DefaultAsyncHttpxClient())
+    try:
+        yield aclient
+    finally:
+        await aclient.close()
 
 
 def _new_pager(client: Letta | AsyncLetta, page_size: int | None, **kwargs: Any) -> _Pager:
@@ -414,14 +436,14 @@ async def amessages_frame(
 ) -> pd.DataFrame:
     """:func:`messages_frame`, awaitable (through ``AsyncLetta``; same arguments and result)."""
     _check_order(order)
-    aclient = async_twin(client)
-    agent, in_context = await _context_async(aclient, conversation_id, agent_id)
-    if limit is not None and limit <= 0:
-        return empty_frame(include_raw=include_raw)
-    want = limit if order == "asc" else None
-    msgs = await _fetch_async(
-        aclient, conversation_id, agent, _new_pager(aclient, page_size, want=want)
-    )
+    async with _scoped_async(client) as aclient:
+        agent, in_context = await _context_async(aclient, conversation_id, agent_id)
+        if limit is not None and limit <= 0:
+            return empty_frame(include_raw=include_raw)
+        want = limit if order == "asc" else None
+        msgs = await _fetch_async(
+            aclient, conversation_id, agent, _new_pager(aclient, page_size, want=want)
+        )
     if limit is not None:
         msgs = msgs[:limit] if order == "asc" else msgs[-limit:]
     return _finish(
@@ -639,40 +661,61 @@ async def aagent_history(
     concurrency: int = 8,
     include_raw: bool = False,
     progress: bool = True,
-    _aclient: AsyncLetta | None = None,
 ) -> pd.DataFrame:
-    """:func:`agent_history`, awaitable: ``df = await lw.aagent_history(client, agent_id)``."""
-    aclient = _aclient or async_twin(client)
-    if conversations is None:
-        convs = await _list_conversations_async(aclient, agent_id)
-        conv_ids = [c["id"] for c in convs]
-    else:
-        conv_ids = list(conversations)
-    from tqdm.auto import tqdm
+    """:func:`agent_history`, awaitable: ``df = await lw.aagent_history(client, agent_id)``.
 
-    bar = tqdm(
-        total=len(conv_ids),
-        desc=f"history {agent_id[:14]}…",
-        unit="conv",
-        disable=not progress,
-        leave=False,
-    )
-    sem = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(cid: str) -> pd.DataFrame:
-        async with sem:
-            agent, in_context = await _context_async(aclient, cid, agent_id)
-            msgs = await _fetch_async(aclient, cid, agent, _new_pager(aclient, None))
-        bar.update(1)
-        return rows_from_messages(
-            msgs,
-            conversation_id=cid,
-            agent_id=agent,
-            in_context_ids=in_context,
+    Same arguments and result; runs on the caller's event loop.
+    """
+    async with _scoped_async(client) as aclient:
+        return await _agent_history(
+            aclient,
+            agent_id,
+            conversations=conversations,
+            concurrency=concurrency,
             include_raw=include_raw,
+            bar=_bar(progress, agent_id),
         )
 
+
+def _bar(progress: bool, agent_id: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=None, desc=f"history {agent_id[:14]}…", unit="conv", disable=not progress, leave=False
+    )
+
+
+async def _agent_history(
+    aclient: AsyncLetta,
+    agent_id: str,
+    *,
+    conversations: Sequence[str] | None,
+    concurrency: int,
+    include_raw: bool,
+    bar: Any,
+) -> pd.DataFrame:
     try:
+        if conversations is None:
+            convs = await _list_conversations_async(aclient, agent_id)
+            conv_ids = [c["id"] for c in convs]
+        else:
+            conv_ids = list(conversations)
+        bar.reset(total=len(conv_ids))
+        sem = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(cid: str) -> pd.DataFrame:
+            async with sem:
+                agent, in_context = await _context_async(aclient, cid, agent_id)
+                msgs = await _fetch_async(aclient, cid, agent, _new_pager(aclient, None))
+            bar.update(1)
+            return rows_from_messages(
+                msgs,
+                conversation_id=cid,
+                agent_id=agent,
+                in_context_ids=in_context,
+                include_raw=include_raw,
+            )
+
         frames = await _gather(one(cid) for cid in conv_ids)
     finally:
         bar.close()
@@ -738,15 +781,15 @@ def agent_history(
     letta_widgets.NotFound
         The agent or one of the given conversations does not exist (the message names it).
     """
+    bar = _bar(progress, agent_id)  # made here, in the caller's thread (a notebook widget)
     return _run_sync(
-        lambda ac: aagent_history(
-            client,
+        lambda ac: _agent_history(
+            ac,
             agent_id,
             conversations=conversations,
             concurrency=concurrency,
             include_raw=include_raw,
-            progress=progress,
-            _aclient=ac,
+            bar=bar,
         ),
         client,
     )
@@ -755,9 +798,9 @@ def agent_history(
 def _run_sync(make: Callable[[AsyncLetta], Awaitable[T]], client: Letta | AsyncLetta) -> T:
     """Run async work to completion from synchronous code, with or without a running loop.
 
-    The coroutine gets an ``AsyncLetta`` of its own (same settings as ``async_twin``,
-    fresh connection pool), closed afterwards: an httpx pool must not outlive the event
-    loop that opened its connections.
+    The coroutine gets an ``AsyncLetta`` from :func:`_scoped_async` (its own connection
+    pool, closed afterwards: an httpx pool must not outlive the event loop that opened
+    its connections).
 
     In a notebook cell an event loop is already running in this thread. We do NOT nest
     it with nest-asyncio there: measured in JupyterLab + ipykernel 7.4
@@ -768,16 +811,10 @@ def _run_sync(make: Callable[[AsyncLetta], Awaitable[T]], client: Letta | AsyncL
     coroutine runs on a private loop in a worker thread and this thread waits (pattern
     F: no errors, output routed to the cell). Kernel interrupt cancels the work.
     """
-    twin = async_twin(client)
 
     async def main() -> T:
-        import letta_client
-
-        aclient = twin.copy(http_client=letta_client.DefaultAsyncHttpxClient())
-        try:
+        async with _scoped_async(client) as aclient:
             return await make(aclient)
-        finally:
-            await aclient.close()
 
     try:
         asyncio.get_running_loop()

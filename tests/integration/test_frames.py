@@ -263,7 +263,9 @@ def test_accessor_on_known_tool_calls_and_approvals(client, rich_conv):
     approvals = calls[calls["approval"].notna()]
     if len(approvals):  # the server asked for approval of the emails
         assert set(approvals["approval"]) == {"approved", "denied"}
-        assert (approvals.loc[approvals["approval"] == "denied", "status"] == "denied").all()
+        # a denied call never ran: the server records an error return (or none at all)
+        denied = approvals.loc[approvals["approval"] == "denied", "status"]
+        assert denied.isin(["error", "denied"]).all()
     in_ctx = df.letta.in_context()
     assert in_ctx["in_context"].all()
     text = df.letta.transcript()
