@@ -61,7 +61,7 @@ def content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list | tuple):
-        return "\n".join(t for t in (part_text(p) for p in content) if t)
+        return "".join(part_text(p) for p in content)  # as stream deltas concatenate
     return part_text(content)
 
 
@@ -98,18 +98,21 @@ def tool_returns_of(m: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _call_text(c: Mapping[str, Any]) -> str:
-    return f"{_s(c.get('name'))}({_s(c.get('arguments'))})"
+    name = c.get("name")
+    return "" if name is None else f"{name}({_s(c.get('arguments'))})"
 
 
 def message_text(msg: Any) -> str:
     """The readable plain text of any Letta message, SDK model or dict.
 
-    user/assistant/system: the content (content parts joined by newlines, images as
-    ``[image]``); reasoning: the reasoning; hidden_reasoning: its text if any; tool call
-    and approval request: ``name(arguments)`` per call, one a line; tool return: the
-    return value(s); approval response: ``approved``/``denied`` and the reason; summary:
-    the summary; event: the event type; error: the error message; stop_reason: the reason;
-    anything else (ping, usage_statistics, unknown): its ``content`` if a string, else "".
+    The same notion as the ``text`` column of the messages frame (one row per tool call
+    there; here the rows' texts joined by newlines). user/assistant/system: the content
+    (content parts concatenated, images as ``[image]``); reasoning: the reasoning;
+    hidden_reasoning: its text if any; tool call and approval request: ``name(arguments)``
+    per call; tool return: the return value(s); approval response: ``approved`` /
+    ``denied: reason`` per approval; summary: the summary; event: the event type and its
+    data as JSON; error: the error message; stop_reason: the reason; ping and
+    usage_statistics: ""; an unknown type: its content/text/reasoning/summary/tool_return.
     """
     m = as_dict(msg)
     t = m.get("message_type")
@@ -120,30 +123,34 @@ def message_text(msg: Any) -> str:
     if t == "hidden_reasoning_message":
         return _s(m.get("hidden_reasoning"))
     if t in ("tool_call_message", "approval_request_message"):
-        return "\n".join(_call_text(c) for c in tool_calls_of(m))
+        return "\n".join(t for t in (_call_text(c) for c in tool_calls_of(m)) if t)
     if t == "tool_return_message":
         return "\n".join(content_text(r.get("tool_return")) for r in tool_returns_of(m))
     if t == "approval_response_message":
         approvals = m.get("approvals") or []
-        if not approvals:
-            verdict = {True: "approved", False: "denied"}.get(m.get("approve"), "")
-            return " ".join(x for x in (verdict, _s(m.get("reason"))) if x)
         lines = []
-        for a in approvals:
+        for a in approvals or [m]:
             a = a if isinstance(a, Mapping) else as_dict(a)
-            if a.get("type") == "tool" or "tool_return" in a:
+            if a.get("type") == "tool":  # a client-side tool's return
                 lines.append(content_text(a.get("tool_return")))
             else:
-                verdict = "approved" if a.get("approve") else "denied"
-                lines.append(" ".join(x for x in (verdict, _s(a.get("reason"))) if x))
+                verdict = {True: "approved", False: "denied"}.get(a.get("approve"), "")
+                reason = _s(a.get("reason"))
+                lines.append(f"{verdict}: {reason}" if verdict and reason else verdict or reason)
         return "\n".join(lines)
     if t == "summary_message":
         return _s(m.get("summary"))
     if t == "event_message":
-        return _s(m.get("event_type"))
+        data = m.get("event_data")
+        suffix = f" {json.dumps(data, default=str)}" if data else ""
+        return _s(m.get("event_type")) + suffix
     if t == "error_message":
         return _s(m.get("message"))
     if t == "stop_reason":
         return _s(m.get("stop_reason"))
-    content = m.get("content")
-    return content if isinstance(content, str) else ""
+    if t in ("ping", "usage_statistics"):
+        return ""
+    for key in ("content", "text", "reasoning", "summary", "tool_return"):  # unknown type
+        if m.get(key) is not None:
+            return content_text(m.get(key))
+    return ""

@@ -191,7 +191,7 @@ def test_content_parts() -> None:
     }
     html = render_message(m)
     assert "one" in html and "<em>two</em>" in html
-    assert message_text(m) == "one\n*two*"
+    assert message_text(m) == "one*two*"
 
 
 def test_code_highlighting_classes() -> None:
@@ -267,7 +267,7 @@ def test_streaming_tool_call_delta() -> None:
     }
     html = render_message(m)
     assert '{"la' in html
-    assert message_text(m) == '({"la)'
+    assert message_text(m) == ""  # no name yet
 
 
 def test_tool_return_success_and_error() -> None:
@@ -340,7 +340,7 @@ def test_approval_response() -> None:
     html = render_message(m)
     assert root(html)["data-approval-request-id"] == "message-approve-1"
     assert "lw-badge--denied" in html and "no" in html
-    assert message_text(m) == "denied no"
+    assert message_text(m) == "denied: no"
     legacy = {"id": "r2", "message_type": "approval_response_message", "approve": True}
     assert "lw-badge--approved" in render_message(legacy)
     assert message_text(legacy) == "approved"
@@ -378,7 +378,7 @@ def test_system_summary_event_are_separators() -> None:
     }
     html = render_message(event)
     assert "lw-sep" in (root(html)["class"] or "") and "compaction" in html
-    assert message_text(event) == "compaction"
+    assert message_text(event) == 'compaction {"n": 1}'
 
 
 def test_unknown_type_is_escaped_json_card() -> None:
@@ -412,7 +412,7 @@ def test_message_text_images_and_errors() -> None:
             },
         ],
     }
-    assert message_text(m) == "see\n[image]"
+    assert message_text(m) == "see[image]"
     with pytest.raises(TypeError):
         message_text(42)
 
@@ -445,3 +445,43 @@ def test_stylesheet_is_scoped_and_themed() -> None:
         assert name.startswith("--jp-"), name
     for cls in ("k", "s2", "mi", "c1", "nt", "nf"):
         assert f".lw-root .lw-code .{cls}" in body
+
+
+def test_message_text_agrees_with_the_frames_text_column() -> None:
+    """The frames' per-row ``text`` joined by newlines is the renderer's message_text."""
+    messages = pytest.importorskip("letta_widgets._messages")
+    expand = getattr(messages, "_expand", None)
+    if expand is None:
+        pytest.skip("frames text helper moved")
+    samples = [
+        USER,
+        CALL,
+        RETURN,
+        ASSISTANT,
+        SYSTEM,
+        {"message_type": "reasoning_message", "reasoning": "hmm"},
+        {"message_type": "hidden_reasoning_message", "state": "omitted"},
+        {"message_type": "summary_message", "summary": "short"},
+        {"message_type": "event_message", "event_type": "compaction", "event_data": {"n": 1}},
+        {
+            "message_type": "user_message",
+            "content": [{"type": "text", "text": "a"}, {"type": "image"}],
+        },
+        {
+            "message_type": "approval_response_message",
+            "approvals": [
+                {"type": "approval", "approve": False, "tool_call_id": "c", "reason": "no"},
+                {"type": "approval", "approve": True, "tool_call_id": "d"},
+            ],
+        },
+        {
+            "message_type": "tool_call_message",
+            "tool_calls": [
+                {"name": "a", "arguments": "{}", "tool_call_id": "1"},
+                {"name": "b", "arguments": '{"x": 1}', "tool_call_id": "2"},
+            ],
+        },
+    ]
+    for m in samples:
+        rows = expand(m, m["message_type"])
+        assert message_text(m) == "\n".join(r[0] or "" for r in rows), m

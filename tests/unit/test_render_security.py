@@ -286,7 +286,7 @@ def test_image_content_part_is_a_placeholder() -> None:
     c = assert_inert(html)
     assert not [t for t, _ in c.tags if t == "img"]
     assert "lw-image-placeholder" in html
-    assert message_text(m) == "look\n[image]"
+    assert message_text(m) == "look[image]"
 
 
 # --- size and markdown bombs -------------------------------------------------------------
