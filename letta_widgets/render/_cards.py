@@ -109,12 +109,19 @@ def _content_html(content: Any, env: dict[str, Any]) -> str:
         return markdown_html(content)
     if not isinstance(content, list | tuple):
         content = [content]
-    out = []
+    out: list[str] = []
+    pending: list[str] = []  # adjacent text parts: one markdown document, one budget
     for raw in content:
-        part = raw if isinstance(raw, Mapping) else {"text": raw} if isinstance(raw, str) else {}
-        if not part and not isinstance(raw, str):
-            part = as_dict(raw)
+        if raw is None:
+            continue
+        part = _part_dict(raw)
         kind = part.get("type")
+        if kind in (None, "text") and isinstance(part.get("text"), str) and "source" not in part:
+            pending.append(part["text"])
+            continue
+        if pending:
+            out.append(markdown_html("".join(pending)))
+            pending.clear()
         if kind == "image" or (kind is None and "source" in part):
             out.append(_image_placeholder(part))
         elif kind == "reasoning":
@@ -137,13 +144,24 @@ def _content_html(content: Any, env: dict[str, Any]) -> str:
                 "tool_return": part.get("content"),
             }
             out.append(_tool_return_block(ret, env))
+        elif part.get("text") is not None:
+            out.append(markdown_html(str(part["text"])))
         else:
-            t = part.get("text")
-            if t is None:
-                out.append(plain_block(json.dumps(part, default=str, ensure_ascii=False)))
-            else:
-                out.append(markdown_html(str(t)))
+            out.append(plain_block(json.dumps(part, default=str, ensure_ascii=False)))
+    if pending:
+        out.append(markdown_html("".join(pending)))
     return "".join(out)
+
+
+def _part_dict(raw: Any) -> Mapping[str, Any]:
+    if isinstance(raw, Mapping):
+        return raw
+    if isinstance(raw, str):
+        return {"text": raw}
+    try:
+        return as_dict(raw)
+    except TypeError:
+        return {"text": str(raw)}
 
 
 def _reasoning_details(label: str, body: str, open_: bool = False) -> str:

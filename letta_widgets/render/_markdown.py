@@ -2,9 +2,10 @@
 
 Markdown-it-py is linear but slow per special character: 64 KiB of ``![`` takes ~430 ms.
 So a message is parsed as markdown only up to :data:`MARKDOWN_LIMIT` characters *and* a
-cost budget (:data:`MARKDOWN_BUDGET`, weighted counts of the characters that start inline
-constructs); whatever lies beyond is shown as escaped preformatted text inside a closed
-``<details class="lw-truncated">``. Highlighting has its own per-message budget
+cost budget (:data:`MARKDOWN_BUDGET`: a cost per line, more for list items and headings,
+plus weighted counts of the characters that start inline constructs, calibrated so the
+worst case stays near 60 ms); whatever lies beyond is shown as escaped preformatted text
+inside a closed ``<details class="lw-truncated">``. Highlighting has its own per-message budget
 (:data:`HIGHLIGHT_BUDGET` characters); code beyond it is shown plain.
 """
 

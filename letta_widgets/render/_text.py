@@ -33,8 +33,13 @@ def part_text(part: Any) -> str:
     """The plain text of one content part (text, image, reasoning, tool call/return...)."""
     if isinstance(part, str):
         return part
+    if part is None:
+        return ""
     if not isinstance(part, Mapping):
-        part = as_dict(part)
+        try:
+            part = as_dict(part)
+        except TypeError:
+            return str(part)
     kind = part.get("type")
     if kind == "image" or (kind is None and "source" in part):
         return IMAGE_PLACEHOLDER

@@ -485,3 +485,14 @@ def test_message_text_agrees_with_the_frames_text_column() -> None:
     for m in samples:
         rows = expand(m, m["message_type"])
         assert message_text(m) == "\n".join(r[0] or "" for r in rows), m
+
+
+def test_odd_content_parts_do_not_raise() -> None:
+    m = {
+        "id": "x",
+        "message_type": "assistant_message",
+        "content": [{"type": "text", "text": "**a** "}, {"text": "b"}, 42, None, {}, "c"],
+    }
+    html = render_message(m)
+    assert "<strong>a</strong> b" in html and "42" in html
+    assert message_text(m) == "**a** b42c"
