@@ -393,7 +393,8 @@ def _generic(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> str:
         f'<details class="lw-generic"><summary>{text(mtype)}</summary>'
         f"{plain_block(dumped, cls='lw-code')}</details>"
     )
-    return _open(m, mtype, "lw-msg--unknown") + body + "</div>"
+    extra = "" if css_token(mtype) == "unknown" else "lw-msg--unknown"
+    return _open(m, mtype, extra) + body + "</div>"
 
 
 _RENDERERS = {
