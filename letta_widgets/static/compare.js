@@ -1,0 +1,296 @@
+// CompareView front-end. Python drives every stream; this view renders the shown round
+// (`columns`: sanitized HTML items per variant, metrics, errors; `round`: prompt, diffs,
+// vote, notice), applies coalesced live ops tagged with their column, and sends clicks.
+// Text that came from an agent or a user is set with textContent, or parsed from HTML
+// that Python sanitized (lwSafeFragment scrubs it again).
+
+const LW_CMP_STEP_TYPES = new Set([
+  "reasoning_message", "hidden_reasoning_message", "tool_call_message", "tool_return_message",
+  "tool_exchange", "approval_request_message", "approval_response_message",
+]);
+
+function lwCmpNumber(value, digits, unit) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const n = Number(value);
+  return (digits === 0 ? String(Math.round(n)) : n.toFixed(digits)) + (unit || "");
+}
+
+function lwCmpColumn(index) {
+  const col = lwEl("div", "lw-col");
+  const head = lwEl("div", "lw-col-head");
+  const badge = lwEl("span", "lw-col-label");
+  const chips = lwEl("span", "lw-col-chips");
+  const state = lwEl("span", "lw-col-state");
+  head.append(badge, chips, state);
+  const error = lwEl("div", "lw-col-error");
+  const body = lwEl("div", "lw-col-body");
+  const steps = lwEl("details", "lw-steps");
+  const stepsSummary = lwEl("summary", "lw-steps-summary", "reasoning & tools");
+  const stepItems = lwEl("div", "lw-items");
+  const stepLive = lwEl("div", "lw-live-area");
+  steps.append(stepsSummary, stepItems, stepLive);
+  const answer = lwEl("div", "lw-answer");
+  const answerItems = lwEl("div", "lw-items");
+  const answerLive = lwEl("div", "lw-live-area");
+  answer.append(answerItems, answerLive);
+  body.append(steps, answer);
+  const metrics = lwEl("table", "lw-metrics");
+  col.append(head, error, body, metrics);
+  col.dataset.col = String(index);
+  const live = { steps: lwLiveArea(stepLive), answer: lwLiveArea(answerLive), where: new Map() };
+  return { col, badge, chips, state, error, body, steps, stepsSummary, stepItems, stepLive,
+           answerItems, answerLive, metrics, live, stepCount: 0 };
+}
+
+function lwCmpMetrics(table, m) {
+  const rows = [
+    ["first token", lwCmpNumber(m.ttft_s, 2, " s")],
+    ["total", lwCmpNumber(m.total_s, 2, " s")],
+    ["tokens", m.total_tokens === null || m.total_tokens === undefined ? "–"
+      : `${lwCmpNumber(m.total_tokens, 0)} (${lwCmpNumber(m.prompt_tokens, 0)} in · ${lwCmpNumber(m.completion_tokens, 0)} out)`],
+    ["steps", lwCmpNumber(m.steps, 0)],
+    ["tool calls", lwCmpNumber(m.tool_calls, 0)],
+    ["stop", m.stop_reason || "–"],
+  ];
+  table.replaceChildren();
+  for (const [name, value] of rows) {
+    const tr = lwEl("tr");
+    tr.append(lwEl("th", "", name), lwEl("td", "", value));
+    table.append(tr);
+  }
+}
+
+function render({ model, el }) {
+  el.classList.add("lw-root", "lw-compare");
+  const banner = lwEl("div", "lw-error");
+  const header = lwEl("div", "lw-cmp-header");
+  const nav = lwEl("div", "lw-cmp-nav");
+  const prevBtn = lwEl("button", "lw-prev", "◀");
+  prevBtn.title = "Previous round";
+  const roundLabel = lwEl("span", "lw-round-label");
+  const nextBtn = lwEl("button", "lw-next", "▶");
+  nextBtn.title = "Next round";
+  nav.append(prevBtn, roundLabel, nextBtn);
+  const tallyBox = lwEl("div", "lw-tally");
+  header.append(nav, tallyBox);
+  const promptBox = lwEl("div", "lw-cmp-prompt");
+  const notice = lwEl("div", "lw-notice");
+  const grid = lwEl("div", "lw-cols");
+  const diffBox = lwEl("details", "lw-diffs");
+  diffBox.open = true;
+  const diffSummary = lwEl("summary", "lw-diffs-summary", "word diff of the answers");
+  const diffList = lwEl("div", "lw-diff-list");
+  diffBox.append(diffSummary, diffList);
+  const voteBar = lwEl("div", "lw-vote");
+  const voteLabel = lwEl("span", "lw-vote-label", "Which is better?");
+  const voteButtons = lwEl("span", "lw-vote-buttons");
+  const noteInput = lwEl("input", "lw-vote-note");
+  noteInput.placeholder = "note (optional)";
+  const voteState = lwEl("span", "lw-vote-state");
+  voteBar.append(voteLabel, voteButtons, noteInput, voteState);
+  const status = lwEl("div", "lw-status");
+  const composer = lwEl("div", "lw-composer");
+  const input = lwEl("textarea", "lw-input");
+  input.rows = 2;
+  const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
+  const stopBtn = lwEl("button", "lw-stop", "Stop all");
+  composer.append(input, sendBtn, stopBtn);
+  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, status, composer);
+
+  const cleanups = [lwErrorBanner(model, banner)];
+  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  let cols = [];
+
+  function ensureColumns(n) {
+    if (cols.length === n) return;
+    cols = [];
+    grid.replaceChildren();
+    for (let i = 0; i < n; i++) {
+      const c = lwCmpColumn(i);
+      cols.push(c);
+      grid.appendChild(c.col);
+    }
+    grid.style.setProperty("--lw-ncols", String(Math.max(1, n)));
+  }
+
+  function drawColumns() {
+    const columns = model.get("columns") || [];
+    const variants = model.get("variants") || [];
+    ensureColumns(columns.length);
+    const height = model.get("height");
+    columns.forEach((info, i) => {
+      const c = cols[i];
+      const v = variants[i] || {};
+      c.col.dataset.status = info.status || "";
+      c.col.dataset.label = info.label || "";
+      c.badge.textContent = info.label || "";
+      c.chips.replaceChildren();
+      const chip = (text, title, cls) => {
+        if (!text) return;
+        const s = lwEl("span", "lw-chip " + (cls || ""), text);
+        if (title) s.title = title;
+        c.chips.appendChild(s);
+      };
+      chip(v.kind, "how this column's conversation was made");
+      chip(info.model || v.model, "override_model", "lw-chip-model");
+      if (v.system) chip("system override", v.system, "lw-chip-system");
+      const conv = info.conversation_id || v.conversation_id || "";
+      chip(conv ? conv.slice(0, 13) + "…" : "", conv, "lw-chip-conv");
+      c.state.textContent = info.status || "";
+      c.state.className = "lw-col-state lw-col-state--" + (info.status || "idle");
+      c.error.hidden = !info.error;
+      c.error.textContent = info.error || "";
+      c.body.style.maxHeight = height;
+      const items = info.items || [];
+      const stepItems = items.filter((it) => LW_CMP_STEP_TYPES.has(it.type));
+      const answerItems = items.filter((it) => !LW_CMP_STEP_TYPES.has(it.type) && it.type !== "user_message");
+      lwRenderItems(c.stepItems, stepItems);
+      lwRenderItems(c.answerItems, answerItems);
+      c.stepCount = stepItems.length;
+      c.steps.hidden = stepItems.length === 0 && c.live.steps.size() === 0;
+      c.stepsSummary.textContent = `reasoning & tools (${stepItems.length})`;
+      if (info.status === "gap") {
+        c.answerItems.replaceChildren(lwEl("div", "lw-gap", "no matching turn in this conversation"));
+      }
+      lwCmpMetrics(c.metrics, info.metrics || {});
+    });
+  }
+
+  function drawRound() {
+    const r = model.get("round") || {};
+    const count = model.get("round_count");
+    const idx = typeof r.index === "number" ? r.index : -1;
+    roundLabel.textContent = count ? `round ${idx + 1} / ${count}` : "no rounds yet";
+    const streaming = model.get("status") === "streaming";
+    prevBtn.disabled = streaming || idx <= 0;
+    nextBtn.disabled = streaming || idx < 0 || idx >= count - 1;
+    promptBox.hidden = !r.prompt;
+    promptBox.replaceChildren();
+    if (r.prompt) {
+      promptBox.append(lwEl("span", "lw-cmp-prompt-label", "prompt"), lwEl("span", "lw-cmp-prompt-text", r.prompt));
+    }
+    notice.hidden = !r.notice;
+    notice.textContent = r.notice || "";
+    // word diffs
+    const diffs = r.diffs || [];
+    diffBox.hidden = diffs.length === 0;
+    diffList.replaceChildren();
+    for (const d of diffs) {
+      const box = lwEl("div", "lw-diff");
+      const pct = typeof d.similarity === "number" ? ` · ${Math.round(d.similarity * 100)}% same words` : "";
+      box.appendChild(lwEl("div", "lw-diff-head", `${d.a} → ${d.b}${pct}`));
+      const body = lwEl("div", "lw-diff-body");
+      for (const [op, text] of d.ops || []) {
+        const cls = op === "+" ? "lw-diff-ins" : op === "-" ? "lw-diff-del" : "lw-diff-eq";
+        body.appendChild(lwEl(op === "+" ? "ins" : op === "-" ? "del" : "span", cls, text));
+      }
+      box.appendChild(body);
+      diffList.appendChild(box);
+    }
+    // votes
+    const variants = model.get("variants") || [];
+    const choices = variants.map((v) => [v.label, v.label]).concat([["tie", "tie"], ["all_bad", "all bad"]]);
+    voteBar.hidden = !r.done || !r.prompt_id;
+    voteButtons.replaceChildren();
+    for (const [value, text] of choices) {
+      const b = lwEl("button", "lw-vote-btn" + (r.vote === value ? " lw-primary" : ""), text);
+      b.dataset.choice = value;
+      b.addEventListener("click", () => {
+        model.send({ kind: "vote", prompt_id: r.prompt_id, choice: r.vote === value ? null : value, note: noteInput.value });
+      });
+      voteButtons.appendChild(b);
+    }
+    if (document.activeElement !== noteInput) noteInput.value = r.note || "";
+    voteState.textContent = r.vote ? `voted: ${r.vote === "all_bad" ? "all bad" : r.vote}` : "";
+  }
+
+  function drawTally() {
+    const tally = model.get("tally") || {};
+    const parts = Object.entries(tally).map(([k, v]) => `${k === "all_bad" ? "all bad" : k} ${v}`);
+    tallyBox.textContent = parts.length ? "votes: " + parts.join(" · ") : "";
+  }
+
+  function drawStatus() {
+    const state = model.get("status");
+    status.className = "lw-status lw-status--" + state;
+    status.textContent = model.get("status_text") || (state === "idle" ? "" : state);
+    const streaming = state === "streaming";
+    sendBtn.disabled = streaming;
+    stopBtn.disabled = !streaming;
+    el.dataset.status = state;
+    drawRound();
+  }
+
+  function drawChrome() {
+    composer.hidden = model.get("readonly");
+    input.placeholder = model.get("placeholder");
+  }
+
+  function send() {
+    const text = input.value.trim();
+    if (!text || model.get("status") === "streaming") return;
+    model.send({ kind: "send", text });
+    input.value = "";
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      event.stopPropagation();
+      send();
+    }
+  });
+  sendBtn.addEventListener("click", send);
+  stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
+  prevBtn.addEventListener("click", () => model.send({ kind: "goto", index: (model.get("round").index || 0) - 1 }));
+  nextBtn.addEventListener("click", () => model.send({ kind: "goto", index: (model.get("round").index || 0) + 1 }));
+  noteInput.addEventListener("change", () => {
+    const r = model.get("round") || {};
+    if (r.prompt_id && r.vote) model.send({ kind: "vote", prompt_id: r.prompt_id, choice: r.vote, note: noteInput.value });
+  });
+
+  on("msg:custom", (msg) => {
+    if (!msg || msg.kind !== "ops") return;
+    for (const op of msg.ops) {
+      const [col, kind] = op;
+      if (col === null || col === undefined) {
+        for (const c of cols) { c.live.steps.apply(["reset"]); c.live.answer.apply(["reset"]); c.live.where.clear(); }
+        continue;
+      }
+      const c = cols[col];
+      if (!c) continue;
+      const rest = op.slice(1);
+      if (kind === "reset") {
+        c.live.steps.apply(["reset"]); c.live.answer.apply(["reset"]); c.live.where.clear();
+        continue;
+      }
+      if (kind === "begin") {
+        const area = LW_CMP_STEP_TYPES.has(rest[2]) ? "steps" : "answer";
+        c.live.where.set(rest[1], area);
+        if (area === "steps") {
+          c.steps.hidden = false;
+          c.stepsSummary.textContent = `reasoning & tools (${c.stepCount + c.live.steps.size() + 1}…)`;
+        }
+        c.live[area].apply(rest);
+      } else {
+        const area = c.live.where.get(rest[1]);
+        if (area) c.live[area].apply(rest);
+      }
+      const b = c.body;
+      if (b.scrollHeight - b.scrollTop - b.clientHeight < 80) b.scrollTop = b.scrollHeight;
+    }
+  });
+  on("change:columns change:variants change:height", drawColumns);
+  on("change:round change:round_count", drawRound);
+  on("change:tally", drawTally);
+  on("change:status change:status_text", drawStatus);
+  on("change:readonly change:placeholder", drawChrome);
+
+  drawChrome();
+  drawColumns();
+  drawTally();
+  drawStatus();
+  return () => { for (const fn of cleanups) fn(); };
+}
+
+export default { render };
