@@ -1,0 +1,790 @@
+// ConversationBrowser front-end. Python owns the data; this view asks for pages by RPC
+// ({kind:"rpc", id, method, params} -> {kind:"reply", id, result|error}), keeps a bounded
+// window of message pages in the DOM, and sets agent text only through lwSafeFragment
+// (HTML sanitized by letta_widgets.render) or textContent.
+
+const LW_MAX_PAGES = 3; // message pages kept in the DOM (each at most 100 messages)
+const LW_TYPE_GROUPS = {
+  "": [],
+  user: ["user_message"],
+  assistant: ["assistant_message"],
+  reasoning: ["reasoning_message", "hidden_reasoning_message"],
+  tools: ["tool_call_message", "tool_return_message", "approval_request_message", "approval_response_message"],
+  system: ["system_message", "summary_message", "event_message"],
+};
+
+function lwDate(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return String(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function lwButton(cls, text, title) {
+  const b = lwEl("button", cls, text);
+  if (title) b.title = title;
+  return b;
+}
+
+function render({ model, el }) {
+  el.classList.add("lw-root", "lw-browser");
+  const cleanups = [];
+  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+
+  // ------------------------------------------------------------------ RPC
+  const viewId = Math.random().toString(36).slice(2, 10);
+  let rpcSeq = 0;
+  const pending = new Map();
+  function rpc(method, params) {
+    return new Promise((resolve, reject) => {
+      const id = `${viewId}:${++rpcSeq}`;
+      pending.set(id, { resolve, reject });
+      model.send({ kind: "rpc", id, method, params: params || {} });
+    });
+  }
+  on("msg:custom", (msg) => {
+    if (!msg || msg.kind !== "reply") return;
+    const waiter = pending.get(msg.id);
+    if (!waiter) return; // another view's request
+    pending.delete(msg.id);
+    if (msg.error !== undefined && msg.error !== null) waiter.reject(new Error(msg.error));
+    else waiter.resolve(msg.result);
+  });
+
+  // ------------------------------------------------------------------ skeleton
+  const banner = lwEl("div", "lw-error");
+  cleanups.push(lwErrorBanner(model, banner));
+
+  // agent picker
+  const picker = lwEl("section", "lw-picker");
+  const pickerTitle = lwEl("div", "lw-picker-title", "Choose an agent");
+  const agentSearch = lwEl("input", "lw-agent-search");
+  agentSearch.placeholder = "Search agents by name…";
+  agentSearch.type = "search";
+  const agentList = lwEl("div", "lw-agent-list");
+  const agentStatus = lwEl("div", "lw-status lw-agent-status");
+  picker.append(pickerTitle, agentSearch, agentList, agentStatus);
+
+  // main view
+  const main = lwEl("div", "lw-main");
+  const toolbar = lwEl("div", "lw-toolbar");
+  const agentLabel = lwEl("span", "lw-agent-label");
+  const changeAgent = lwButton("lw-change-agent", "Change agent");
+  const newBtn = lwButton("lw-new lw-primary", "New conversation");
+  const refreshBtn = lwButton("lw-refresh", "Refresh", "Reload memory, the list and the messages");
+  const status = lwEl("span", "lw-status lw-browser-status");
+  toolbar.append(agentLabel, changeAgent, status, newBtn, refreshBtn);
+
+  const panes = lwEl("div", "lw-panes");
+  // conversation list
+  const listPane = lwEl("section", "lw-list-pane");
+  const listTools = lwEl("div", "lw-list-tools");
+  const convSearch = lwEl("input", "lw-conv-search");
+  convSearch.type = "search";
+  convSearch.placeholder = "Search summaries…";
+  const archSelect = lwEl("select", "lw-archived");
+  for (const [value, label] of [["unarchived", "Active"], ["archived", "Archived"], ["all", "All"]]) {
+    const opt = lwEl("option", "", label);
+    opt.value = value;
+    archSelect.append(opt);
+  }
+  listTools.append(convSearch, archSelect);
+  const convList = lwEl("div", "lw-conv-list");
+  const listStatus = lwEl("div", "lw-status lw-list-status");
+  listPane.append(listTools, convList, listStatus);
+
+  // message pane
+  const msgPane = lwEl("section", "lw-msg-pane");
+  const header = lwEl("div", "lw-conv-header");
+  const filters = lwEl("div", "lw-filters");
+  const textFilter = lwEl("input", "lw-text-filter");
+  textFilter.type = "search";
+  textFilter.placeholder = "Filter messages by text…";
+  const typeFilter = lwEl("select", "lw-type-filter");
+  for (const [value, label] of [["", "All types"], ["user", "User"], ["assistant", "Assistant"],
+    ["reasoning", "Reasoning"], ["tools", "Tool calls"], ["system", "System / summary"]]) {
+    const opt = lwEl("option", "", label);
+    opt.value = value;
+    typeFilter.append(opt);
+  }
+  filters.append(textFilter, typeFilter);
+  const scroller = lwEl("div", "lw-messages");
+  const olderBtn = lwButton("lw-older", "Load older messages");
+  const pagesBox = lwEl("div", "lw-pages");
+  const newerBtn = lwButton("lw-newer", "Load newer messages");
+  const msgStatus = lwEl("div", "lw-msg-status");
+  scroller.append(olderBtn, pagesBox, newerBtn, msgStatus);
+  const details = lwEl("div", "lw-details");
+  details.hidden = true;
+  msgPane.append(header, filters, scroller, details);
+
+  // memory panel
+  const memPane = lwEl("section", "lw-mem-pane");
+  const memHead = lwEl("div", "lw-mem-head");
+  const memTitle = lwEl("span", "lw-mem-title", "Shared memory");
+  const memRefresh = lwButton("lw-mem-refresh", "Refresh", "Re-read the agent's memory blocks");
+  memHead.append(memTitle, memRefresh);
+  const memChecked = lwEl("div", "lw-mem-checked");
+  const memStale = lwEl("div", "lw-mem-stale");
+  const memBlocks = lwEl("div", "lw-mem-blocks");
+  memPane.append(memHead, memChecked, memStale, memBlocks);
+
+  panes.append(listPane, msgPane, memPane);
+  main.append(toolbar, panes);
+  el.replaceChildren(banner, picker, main);
+
+  // ------------------------------------------------------------------ agent picker
+  const agents = { rows: [], next: null, loading: false, token: 0, done: false };
+  function loadAgents(reset) {
+    if (reset) { agents.token++; agents.rows = []; agents.next = null; agents.done = false; agentList.replaceChildren(); }
+    if (agents.loading || agents.done) return;
+    const token = agents.token;
+    agents.loading = true;
+    agentStatus.textContent = "loading agents…";
+    rpc("agents", { query: agentSearch.value.trim() || null, after: agents.next }).then((res) => {
+      if (token !== agents.token) return;
+      agents.loading = false;
+      agents.next = res.next;
+      agents.done = !res.next;
+      for (const row of res.rows) {
+        agents.rows.push(row);
+        const item = lwEl("div", "lw-agent-row");
+        item.dataset.id = row.id;
+        item.append(lwEl("span", "lw-agent-name", row.name), lwEl("span", "lw-agent-id", row.id));
+        if (row.description) item.append(lwEl("span", "lw-agent-desc", row.description));
+        item.addEventListener("click", () => { model.set("agent_id", row.id); model.save_changes(); });
+        agentList.append(item);
+      }
+      agentStatus.textContent = agents.rows.length ? `${agents.rows.length} agent${agents.rows.length === 1 ? "" : "s"}${agents.done ? "" : " (scroll for more)"}` : "No agents found.";
+      if (!agents.done && agentList.scrollHeight <= agentList.clientHeight + 20) loadAgents(false);
+    }).catch((err) => {
+      if (token !== agents.token) return;
+      agents.loading = false;
+      showPaneError(agentStatus, err, () => loadAgents(false));
+    });
+  }
+  agentList.addEventListener("scroll", () => {
+    if (agentList.scrollHeight - agentList.scrollTop - agentList.clientHeight < 120) loadAgents(false);
+  }, { passive: true });
+  let agentTimer = null;
+  agentSearch.addEventListener("input", () => { clearTimeout(agentTimer); agentTimer = setTimeout(() => loadAgents(true), 250); });
+
+  function showPaneError(box, err, retry) {
+    box.replaceChildren();
+    box.classList.add("lw-status--error");
+    box.append(lwEl("span", "lw-pane-error", String(err && err.message ? err.message : err)));
+    if (retry) {
+      const again = lwButton("lw-retry", "Retry");
+      again.addEventListener("click", () => { box.classList.remove("lw-status--error"); retry(); });
+      box.append(again);
+    }
+  }
+
+  // ------------------------------------------------------------------ conversation list
+  const list = { rows: new Map(), order: [], next: null, loading: false, token: 0, done: false, nodes: new Map() };
+  let localSel = model.get("selected") || "";
+
+  function rowTitle(row) {
+    return row.title || row.first_user || (row.count === 0 ? "(no messages yet)" : row.count === undefined ? "…" : "(untitled)");
+  }
+
+  function treeOrder() {
+    const ids = list.order;
+    const present = new Set(ids);
+    const kids = new Map();
+    for (const id of ids) {
+      const parent = list.rows.get(id).parent;
+      if (parent && present.has(parent) && parent !== id) {
+        if (!kids.has(parent)) kids.set(parent, []);
+        kids.get(parent).push(id);
+      }
+    }
+    const out = [];
+    const done = new Set();
+    const visit = (id, depth) => {
+      if (done.has(id)) return;
+      done.add(id);
+      out.push([id, depth]);
+      for (const kid of kids.get(id) || []) visit(kid, depth + 1);
+    };
+    for (const id of ids) {
+      const parent = list.rows.get(id).parent;
+      if (!(parent && present.has(parent))) visit(id, list.rows.get(id).depth ? 1 : 0);
+    }
+    for (const id of ids) visit(id, 0);
+    return out;
+  }
+
+  function drawRow(node, row, depth) {
+    node.replaceChildren();
+    node.dataset.id = row.id;
+    node.dataset.stale = row.stale ? "true" : "false";
+    node.className = "lw-conv-row" + (row.id === localSel ? " lw-selected" : "") + (row.is_default ? " lw-default" : "") + (row.archived ? " lw-archived" : "");
+    node.style.paddingLeft = `${8 + Math.min(depth, 6) * 16}px`;
+    const top = lwEl("div", "lw-conv-title");
+    if (depth > 0 || row.parent) top.append(lwEl("span", "lw-fork-mark", "↳ "));
+    top.append(lwEl("span", "lw-conv-title-text", rowTitle(row)));
+    const badges = lwEl("span", "lw-badges");
+    if (row.is_default) badges.append(lwEl("span", "lw-badge lw-badge--default", "default"));
+    if (row.stale) {
+      const b = lwEl("span", "lw-badge lw-badge--stale", "stale memory");
+      b.title = "Memory blocks changed since this conversation was compiled: " + (row.stale_labels || []).join(", ");
+      badges.append(b);
+    }
+    if (row.archived) badges.append(lwEl("span", "lw-badge", "archived"));
+    top.append(badges);
+    const meta = lwEl("div", "lw-conv-meta");
+    const count = row.count === undefined ? "… messages" : `${row.count} message${row.count === 1 ? "" : "s"}`;
+    const bits = [];
+    if (!row.is_default) bits.push(`created ${lwDate(row.created_at)}`);
+    bits.push(`active ${lwDate(row.last_message_at)}`);
+    bits.push(count);
+    meta.textContent = bits.join(" · ");
+    if (row.parent) {
+      const fork = lwEl("div", "lw-conv-fork", `forked from ${row.parent}${row.fork_message_id ? " at " + row.fork_message_id : ""}`);
+      node.append(top, meta, fork);
+    } else node.append(top, meta);
+    if (row.error) node.append(lwEl("div", "lw-conv-row-error", row.error));
+  }
+
+  function drawList() {
+    const frag = document.createDocumentFragment();
+    for (const [id, depth] of treeOrder()) {
+      let node = list.nodes.get(id);
+      if (!node) {
+        node = lwEl("div", "lw-conv-row");
+        node.addEventListener("click", () => selectConversation(id));
+        list.nodes.set(id, node);
+      }
+      drawRow(node, list.rows.get(id), depth);
+      frag.append(node);
+    }
+    convList.replaceChildren(frag);
+    el.dataset.conversations = String(list.order.length);
+  }
+
+  function loadConversations(reset) {
+    if (reset) {
+      list.token++; list.rows = new Map(); list.order = []; list.next = null; list.done = false;
+      list.nodes = new Map(); list.loading = false; convList.replaceChildren();
+      listStatus.classList.remove("lw-status--error");
+    }
+    if (list.loading || list.done || !model.get("agent_id")) return;
+    const token = list.token;
+    list.loading = true;
+    listStatus.textContent = "loading conversations…";
+    rpc("conversations", { search: convSearch.value.trim() || null, archived: archSelect.value, after: list.next })
+      .then((res) => {
+        if (token !== list.token) return;
+        list.loading = false;
+        list.next = res.next;
+        list.done = !res.next;
+        const fresh = [];
+        for (const row of res.rows) {
+          if (list.rows.has(row.id)) continue;
+          list.rows.set(row.id, row);
+          list.order.push(row.id);
+          if (row.count === undefined) fresh.push(row.id);
+        }
+        drawList();
+        const n = list.order.filter((id) => id !== "default").length;
+        listStatus.textContent = n === 0
+          ? (convSearch.value.trim() ? "No conversation matches." : "No conversations yet: start one with New conversation.")
+          : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
+        el.dataset.listDone = list.done ? "true" : "false";
+        if (fresh.length) loadStats(fresh, token);
+        if (!list.done && convList.scrollHeight <= convList.clientHeight + 20) loadConversations(false);
+      })
+      .catch((err) => {
+        if (token !== list.token) return;
+        list.loading = false;
+        showPaneError(listStatus, err, () => loadConversations(false));
+      });
+  }
+
+  function loadStats(ids, token) {
+    rpc("stats", { ids }).then((rows) => {
+      if (token !== list.token) return;
+      for (const stats of rows) {
+        const row = list.rows.get(stats.id);
+        if (row) Object.assign(row, stats);
+      }
+      drawList();
+    }).catch(() => { /* rows keep "…"; the next refresh retries */ });
+  }
+
+  convList.addEventListener("scroll", () => {
+    if (convList.scrollHeight - convList.scrollTop - convList.clientHeight < 200) loadConversations(false);
+  }, { passive: true });
+  let convTimer = null;
+  convSearch.addEventListener("input", () => { clearTimeout(convTimer); convTimer = setTimeout(() => loadConversations(true), 250); });
+  archSelect.addEventListener("change", () => loadConversations(true));
+
+  function markSelectedRow() {
+    for (const [id, node] of list.nodes) node.classList.toggle("lw-selected", id === localSel);
+    el.dataset.selected = localSel;
+  }
+
+  function selectConversation(id) {
+    if (id === localSel) return;
+    localSel = id;
+    markSelectedRow();
+    model.set("selected", id);
+    model.save_changes();
+    loadNewest();
+  }
+
+  // ------------------------------------------------------------------ message pane
+  const msgs = { pages: [], keys: new Set(), token: 0, loading: false, hasOlder: false, hasNewer: false,
+    olderCursor: null, newerCursor: null, t0: 0 };
+
+  function filterParams() {
+    return { text: textFilter.value.trim() || null, types: LW_TYPE_GROUPS[typeFilter.value] || [] };
+  }
+
+  function setMsgState(state, text) {
+    el.dataset.msgState = state;
+    msgStatus.className = "lw-msg-status" + (state === "error" ? " lw-status--error" : "");
+    msgStatus.replaceChildren();
+    if (text) msgStatus.append(lwEl("span", "", text));
+  }
+
+  function drawNav() {
+    olderBtn.hidden = !msgs.hasOlder;
+    newerBtn.hidden = !msgs.hasNewer;
+    el.dataset.pages = String(msgs.pages.length);
+    el.dataset.hasOlder = msgs.hasOlder ? "true" : "false";
+    el.dataset.hasNewer = msgs.hasNewer ? "true" : "false";
+  }
+
+  function decorate(node, item) {
+    node.dataset.id = item.id || "";
+    node.dataset.mtype = item.mtype || item.type;
+    node.classList.toggle("lw-in-context", !!item.in_context);
+    node.classList.toggle("lw-evicted", !item.in_context);
+    node.title = item.in_context ? "In the context window" : "Evicted from the context window (kept in history)";
+    if (!node._lwBound) {
+      node._lwBound = true;
+      node.addEventListener("click", (event) => {
+        const target = event.target;
+        if (target.closest && target.closest("summary, a, button")) return; // keep <details> toggles and links
+        showDetails(node.dataset.key);
+      });
+    }
+  }
+
+  function markBoundaries() {
+    let prevEvicted = false;
+    let first = true;
+    for (const node of pagesBox.querySelectorAll(".lw-item")) {
+      const evicted = node.classList.contains("lw-evicted");
+      node.classList.toggle("lw-ctx-start", !first && prevEvicted && !evicted);
+      node.classList.toggle("lw-boundary", node.dataset.mtype === "summary_message");
+      prevEvicted = evicted;
+      first = false;
+    }
+  }
+
+  function makePage(res) {
+    const items = res.items.filter((it) => !msgs.keys.has(it.key));
+    for (const it of items) msgs.keys.add(it.key);
+    const box = lwEl("div", "lw-page");
+    lwRenderItems(box, items, decorate);
+    const older = res.direction === "older" ? res.cursor : res.start;
+    const newer = res.direction === "older" ? res.start : res.cursor;
+    return { el: box, items, older, newer };
+  }
+
+  function dropPage(page) {
+    for (const it of page.items) msgs.keys.delete(it.key);
+    page.el.remove();
+  }
+
+  function resetMessages() {
+    msgs.token++;
+    msgs.pages = []; msgs.keys = new Set(); msgs.loading = false;
+    msgs.hasOlder = false; msgs.hasNewer = false; msgs.olderCursor = null; msgs.newerCursor = null;
+    pagesBox.replaceChildren();
+    hideDetails();
+    drawNav();
+  }
+
+  function loadNewest(autoScan) {
+    resetMessages();
+    const cid = localSel;
+    if (!cid) { setMsgState("empty", "Select a conversation."); return; }
+    const token = msgs.token;
+    msgs.loading = true;
+    msgs.t0 = performance.now();
+    setMsgState("loading", "loading messages…");
+    rpc("messages", { conversation_id: cid, ...filterParams() }).then((res) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      msgs.olderCursor = res.cursor;
+      msgs.hasOlder = !!res.more;
+      if (res.items.length) {
+        const page = makePage(res);
+        msgs.pages.push(page);
+        pagesBox.append(page.el);
+      }
+      markBoundaries();
+      drawNav();
+      scroller.scrollTop = scroller.scrollHeight;
+      const t0 = msgs.t0;
+      requestAnimationFrame(() => {
+        el.dataset.firstPaintMs = (performance.now() - t0).toFixed(1);
+        el.dataset.paintToken = String(token);
+      });
+      if (!res.items.length && res.more && res.filtered && (autoScan || 0) < 10) {
+        setMsgState("loading", `scanning… (${res.scanned} messages checked)`);
+        msgs.loading = true;
+        continueOlderScan(token, (autoScan || 0) + 1);
+        return;
+      }
+      setMsgState("ready", msgs.keys.size ? "" : (res.filtered ? "No message matches the filter." : "No messages yet."));
+    }).catch((err) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      setMsgState("error");
+      showPaneError(msgStatus, err, () => loadNewest());
+    });
+  }
+
+  function continueOlderScan(token, round) {
+    msgs.loading = false;
+    loadOlder(round);
+  }
+
+  function loadOlder(round) {
+    if (msgs.loading || !msgs.hasOlder || !localSel) return;
+    const token = msgs.token;
+    msgs.loading = true;
+    setMsgState("loading", "loading older messages…");
+    rpc("messages", { conversation_id: localSel, before: msgs.olderCursor, ...filterParams() }).then((res) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      msgs.olderCursor = res.cursor;
+      msgs.hasOlder = !!res.more;
+      if (res.items.length) {
+        const oldHeight = scroller.scrollHeight;
+        const oldTop = scroller.scrollTop;
+        const page = makePage(res);
+        msgs.pages.unshift(page);
+        pagesBox.prepend(page.el);
+        scroller.scrollTop = oldTop + (scroller.scrollHeight - oldHeight);
+        while (msgs.pages.length > LW_MAX_PAGES) {
+          const gone = msgs.pages.pop();
+          dropPage(gone);
+          msgs.newerCursor = msgs.pages[msgs.pages.length - 1].newer;
+          msgs.hasNewer = true;
+        }
+      } else if (res.more && res.filtered && (round || 0) < 10) {
+        setMsgState("loading", `scanning… (${res.scanned} more messages checked)`);
+        msgs.loading = true;
+        continueOlderScan(token, (round || 0) + 1);
+        return;
+      }
+      markBoundaries();
+      drawNav();
+      setMsgState("ready", msgs.keys.size ? "" : "No message matches the filter.");
+    }).catch((err) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      setMsgState("error");
+      showPaneError(msgStatus, err, () => loadOlder());
+    });
+  }
+
+  function loadNewer() {
+    if (msgs.loading || !msgs.hasNewer || !localSel) return;
+    const token = msgs.token;
+    msgs.loading = true;
+    setMsgState("loading", "loading newer messages…");
+    rpc("messages", { conversation_id: localSel, after: msgs.newerCursor, ...filterParams() }).then((res) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      msgs.newerCursor = res.cursor;
+      msgs.hasNewer = !!res.more;
+      if (res.items.length) {
+        const page = makePage(res);
+        msgs.pages.push(page);
+        pagesBox.append(page.el);
+        while (msgs.pages.length > LW_MAX_PAGES) {
+          const before = scroller.scrollHeight;
+          const gone = msgs.pages.shift();
+          dropPage(gone);
+          scroller.scrollTop -= before - scroller.scrollHeight;
+          msgs.olderCursor = msgs.pages[0].older;
+          msgs.hasOlder = true;
+        }
+      }
+      markBoundaries();
+      drawNav();
+      setMsgState("ready", "");
+    }).catch((err) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      setMsgState("error");
+      showPaneError(msgStatus, err, () => loadNewer());
+    });
+  }
+
+  scroller.addEventListener("scroll", () => {
+    if (scroller.scrollTop < 120) loadOlder();
+    else if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120) loadNewer();
+  }, { passive: true });
+  olderBtn.addEventListener("click", () => loadOlder());
+  newerBtn.addEventListener("click", () => loadNewer());
+  let filterTimer = null;
+  textFilter.addEventListener("input", () => { clearTimeout(filterTimer); filterTimer = setTimeout(() => loadNewest(), 300); });
+  typeFilter.addEventListener("change", () => loadNewest());
+
+  // ------------------------------------------------------------------ details
+  function hideDetails() { details.hidden = true; details.replaceChildren(); delete el.dataset.details; }
+
+  function showDetails(key) {
+    for (const n of pagesBox.querySelectorAll(".lw-item.lw-active")) n.classList.remove("lw-active");
+    const node = pagesBox.querySelector(`.lw-item[data-key="${CSS.escape(key)}"]`);
+    if (node) node.classList.add("lw-active");
+    details.hidden = false;
+    details.replaceChildren(lwEl("div", "lw-status", "loading details…"));
+    rpc("details", { key }).then((res) => {
+      details.replaceChildren();
+      const head = lwEl("div", "lw-details-head");
+      head.append(lwEl("span", "lw-details-title", "Message details"));
+      if (res.can_fork) {
+        const fork = lwButton("lw-fork-here lw-primary", "Fork here", "New conversation with the history up to this message");
+        fork.addEventListener("click", () => {
+          fork.disabled = true;
+          const mid = (res.fields.find((f) => f[0] === "message id") || [])[1];
+          action("fork", { message_id: mid }).finally(() => { fork.disabled = false; });
+        });
+        head.append(fork);
+      }
+      const close = lwButton("lw-details-close", "Close");
+      close.addEventListener("click", hideDetails);
+      head.append(close);
+      const table = lwEl("table", "lw-details-fields");
+      for (const [name, value] of res.fields) {
+        const tr = lwEl("tr");
+        tr.append(lwEl("th", "", name), lwEl("td", "", value === null || value === undefined ? "—" : String(value)));
+        table.append(tr);
+      }
+      const rawBox = lwEl("details", "lw-details-raw");
+      rawBox.append(lwEl("summary", "", "Raw JSON"));
+      rawBox.append(lwEl("pre", "lw-raw-json", res.raw + (res.raw_truncated ? `\n… ${res.raw_truncated} more characters (use browser.selected_frame(include_raw=True))` : "")));
+      details.append(head, table, rawBox);
+      el.dataset.details = key;
+    }).catch((err) => showPaneError(details, err));
+  }
+
+  // ------------------------------------------------------------------ actions
+  function action(name, params) {
+    status.textContent = `${name}…`;
+    return rpc("action", { name, ...(params || {}) }).then((res) => { status.textContent = ""; return res; })
+      .catch((err) => { status.textContent = ""; throw err; })
+      .catch(() => { /* shown in the error banner by Python */ });
+  }
+  newBtn.addEventListener("click", () => action("new"));
+  refreshBtn.addEventListener("click", () => action("refresh"));
+  memRefresh.addEventListener("click", () => action("refresh_memory"));
+  changeAgent.addEventListener("click", () => { model.set("agent_id", ""); model.save_changes(); });
+
+  // ------------------------------------------------------------------ header
+  let editing = false;
+  let confirming = false;
+  function drawHeader() {
+    const info = model.get("info") || {};
+    header.replaceChildren();
+    el.dataset.missing = info.missing ? "true" : "false";
+    if (!localSel) {
+      header.append(lwEl("div", "lw-conv-empty", "Select a conversation on the left."));
+      filters.hidden = true;
+      return;
+    }
+    filters.hidden = false;
+    if (info.id !== localSel) {
+      header.append(lwEl("div", "lw-status", "loading…"));
+      return;
+    }
+    if (info.missing) {
+      const gone = lwEl("div", "lw-conv-missing", "This conversation no longer exists (deleted by another client?).");
+      const back = lwButton("lw-missing-refresh", "Reload the list");
+      back.addEventListener("click", () => { localSel = ""; model.set("selected", ""); model.save_changes(); action("refresh"); });
+      gone.append(back);
+      header.append(gone);
+      return;
+    }
+    const titleRow = lwEl("div", "lw-conv-title-row");
+    if (editing) {
+      const input = lwEl("input", "lw-summary-input");
+      input.value = info.summary || "";
+      input.placeholder = "Summary (the conversation's title)";
+      const save = lwButton("lw-summary-save lw-primary", "Save");
+      const cancel = lwButton("lw-summary-cancel", "Cancel");
+      const done = () => { editing = false; drawHeader(); };
+      save.addEventListener("click", () => { const text = input.value; editing = false; action("summary", { summary: text }).then(drawHeader); });
+      cancel.addEventListener("click", done);
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); save.click(); } else if (e.key === "Escape") done(); });
+      titleRow.append(input, save, cancel);
+      setTimeout(() => input.focus(), 0);
+    } else {
+      titleRow.append(lwEl("span", "lw-conv-heading", info.title || info.first_user || info.id));
+      if (!info.is_default) {
+        const edit = lwButton("lw-edit-summary", "Edit summary");
+        edit.addEventListener("click", () => { editing = true; drawHeader(); });
+        titleRow.append(edit);
+      }
+    }
+    const meta = lwEl("div", "lw-conv-info");
+    const bits = [info.is_default ? "the agent's default conversation" : info.id,
+      `created ${lwDate(info.created_at)}`, `active ${lwDate(info.last_message_at)}`,
+      `${info.in_context_count} message${info.in_context_count === 1 ? "" : "s"} in context`];
+    if (info.archived) bits.push("archived");
+    meta.textContent = bits.join(" · ");
+    header.append(titleRow, meta);
+
+    if (info.parent || (info.children && info.children.length)) {
+      const lineage = lwEl("div", "lw-lineage");
+      if (info.parent) {
+        lineage.append(lwEl("span", "", "forked from "));
+        const link = lwButton("lw-link lw-parent-link", info.parent);
+        link.addEventListener("click", () => selectConversation(info.parent));
+        lineage.append(link);
+        if (info.fork_message_id) lineage.append(lwEl("span", "", ` at ${info.fork_message_id}`));
+      }
+      if (info.children && info.children.length) {
+        lineage.append(lwEl("span", "", (info.parent ? " · " : "") + "forks: "));
+        for (const kid of info.children) {
+          const link = lwButton("lw-link lw-child-link", kid);
+          link.addEventListener("click", () => selectConversation(kid));
+          lineage.append(link);
+        }
+      }
+      header.append(lineage);
+    }
+
+    const stale = info.stale || {};
+    if (stale.stale) {
+      const box = lwEl("div", "lw-stale");
+      box.append(lwEl("span", "lw-stale-text",
+        `Memory changed since this conversation was compiled: ${stale.labels.join(", ")}. ` +
+        "Its model still sees the old values."));
+      const recompile = lwButton("lw-recompile lw-primary", "Recompile", "Compile the current memory blocks into this conversation");
+      recompile.addEventListener("click", () => { recompile.disabled = true; action("recompile"); });
+      box.append(recompile);
+      header.append(box);
+    } else if (stale.known === false) {
+      header.append(lwEl("div", "lw-stale-unknown", "Compiled memory could not be read: staleness unknown."));
+    }
+
+    const actions = lwEl("div", "lw-actions");
+    const chat = lwButton("lw-open-chat", "Open in chat", "Open a ChatCell on this conversation below the browser");
+    chat.addEventListener("click", () => model.send({ kind: "open_chat", conversation_id: localSel }));
+    const fork = lwButton("lw-fork", "Fork", "New conversation with this whole history");
+    fork.addEventListener("click", () => action("fork"));
+    actions.append(chat, fork);
+    if (!info.is_default) {
+      const arch = lwButton("lw-archive", info.archived ? "Unarchive" : "Archive");
+      arch.addEventListener("click", () => action("archive", { archived: !info.archived }));
+      actions.append(arch);
+      if (confirming) {
+        const ask = lwEl("span", "lw-confirm", "Delete this conversation?");
+        const yes = lwButton("lw-confirm-delete", "Delete");
+        const no = lwButton("lw-cancel-delete", "Cancel");
+        yes.addEventListener("click", () => { confirming = false; action("delete"); });
+        no.addEventListener("click", () => { confirming = false; drawHeader(); });
+        actions.append(ask, yes, no);
+      } else {
+        const del = lwButton("lw-delete", "Delete…");
+        del.addEventListener("click", () => { confirming = true; drawHeader(); });
+        actions.append(del);
+      }
+    }
+    header.append(actions);
+  }
+
+  // ------------------------------------------------------------------ memory panel
+  function drawMemory() {
+    const blocks = model.get("blocks") || [];
+    const info = model.get("info") || {};
+    const staleLabels = new Set(info.id === localSel && info.stale ? info.stale.labels || [] : []);
+    memChecked.textContent = model.get("memory_checked_at") ? `read ${model.get("memory_checked_at")}` : "";
+    memStale.replaceChildren();
+    if (staleLabels.size) {
+      memStale.append(lwEl("span", "", `The selected conversation runs on an older copy of: ${[...staleLabels].join(", ")}`));
+    }
+    memBlocks.replaceChildren();
+    if (!blocks.length) memBlocks.append(lwEl("div", "lw-status", "No memory blocks."));
+    for (const b of blocks) {
+      const box = lwEl("div", "lw-block");
+      box.dataset.label = b.label;
+      box.classList.toggle("lw-block--changed", !!b.changed);
+      box.classList.toggle("lw-block--stale", staleLabels.has(b.label));
+      const head = lwEl("div", "lw-block-head");
+      head.append(lwEl("span", "lw-block-label", b.label));
+      if (b.changed) head.append(lwEl("span", "lw-badge lw-badge--changed", b.new ? "new" : "changed"));
+      if (staleLabels.has(b.label)) head.append(lwEl("span", "lw-badge lw-badge--stale", "differs here"));
+      if (b.read_only) head.append(lwEl("span", "lw-badge", "read-only"));
+      const used = lwEl("div", "lw-block-usage");
+      const limit = b.limit || 0;
+      used.append(lwEl("span", "lw-block-chars", `${b.chars.toLocaleString()} / ${limit ? limit.toLocaleString() : "?"} chars`));
+      const meter = lwEl("div", "lw-meter");
+      const fill = lwEl("div", "lw-meter-fill");
+      fill.style.width = `${limit ? Math.min(100, (100 * b.chars) / limit).toFixed(1) : 0}%`;
+      meter.append(fill);
+      used.append(meter);
+      const value = lwEl("pre", "lw-block-value", b.value);
+      box.append(head, used, value);
+      if (b.changed && b.previous) box.append(lwEl("div", "lw-block-previous", `was: ${b.previous}`));
+      memBlocks.append(box);
+    }
+  }
+
+  // ------------------------------------------------------------------ model wiring
+  function drawMode() {
+    const agent = model.get("agent_id");
+    picker.hidden = !!agent;
+    main.hidden = !agent;
+    el.dataset.agent = agent || "";
+    agentLabel.textContent = agent ? `Agent: ${model.get("agent_name") || agent}` : "";
+    panes.style.height = model.get("height");
+  }
+
+  function reloadAll() {
+    loadConversations(true);
+    if (localSel) loadNewest();
+    drawHeader();
+    drawMemory();
+  }
+
+  on("change:agent_id", () => {
+    localSel = model.get("selected") || "";
+    editing = false; confirming = false;
+    drawMode();
+    if (model.get("agent_id")) reloadAll(); else { resetMessages(); loadAgents(true); }
+  });
+  on("change:agent_name change:height", drawMode);
+  on("change:selected", () => {
+    const sel = model.get("selected") || "";
+    if (sel === localSel) return;
+    localSel = sel;
+    editing = false; confirming = false;
+    markSelectedRow();
+    if (sel && !list.rows.has(sel)) loadConversations(true);
+    loadNewest();
+    drawHeader();
+  });
+  on("change:info", () => { drawHeader(); drawMemory(); });
+  on("change:blocks change:memory_checked_at", drawMemory);
+  on("change:generation", () => { if (model.get("agent_id")) reloadAll(); });
+  on("change:status_text", () => { status.textContent = model.get("status_text"); });
+
+  drawMode();
+  if (model.get("agent_id")) reloadAll(); else loadAgents(true);
+  el.dataset.selected = localSel;
+  return () => { for (const fn of cleanups) fn(); pending.clear(); };
+}
+
+export default { render };

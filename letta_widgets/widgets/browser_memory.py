@@ -1,0 +1,93 @@
+"""Stale-memory detection: the memory compiled into a conversation vs the current blocks.
+
+A Letta conversation keeps the memory blocks as they were compiled into its system
+message (the conversation's first message) when it was created, forked or last
+recompiled; block edits made later (through the blocks API or a ``memory_*`` tool call in
+*another* conversation) do not reach it until ``conversations.recompile``. This module
+reads the ``<memory_blocks>`` section of that system message back into
+``{label: value}`` and compares it with the agent's current blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["MemoryDiff", "diff_memory", "parse_compiled_memory"]
+
+_SECTION = re.compile(r"<memory_blocks>\n(.*?)\n</memory_blocks>", re.S)
+_BLOCK = re.compile(
+    r"^<(?P<label>[A-Za-z0-9_.\-]+)>\n"
+    r"(?:<description>\n.*?\n</description>\n)?"
+    r"(?:<metadata>\n.*?\n</metadata>\n)?"
+    r"<value>\n(?P<value>.*?)\n</value>\n</(?P=label)>$",
+    re.S | re.M,
+)
+
+
+def parse_compiled_memory(system_text: str) -> dict[str, str] | None:
+    """The ``{label: value}`` blocks compiled into a system message, or ``None``.
+
+    ``None`` means the text has no ``<memory_blocks>`` section in the layout Letta
+    compiles (an agent type with another prompt layout): staleness is then unknown.
+    """
+    if not isinstance(system_text, str):
+        return None
+    match = _SECTION.search(system_text)
+    if match is None:
+        return None
+    section = match.group(1)
+    return {m.group("label"): m.group("value") for m in _BLOCK.finditer(section)}
+
+
+@dataclass
+class MemoryDiff:
+    """How a conversation's compiled memory differs from the agent's current blocks."""
+
+    changed: list[str] = field(default_factory=list)
+    """Labels whose value changed since the conversation's system message was compiled."""
+    added: list[str] = field(default_factory=list)
+    """Blocks the agent has now that the compiled memory lacks."""
+    removed: list[str] = field(default_factory=list)
+    """Blocks in the compiled memory that the agent no longer has."""
+    known: bool = True
+    """False when the system message could not be parsed (staleness unknown)."""
+
+    @property
+    def stale(self) -> bool:
+        """True when any block differs."""
+        return bool(self.changed or self.added or self.removed)
+
+    @property
+    def labels(self) -> list[str]:
+        """Every differing label (changed, added, removed), sorted."""
+        return sorted({*self.changed, *self.added, *self.removed})
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able summary (what the widget syncs)."""
+        return {
+            "known": self.known,
+            "stale": self.stale,
+            "changed": self.changed,
+            "added": self.added,
+            "removed": self.removed,
+            "labels": self.labels,
+        }
+
+
+def diff_memory(system_text: str | None, blocks: Iterable[Mapping[str, Any]]) -> MemoryDiff:
+    """Compare the memory compiled into ``system_text`` with the current ``blocks``."""
+    compiled = parse_compiled_memory(system_text or "")
+    if compiled is None:
+        return MemoryDiff(known=False)
+    current = {str(b.get("label")): str(b.get("value") or "") for b in blocks}
+    changed = sorted(
+        label
+        for label, value in current.items()
+        if label in compiled and compiled[label].rstrip() != value.rstrip()
+    )
+    added = sorted(set(current) - set(compiled))
+    removed = sorted(set(compiled) - set(current))
+    return MemoryDiff(changed=changed, added=added, removed=removed)
