@@ -7,6 +7,7 @@ accept whatever ``Letta`` client the user already has and derive an
 
 from __future__ import annotations
 
+import asyncio
 import os
 import weakref
 from typing import Any
@@ -18,7 +19,10 @@ __all__ = ["DEFAULT_BASE_URL", "async_twin", "base_url_of", "connect"]
 DEFAULT_BASE_URL = "http://localhost:8283"
 """Where a self-hosted Letta server (and ``letta-widgets devserver``) listens by default."""
 
-_TWINS: weakref.WeakKeyDictionary[Letta, AsyncLetta] = weakref.WeakKeyDictionary()
+# client -> {event loop -> twin}: an AsyncLetta's connection pool belongs to one loop.
+_TWINS: weakref.WeakKeyDictionary[
+    Letta, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncLetta]
+] = weakref.WeakKeyDictionary()
 
 
 def connect(base_url: str | None = None, api_key: str | None = None, **client_kwargs: Any) -> Letta:
@@ -41,24 +45,36 @@ def base_url_of(client: Letta | AsyncLetta) -> str:
 def async_twin(client: Letta | AsyncLetta) -> AsyncLetta:
     """An ``AsyncLetta`` with the same base URL, key, headers, timeout and retries.
 
-    The twin is cached per client, so repeated calls share one connection pool.
-    An ``AsyncLetta`` passed in is returned as it is.
+    Inside a running event loop the twin is cached per (client, loop), so repeated
+    calls share one connection pool and a pool is never used from another loop
+    (``asyncio.run`` twice in a script is fine). An ``AsyncLetta`` passed in is
+    returned as it is.
     """
     if isinstance(client, AsyncLetta):
         return client
-    twin = _TWINS.get(client)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _make_twin(client)
+    per_loop = _TWINS.get(client)
+    if per_loop is None:
+        per_loop = _TWINS[client] = weakref.WeakKeyDictionary()
+    twin = per_loop.get(loop)
     if twin is None:
-        twin = AsyncLetta(
-            base_url=base_url_of(client),
-            api_key=client.api_key,
-            project_id=client.project_id,
-            project=client.project,
-            timeout=client.timeout,
-            max_retries=client.max_retries,
-            default_headers=_custom_headers(client),
-        )
-        _TWINS[client] = twin
+        twin = per_loop[loop] = _make_twin(client)
     return twin
+
+
+def _make_twin(client: Letta) -> AsyncLetta:
+    return AsyncLetta(
+        base_url=base_url_of(client),
+        api_key=client.api_key,
+        project_id=client.project_id,
+        project=client.project,
+        timeout=client.timeout,
+        max_retries=client.max_retries,
+        default_headers=_custom_headers(client),
+    )
 
 
 def _custom_headers(client: Letta) -> dict[str, str]:

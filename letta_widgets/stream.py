@@ -292,7 +292,7 @@ class TurnEngine:
         max_reconnects: int = 5,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.aclient = async_twin(client)
+        self.client = client
         self.conversation_id = conversation_id
         self.agent_id = agent_id
         self.stream_tokens = stream_tokens
@@ -304,9 +304,14 @@ class TurnEngine:
         self._cancel_requested = False
 
     @property
+    def aclient(self) -> AsyncLetta:
+        """The async SDK client for the running event loop."""
+        return async_twin(self.client)
+
+    @property
     def base_url(self) -> str:
         """The server this engine talks to."""
-        return base_url_of(self.aclient)
+        return base_url_of(self.client)
 
     @property
     def busy(self) -> bool:

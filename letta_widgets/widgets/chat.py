@@ -90,7 +90,6 @@ class ChatCell(LettaWidget):
         if not conversation_id and not agent_id:
             raise TypeError("ChatCell needs conversation_id=… or agent_id=…")
         self._client = client
-        self._aclient = async_twin(client)
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
         self._job: Job | None = None
@@ -364,7 +363,7 @@ class ChatCell(LettaWidget):
         try:
             with sdk_errors(base_url=self._base_url, what=self._engine._what()):
                 msgs, cursor, more = await older_page(
-                    self._aclient,
+                    async_twin(self._client),
                     self.conversation_id,
                     before=self._oldest_cursor,
                     limit=max(self._history, 20),

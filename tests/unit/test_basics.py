@@ -24,18 +24,26 @@ def test_connect_reads_env_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     assert lw.connect("http://example.invalid:1", api_key="k2").api_key == "k2"
 
 
-def test_async_twin_copies_settings_and_is_cached() -> None:
+def test_async_twin_copies_settings_and_is_cached_per_loop() -> None:
+    import asyncio
+
     client = lw.connect(
         "http://127.0.0.1:9", api_key="sk-x", default_headers={"X-Team": "a"}, max_retries=1
     )
-    twin = lw.async_twin(client)
-    assert isinstance(twin, letta_client.AsyncLetta)
-    assert str(twin.base_url) == str(client.base_url)
-    assert twin.api_key == "sk-x"
-    assert twin.max_retries == 1
-    assert twin._custom_headers.get("X-Team") == "a"
-    assert lw.async_twin(client) is twin
-    assert lw.async_twin(twin) is twin
+
+    async def twins() -> tuple:
+        return lw.async_twin(client), lw.async_twin(client)
+
+    first, again = asyncio.run(twins())
+    assert isinstance(first, letta_client.AsyncLetta)
+    assert first is again  # one connection pool per loop
+    assert str(first.base_url) == str(client.base_url)
+    assert first.api_key == "sk-x"
+    assert first.max_retries == 1
+    assert first._custom_headers.get("X-Team") == "a"
+    other_loop, _ = asyncio.run(twins())
+    assert other_loop is not first  # a pool never crosses event loops
+    assert lw.async_twin(first) is first
 
 
 def _status_error(status: int, body: object, headers: dict | None = None) -> Exception:
