@@ -62,6 +62,7 @@ MAX_PAGE = 5000
 
 _CONV_PAGE = 1000
 _MIN_PAGE = 10
+_SHORT_PAGE_IS_LAST = 200
 _page_limit: dict[str, int] = {}  # base URL -> largest page size the server accepted
 T = TypeVar("T")
 
@@ -151,6 +152,13 @@ class _Pager:
             self.messages.append(m)
             added += 1
         if added == 0 or (self.want is not None and len(self.messages) >= self.want):
+            self.done = True
+            return
+        if len(page) < asked and asked >= _SHORT_PAGE_IS_LAST:
+            # A short page is the last one: Letta's limit counts stored messages and each
+            # yields at least one Letta message, except hidden error messages. A large page
+            # cannot be short because of those, so skip the confirming request. (Small
+            # pages, e.g. page_size in tests, always confirm with one more request.)
             self.done = True
             return
         # Start the next page after the previous group so the boundary group comes again
@@ -517,6 +525,37 @@ def _list_conversations_sync(
     return out
 
 
+def _archive_labelled(
+    client: Letta, agent_id: str | None, *, archived: str, search: str | None
+) -> list[dict[str, Any]]:
+    """The conversations to show, each with ``archived`` set when it can be known.
+
+    Servers differ: Letta Cloud filters by ``archive_status`` and reports ``archived``;
+    self-hosted Letta 0.16 does neither; the devserver filters without reporting. So both
+    lists are fetched: disjoint lists label every conversation, identical lists mean
+    the server does not archive (``archived`` stays ``<NA>`` and nothing is filtered out).
+    """
+    live = _list_conversations_sync(client, agent_id, archived="unarchived", search=search)
+    gone = _list_conversations_sync(client, agent_id, archived="archived", search=search)
+    live_ids = {c["id"] for c in live}
+    gone_ids = {c["id"] for c in gone}
+    if live_ids == gone_ids:  # archive_status ignored
+        convs = live
+    else:
+        for c in live:
+            c.setdefault("archived", False)
+            if c["archived"] is None:
+                c["archived"] = False
+        for c in gone:
+            if c.get("archived") is None:
+                c["archived"] = True
+        convs = live + [c for c in gone if c["id"] not in live_ids]
+    if archived == "all":
+        return convs
+    want = archived == "archived"
+    return [c for c in convs if c.get("archived") is None or bool(c["archived"]) == want]
+
+
 def _conversation_rows(convs: list[dict[str, Any]]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for col, dtype in _CONV_COLUMNS.items():
@@ -576,7 +615,7 @@ def conversations_frame(
     """
     if archived not in ("unarchived", "archived", "all"):
         raise ValueError(f"archived must be 'unarchived', 'archived' or 'all', not {archived!r}")
-    convs = _list_conversations_sync(client, agent_id, archived=archived, search=search)
+    convs = _archive_labelled(client, agent_id, archived=archived, search=search)
     frame = _conversation_rows(convs)
     if counts:
         ids = list(frame["id"])

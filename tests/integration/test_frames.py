@@ -301,12 +301,16 @@ def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkey
         client.conversations.retrieve(made[0].id).in_context_message_ids
     )
     client.conversations.update(made[1].id, archived=True)
-    if client.conversations.retrieve(made[1].id).archived is None:
-        pytest.skip("this server does not archive conversations")
     live = conversations_frame(client, agent.id)
+    if made[1].id in set(live["id"]):
+        assert live["archived"].isna().all()
+        pytest.skip("this server does not archive conversations")
     archived = conversations_frame(client, agent.id, archived="archived")
-    assert made[1].id not in set(live["id"]) and set(archived["id"]) == {made[1].id}
-    assert len(live) == 11
+    every = conversations_frame(client, agent.id, archived="all")
+    assert set(archived["id"]) == {made[1].id} and archived["archived"].all()
+    assert len(live) == 11 and not live["archived"].any()
+    assert len(every) == 12
+    assert every.set_index("id")["archived"].to_dict()[made[1].id]
 
 
 # -------------------------------------------------------------- agent_history
