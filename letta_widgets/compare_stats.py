@@ -109,6 +109,10 @@ def results_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             out[col] = pd.Series([bool(v) for v in values], dtype="bool")
         elif dtype.startswith("datetime64"):
             out[col] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True).astype(dtype)
+        elif dtype == "float64":
+            out[col] = pd.Series(
+                [math.nan if _na(v) is pd.NA else float(v) for v in values], dtype="float64"
+            )
         elif dtype == "int64":
             out[col] = pd.Series([int(v or 0) for v in values], dtype="int64")
         else:

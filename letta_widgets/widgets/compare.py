@@ -418,6 +418,7 @@ class CompareView(LettaWidget):
         try:
             return job.result()
         except concurrent.futures.CancelledError:
+            job.wait_finished(30)  # the columns' cleanup (server cancels) is still running
             return self._stopped_round()
 
     async def asend(self, prompt: str, *, fresh: bool = False) -> Round:
@@ -462,6 +463,7 @@ class CompareView(LettaWidget):
                 try:
                     job.result()
                 except concurrent.futures.CancelledError:
+                    job.wait_finished(30)
                     break
                 finally:
                     bar.update(1)

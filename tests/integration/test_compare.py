@@ -1,0 +1,339 @@
+"""CompareView against the devserver: concurrency, server truth, votes, batches, failures."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+from letta_client import Letta
+
+import letta_widgets.widgets.compare as compare_mod
+from letta_widgets.compare_stats import RESULT_COLUMNS, align_turns, wilson_interval
+from letta_widgets.errors import ConversationBusy, LettaWidgetsError
+from letta_widgets.frames import messages_frame
+from letta_widgets.widgets.base import LettaWidget
+from letta_widgets.widgets.compare import CompareView, Variant
+
+pytestmark = pytest.mark.timeout(120)
+
+STEP = {"X-Devserver-Step-Delay-Ms": "1500"}
+
+
+@pytest.fixture(autouse=True)
+def _devserver_only(is_devserver: bool) -> None:
+    if not is_devserver:
+        pytest.skip("uses devserver delay and fault headers")
+
+
+def _messages(client: Letta, conversation_id: str) -> list[dict[str, Any]]:
+    page = client.conversations.messages.list(conversation_id, limit=500, order="asc")
+    return [m.to_dict(mode="json") for m in page.items]
+
+
+def _run_messages(client: Letta, conversation_id: str, run_id: str) -> list[dict[str, Any]]:
+    return [m for m in _messages(client, conversation_id) if m.get("run_id") == run_id]
+
+
+def _when(msg: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(msg["date"]).replace("Z", "+00:00"))
+
+
+def _seeded_conversation(client: Letta, agent_id: str) -> str:
+    conv = client.conversations.create(agent_id=agent_id).id
+    client.conversations.messages.create(conv, messages=[{"role": "user", "content": "Hello"}])
+    return conv
+
+
+def test_rounds_stream_concurrently_by_server_timestamps(client: Letta, agent: Any) -> None:
+    """Every variant's run was in progress at once: proven by the server's message dates.
+
+    Each run takes two 1.5 s steps (memory tool + answer). The server stamps the user
+    message when the run starts and each step's message when the step ends (whole
+    seconds). If max(start) < min(end) in whole seconds then every real start precedes
+    every real end (s < floor(s) + 1 <= floor(e) <= e): all runs overlapped.
+    """
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView(
+        client, [Variant(fork_of=conv, headers=STEP) for _ in range(3)], labels=["A", "B", "C"]
+    )
+    rnd = cmp.send("Please remember that I like green tea.")
+    assert all(t is not None and t.ok for t in rnd.turns.values())
+    starts, ends = [], []
+    for label, turn in rnd.turns.items():
+        msgs = _run_messages(client, cmp.conversation_ids[label], turn.run_id)
+        users = [m for m in msgs if m["message_type"] == "user_message"]
+        assert len(users) == 1
+        starts.append(_when(users[0]))
+        ends.append(max(_when(m) for m in msgs))
+        assert (ends[-1] - starts[-1]).total_seconds() >= 2  # two 1.5 s steps
+    assert max(starts) < min(ends), (starts, ends)
+
+
+def test_results_equal_what_the_server_recorded(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView.fork(client, conv, n=2, models=["openai/gpt-4o-mini", "anthropic/x"])
+    cmp.send("What's my name?")
+    cmp.send("Please remember that I like green tea.")
+    df = cmp.results
+    assert list(df.columns) == RESULT_COLUMNS
+    assert len(df) == 4
+    assert df["model"].tolist() == ["openai/gpt-4o-mini", "anthropic/x"] * 2
+    for row in df.itertuples():
+        msgs = _run_messages(client, row.conversation_id, row.run_id)
+        assert msgs, row
+        user = [m for m in msgs if m["message_type"] == "user_message"]
+        assert [m["content"] for m in user] == [row.prompt]
+        answers = [m["content"] for m in msgs if m["message_type"] == "assistant_message"]
+        assert row.text == "\n\n".join(answers)
+        calls = [m for m in msgs if m["message_type"] == "tool_call_message"]
+        assert row.tool_calls == len(calls)
+        steps = {m.get("step_id") for m in msgs if m["message_type"] != "user_message"}
+        assert row.steps == len(steps)
+        assert row.stop_reason == "end_turn"
+        assert pd.isna(row.error)
+        assert row.total_tokens == row.prompt_tokens + row.completion_tokens
+        assert 0 < row.ttft_s <= row.total_s
+    # the frame written to disk reads back the same
+    assert set(df["blocks_changed"].dropna()) == {"human"}
+
+
+def test_votes_summary_and_export(client: Letta, agent: Any, tmp_path: Any) -> None:
+    cmp = CompareView.new(client, agent.id, n=2)
+    ids = [cmp.send(p).prompt_id for p in ("hi", "What's my name?", "hello", "thanks")]
+    cmp.vote(ids[0], "A", note="shorter")
+    cmp.vote(ids[1], "A")
+    cmp.vote(ids[2], "tie")
+    cmp.vote("all_bad")  # the shown round: the last one
+    assert cmp.tally == {"A": 2, "tie": 1, "all_bad": 1}
+    with pytest.raises(ValueError, match="unknown vote"):
+        cmp.vote(ids[0], "Z")
+    with pytest.raises(KeyError):
+        cmp.vote("p9999-nope", "A")
+    df = cmp.results
+    assert df.loc[df["prompt_id"] == ids[0], "note"].tolist() == ["shorter", "shorter"]
+    assert df.loc[df["prompt_id"] == ids[3], "vote"].unique().tolist() == ["all_bad"]
+    summary = cmp.summary()
+    assert summary.loc["A", "wins"] == 2 and summary.loc["B", "wins"] == 0
+    assert summary.loc["A", "voted"] == 4
+    assert summary.loc["A", "win_rate"] == 0.5
+    lo, hi = wilson_interval(2, 4)
+    assert math.isclose(summary.loc["A", "win_rate_low"], lo)
+    assert math.isclose(summary.loc["A", "win_rate_high"], hi)
+    assert summary.loc["A", "median_total_s"] == pytest.approx(
+        df[df.variant == "A"]["total_s"].median()
+    )
+    # the front-end vote message takes the same path
+    cmp._dispatch(cmp, {"kind": "vote", "prompt_id": ids[2], "choice": "B", "note": "n"}, [])
+    assert cmp.summary().loc["B", "wins"] == 1
+    cmp.to_parquet(tmp_path / "r.parquet")
+    cmp.to_csv(tmp_path / "r.csv")
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    pd.testing.assert_frame_equal(back, cmp.results)
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 8
+
+
+def test_batch_runs_each_prompt_in_fresh_forks(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    base = _messages(client, conv)
+    cmp = CompareView.fork(client, conv, n=2)
+    own = dict(cmp.conversation_ids)
+    own_before = {k: len(_messages(client, v)) for k, v in own.items()}
+    prompts = ["What's my name?", "Please remember that I like green tea.", "hi"]
+    df = cmp.run(prompts, repeats=2, progress=False)
+    assert len(df) == len(prompts) * 2 * 2
+    assert df.groupby("prompt").size().tolist() == [4, 4, 4]
+    assert sorted(df["repeat"].unique()) == [0, 1]
+    # every (prompt, repeat, variant) ran in its own new conversation
+    assert df["conversation_id"].nunique() == len(df)
+    assert not set(df["conversation_id"]) & set(own.values())
+    # ... holding the source history up to the fork point and this prompt only
+    base_users = [m["content"] for m in base if m["message_type"] == "user_message"]
+    for row in df.itertuples():
+        msgs = _messages(client, row.conversation_id)
+        users = [m["content"] for m in msgs if m["message_type"] == "user_message"]
+        assert users == [*base_users, row.prompt]
+    # the variants' own conversations were not touched
+    assert {k: len(_messages(client, v)) for k, v in own.items()} == own_before
+    # results accumulate
+    cmp.run(["hello"], progress=False)
+    assert len(cmp.results) == len(df) + 2
+    assert cmp.round_count == 7
+
+
+def test_a_failing_variant_shows_its_error_and_the_others_finish(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView(
+        client,
+        [
+            Variant(fork_of=conv),
+            Variant(fork_of=conv, headers={"X-Devserver-Fault": "status=409"}),
+            Variant(fork_of=conv, headers={"X-Devserver-Fault": "status=500"}),
+            Variant(fork_of=conv, headers={"X-Devserver-Fault": "error_event"}),
+        ],
+    )
+    rnd = cmp.send("What's my name?")
+    assert rnd.errors["A"] is None and "Ada" in (rnd.texts["A"] or "")
+    assert isinstance(rnd.errors["B"], ConversationBusy)
+    assert rnd.errors["C"] is not None and rnd.errors["C"].status == 500
+    assert rnd.errors["D"] is not None
+    cols = {c["label"]: c for c in cmp.columns}
+    assert cols["A"]["status"] == "done" and not cols["A"]["error"]
+    for label in "BCD":
+        assert cols[label]["status"] == "error" and cols[label]["error"], label
+    df = cmp.results
+    assert df.set_index("variant")["error"].notna().tolist() == [False, True, True, True]
+    assert "failed: B, C, D" in cmp.status_text
+    # the view keeps working
+    assert cmp.send("hi").errors["A"] is None
+
+
+def test_timeout_cancels_that_variant_only(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    slow = {"X-Devserver-Step-Delay-Ms": "8000"}
+    cmp = CompareView(
+        client, [Variant(fork_of=conv), Variant(fork_of=conv, headers=slow)], timeout=2
+    )
+    t0 = time.perf_counter()
+    rnd = cmp.send("What's my name?")
+    assert time.perf_counter() - t0 < 6
+    assert rnd.errors["A"] is None
+    assert "did not finish within 2 s" in str(rnd.errors["B"])
+    # the slow run was cancelled on the server: nothing left to cancel
+    with pytest.raises(Exception, match="409|No active runs|Conflict"):
+        client.conversations.cancel(cmp.conversation_ids["B"])
+
+
+def test_stop_stops_every_column_and_the_server_runs(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    slow = {"X-Devserver-Step-Delay-Ms": "3000"}
+    cmp = CompareView(client, [Variant(fork_of=conv, headers=slow) for _ in range(3)])
+    threading.Timer(1.0, cmp.stop).start()  # Stop arrives on another thread
+    t0 = time.perf_counter()
+    rnd = cmp.send("Please remember that I like green tea.")
+    assert time.perf_counter() - t0 < 3
+    assert rnd.stopped
+    assert cmp.status == "stopped"
+    assert all(t is not None and t.stop_reason == "cancelled" for t in rnd.turns.values())
+    assert {c["status"] for c in cmp.columns} == {"stopped"}
+    for conv_id in cmp.conversation_ids.values():
+        with pytest.raises(Exception, match="409|No active runs|Conflict"):
+            client.conversations.cancel(conv_id)
+    assert cmp.send("hi").errors["A"] is None  # usable afterwards
+
+
+def test_second_send_while_busy_is_refused(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView(client, [Variant(fork_of=conv, headers=STEP)])
+    job = cmp.start("hi")
+    with pytest.raises(ConversationBusy):
+        cmp.send("again")
+    job.result()
+    assert cmp.round_count == 1
+
+
+def test_shared_memory_notice(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView.fork(client, conv, n=2)
+    cmp.send("What's my name?")
+    assert cmp.round["notice"] == ""
+    cmp.send("Please remember that I like green tea.")
+    notice = cmp.round["notice"]
+    assert "Shared memory changed" in notice and "'human'" in notice
+    assert "memory_insert" in notice
+    block = client.agents.blocks.retrieve("human", agent_id=agent.id)
+    assert "green tea" in block.value
+
+
+def test_mixed_variants_and_overrides(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    seen: list[dict[str, Any]] = []
+    real_run = compare_mod.TurnEngine.run
+
+    async def spy(self: Any, message: Any, **kwargs: Any) -> Any:
+        seen.append({"conv": self.conversation_id, **kwargs})
+        return await real_run(self, message, **kwargs)
+
+    cmp = CompareView(
+        client,
+        [
+            conv,
+            {"agent_id": agent.id, "model": "openai/gpt-4o"},
+            Variant(fork_of=conv, system="You answer in one word."),
+        ],
+        labels=["orig", "new", "forked"],
+    )
+    kinds = [v["kind"] for v in cmp.variants]
+    assert kinds == ["conversation", "new", "fork"]
+    assert cmp.conversation_ids["orig"] == conv
+    compare_mod.TurnEngine.run = spy  # type: ignore[method-assign]
+    try:
+        rnd = cmp.send("hi")
+    finally:
+        compare_mod.TurnEngine.run = real_run  # type: ignore[method-assign]
+    assert all(e is None for e in rnd.errors.values())
+    by_conv = {s["conv"]: s for s in seen}
+    assert by_conv[cmp.conversation_ids["new"]]["override_model"] == "openai/gpt-4o"
+    assert by_conv[cmp.conversation_ids["forked"]]["override_system"] == "You answer in one word."
+    assert by_conv[conv]["override_model"] is None
+    # the synced state holds no client, key or header
+    state = str(cmp.get_state())
+    assert "X-Devserver" not in state and "api_key" not in state
+
+
+def test_deltas_are_coalesced_into_few_front_end_messages(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    tokens = {"X-Devserver-Token-Delay-Ms": "2"}
+    cmp = CompareView(client, [Variant(fork_of=conv, headers=tokens) for _ in range(4)])
+    sent: list[tuple[float, Any]] = []
+    real = LettaWidget.send
+
+    def counting(self: Any, content: Any, buffers: Any = None) -> None:
+        sent.append((time.monotonic(), content))
+        real(self, content, buffers)
+
+    LettaWidget.send = counting  # type: ignore[method-assign]
+    try:
+        rnd = cmp.send("Tell me a long story about the sea, please.")
+    finally:
+        LettaWidget.send = real  # type: ignore[method-assign]
+    assert all(t is not None and t.ok for t in rnd.turns.values())
+    deltas = [c for _, c in sent if any(op[1] == "delta" for op in c["ops"])]
+    span = sent[-1][0] - sent[0][0]
+    assert len(deltas) <= 30 * span + 5, (len(deltas), span)
+    text = "".join(op[3] for c in deltas for op in c["ops"] if op[1] == "delta")
+    assert sum(len(t.reasoning) + len(t.assistant_text) for t in rnd.turns.values()) >= len(text)
+
+
+def test_from_history_aligns_turns_and_sends_nothing(client: Letta, agent: Any) -> None:
+    a = client.conversations.create(agent_id=agent.id).id
+    b = client.conversations.create(agent_id=agent.id).id
+    for conv, prompts in ((a, ["hi", "What's my name?", "thanks"]), (b, ["hi", "thanks", "bye"])):
+        for p in prompts:
+            client.conversations.messages.create(conv, messages=[{"role": "user", "content": p}])
+    frames = [messages_frame(client, a), messages_frame(client, b)]
+    aligned = align_turns(frames)
+    assert aligned["prompt"].tolist()[::2] == ["hi", "What's my name?", "thanks", "bye"]
+    assert aligned["gap"].tolist() == [False, False, False, True, False, False, True, False]
+    cmp = CompareView.from_history(client, [a, b])
+    assert cmp.readonly and cmp.round_count == 4
+    pd.testing.assert_frame_equal(
+        cmp.results.drop(columns=["started_at"]), aligned.drop(columns=["started_at"])
+    )
+    for row in cmp.results[~cmp.results["gap"]].itertuples():
+        msgs = _run_messages(client, row.conversation_id, row.run_id)
+        assert row.text == "\n\n".join(
+            m["content"] for m in msgs if m["message_type"] == "assistant_message"
+        )
+    cmp.show_round(1)
+    assert [c["status"] for c in cmp.columns] == ["done", "gap"]
+    before = len(_messages(client, a))
+    with pytest.raises(LettaWidgetsError, match="sends nothing"):
+        cmp.send("hello")
+    assert len(_messages(client, a)) == before
+    cmp.vote("h0000", "A")
+    assert cmp.summary().loc["A", "wins"] == 1
