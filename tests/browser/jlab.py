@@ -360,6 +360,29 @@ def set_theme(page: Page, theme: Literal["light", "dark"]) -> None:
     )
 
 
+WIDGET_ERROR = ".jupyter-widgets-error-widget"
+"""What ipywidgets renders instead of a view whose model or ESM failed to load."""
+
+
+def wait_for_widget(page: Page, locator, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``locator`` to appear; fail at once, with the browser's errors, if a widget
+    fails to render instead (ipywidgets' error view, or an uncaught page error when there
+    is no JupyterLab, as in a static export)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if locator.count():
+            return
+        errors = [m for m in getattr(page, "console_log", []) if m.startswith("pageerror")]
+        if page.locator(WIDGET_ERROR).count() or errors:
+            logged = [
+                m for m in getattr(page, "console_log", []) if m.startswith(("error", "page"))
+            ]
+            raise AssertionError("a widget failed to render:\n" + "\n".join(logged[-10:]))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"widget {locator} did not appear within {timeout:.0f}s")
+        page.wait_for_timeout(100)
+
+
 ERROR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 """Tracebacks and stderr output (the error renderer marks them with this mime type)."""
 
@@ -372,6 +395,8 @@ def page_problems(page: Page) -> list[str]:
         mime = out.get_attribute("data-mime-type") or ""
         if "widget-view" in mime and not out.inner_text().strip():
             problems.append(f"empty widget output (output #{i})")
+    if page.locator(WIDGET_ERROR).count():
+        problems.append("a widget failed to render (ipywidgets error view)")
     for text in page.locator(".lw-connection-card[data-status='error']").all_inner_texts():
         problems.append(f"connection card in error: {text[:300]}")
     if page.locator(".jp-Dialog").count():

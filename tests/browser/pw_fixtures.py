@@ -33,17 +33,34 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     setattr(item, "rep_" + rep.when, rep)
 
 
+_SHARED: dict[str, object] = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """Debian's Chromium (never `playwright install`); a missing binary fails, not skips."""
+    """Debian's Chromium (never `playwright install`); a missing binary fails, not skips.
+
+    One Playwright and one Chromium per process: the browser and static conftests each
+    register this fixture, and a second sync Playwright would refuse to start.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = launch_chromium(p)
+    if not _SHARED["users"]:
+        pw = sync_playwright().start()
         try:
-            yield b
-        finally:
-            b.close()
+            _SHARED["browser"] = launch_chromium(pw)
+        except BaseException:
+            pw.stop()
+            raise
+        _SHARED["playwright"] = pw
+    _SHARED["users"] += 1  # type: ignore[operator]
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1  # type: ignore[operator]
+        if not _SHARED["users"]:
+            _SHARED.pop("browser").close()  # type: ignore[attr-defined]
+            _SHARED.pop("playwright").stop()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from jlab import (
     run_cell,
     set_theme,
     wait_for_cells_done,
+    wait_for_widget,
     write_notebook,
 )
 from playwright.sync_api import expect
@@ -46,6 +47,7 @@ def test_card_renders_and_refresh_reaches_kernel(lab, page, seeded_devserver):
     wait_for_cells_done(page)
 
     card = cell(page, 0).locator(".lw-connection-card")
+    wait_for_widget(page, card)
     expect(card).to_have_attribute("data-status", "ok", timeout=30_000)
     # The kernel got LETTA_BASE_URL from the Lab's environment: the seeded devserver.
     expect(card.locator(".lw-connection-url")).to_have_text(seeded_devserver.base_url)
@@ -82,6 +84,7 @@ def test_card_shows_error_when_server_is_down(lab, page):
     wait_for_cells_done(page)
 
     card = cell(page, 0).locator(".lw-connection-card")
+    wait_for_widget(page, card)
     expect(card).to_have_attribute("data-status", "error", timeout=30_000)
     expect(card.locator(".lw-connection-status")).to_have_text("unreachable")
     error = card.locator(".lw-connection-error")
@@ -108,6 +111,7 @@ def test_card_follows_dark_theme(lab, page):
     try:
         run_all_cells(page)
         card = cell(page, 0).locator(".lw-connection-card")
+        wait_for_widget(page, card)
         expect(card).to_have_attribute("data-status", "ok", timeout=30_000)
         bg = card.evaluate("el => getComputedStyle(el).backgroundColor")
         fg = card.locator(".lw-connection-url").evaluate("el => getComputedStyle(el).color")
@@ -124,6 +128,7 @@ def test_quickstart_in_notebook7(nb7, page, seeded_devserver):
     run_all_cells(page, kind="notebook")
     wait_for_cells_done(page)
     card = page.locator(".lw-connection-card")
+    wait_for_widget(page, card)
     expect(card).to_have_attribute("data-status", "ok", timeout=30_000)
     expect(card.locator(".lw-connection-url")).to_have_text(seeded_devserver.base_url)
     assert page_problems(page) == []

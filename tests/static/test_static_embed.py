@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jlab import wait_for_widget
 from nbrun import anywidget_states, execute
 from playwright.sync_api import expect
 
@@ -75,6 +76,7 @@ def test_saved_widget_state_renders_without_kernel(
     saved = cards[0]
     page.goto(f"{static_site}/index.html")
     card = page.locator(".lw-connection-card")
+    wait_for_widget(page, card)
     expect(card).to_have_attribute("data-status", "ok", timeout=30_000)
     expect(card.locator(".lw-connection-url")).to_have_text(saved["url"])
     expect(card.locator(".lw-connection-agents")).to_have_text(str(saved["agents"]))
