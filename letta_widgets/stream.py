@@ -246,9 +246,9 @@ class Turn:
 
     def frame(self) -> pd.DataFrame:
         """The turn's messages in the :func:`letta_widgets.messages_frame` schema."""
-        from letta_widgets.frames import frame_from_messages
+        from letta_widgets._messages import rows_from_messages
 
-        return frame_from_messages(
+        return rows_from_messages(
             self.messages, conversation_id=self.conversation_id, agent_id=self.agent_id
         )
 
@@ -488,15 +488,14 @@ class TurnEngine:
 
     def _result(self, turn: Turn) -> Turn:
         if turn.error is None and turn.stop_reason in ERROR_STOP_REASONS:
-            err = AgentRunError(
+            turn.error = AgentRunError(
                 f"the agent's run ended with stop reason {turn.stop_reason!r}",
                 "look at the run's messages (turn.messages) and the server log; send again "
                 "to retry",
                 url=self.base_url,
             )
-            err.turn = turn
-            turn.error = err
         if turn.error is not None:
+            turn.error.turn = turn
             raise turn.error
         return turn
 
@@ -568,8 +567,24 @@ class TurnEngine:
         try:
             async for chunk in stream:
                 self._fold(chunk, turn, listener, t0)
+        except letta_client.APIStatusError as exc:
+            # An SSE ``event: error`` frame: the SDK raises it mid-stream with the
+            # server's error_message as the body. The run is over.
+            body = exc.body if isinstance(exc.body, dict) else {}
+            if body.get("message_type") != "error_message":
+                raise
+            turn.error = self._run_error(body)
+            turn.stop_reason = turn.stop_reason or "error"
         finally:
             await stream.close()
+
+    def _run_error(self, event: Mapping[str, Any]) -> AgentRunError:
+        return AgentRunError(
+            f"the agent's run failed ({event.get('error_type')}: {event.get('message')})",
+            "look at the server log; send again to retry",
+            url=self.base_url,
+            detail=str(event.get("detail") or "") or None,
+        )
 
     def _fold(self, chunk: Any, turn: Turn, listener: Listener | None, t0: float) -> None:
         mtype = getattr(chunk, "message_type", None)
@@ -592,12 +607,7 @@ class TurnEngine:
             _emit(listener, turn, TurnEvent("usage"))
             return
         if mtype == "error_message":
-            turn.error = AgentRunError(
-                f"the agent's run failed ({chunk.error_type}: {chunk.message})",
-                "look at the server log; send again to retry",
-                url=self.base_url,
-                detail=getattr(chunk, "detail", None),
-            )
+            turn.error = self._run_error(chunk.to_dict(mode="json"))
             return
         key = (chunk.id, mtype)
         index = turn._index.get(key)

@@ -41,6 +41,7 @@ RUNTIME_IMPORTS = {
     "tqdm": "tqdm",
     "httpx": "letta-client",  # the SDK's transport; only its exception types are used
     "IPython": "ipywidgets",
+    "platformdirs": "platformdirs",
     "pyarrow": "pyarrow",  # optional: the `parquet` extra, imported only by export
 }
 
