@@ -177,8 +177,8 @@ class ConversationBrowser(LettaWidget):
         self._box = ipywidgets.VBox([self, self._chat_box])
         self.chat: Any = None
         """The ChatCell opened below the browser (``open_chat``), if any."""
-        self.observe(self._agent_changed, names=["agent_id"])
-        self.observe(self._selected_changed, names=["selected"])
+        self.observe(self._watch_agent, names=["agent_id"])
+        self.observe(self._watch_selected, names=["selected"])
         if agent_id:
             self._loading_agent = True
             try:
@@ -397,7 +397,7 @@ class ConversationBrowser(LettaWidget):
             return f"the default conversation of agent {self.agent_id}"
         return f"conversation {cid}"
 
-    def _agent_changed(self, change: Any) -> None:
+    def _watch_agent(self, change: Any) -> None:
         self.selected = ""
         self.info = {}
         self.blocks = []
@@ -412,7 +412,7 @@ class ConversationBrowser(LettaWidget):
         if change.new and not self._loading_agent:
             WorkerLoop.get().submit(self._load_agent_shown(), context=self._last_msg_context)
 
-    def _selected_changed(self, change: Any) -> None:
+    def _watch_selected(self, change: Any) -> None:
         new = change.new
         if not new:
             self.info = {}
