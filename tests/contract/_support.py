@@ -122,6 +122,24 @@ def page(client: Letta, conversation_id: str, **params: Any) -> list[Any]:
     return list(client.conversations.messages.list(conversation_id, **params).items)
 
 
+def walk_pages(
+    list_page: Any, *, cursor: str = "after", max_pages: int = 200, **params: Any
+) -> list[Any]:
+    """Follow ``cursor`` (the last item's id) page by page until an empty page; bounded, so a
+    server that ignores the cursor fails the test instead of looping forever."""
+    out: list[Any] = []
+    last = None
+    for _ in range(max_pages):
+        got = list(list_page(**params, **({cursor: last} if last else {})).items)
+        if not got:
+            return out
+        out += got
+        last = got[-1].id
+    raise AssertionError(
+        f"pagination did not end after {max_pages} pages (cursor {cursor!r} ignored?)"
+    )
+
+
 def raw_json(raw_call: Any, *args: Any, **kwargs: Any) -> Any:
     """Call an SDK ``with_raw_response`` method and return the JSON body the server sent."""
     resp = raw_call(*args, **kwargs)

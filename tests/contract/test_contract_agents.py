@@ -69,7 +69,7 @@ def test_agents_list_cursor_pages(client: Letta) -> None:
         assert len(first.items) == 2
         assert first.has_next_page()
         # walk every page with the SDK's cursor (after = last id): nothing lost or repeated
-        walked = [a.id for a in client.agents.list(limit=2)]
+        walked = [a.id for a in sup.walk_pages(client.agents.list, limit=2)]
         assert len(walked) == len(set(walked))
         assert ids <= set(walked)
         assert set(walked) == set(every)
@@ -82,9 +82,12 @@ def test_agents_list_cursor_pages(client: Letta) -> None:
 
 
 def test_blocks_list_retrieve_update(client: Letta, agent: object) -> None:
-    blocks = client.agents.blocks.list(agent.id)
+    blocks = client.agents.blocks.list(agent.id).items
     by_label = {b.label: b for b in blocks}
     assert {"human", "persona"} <= set(by_label)
+    # cursor pages of blocks: nothing lost or repeated
+    walked = sup.walk_pages(lambda **kw: client.agents.blocks.list(agent.id, **kw), limit=1)
+    assert sorted(b.id for b in walked) == sorted(b.id for b in blocks)
 
     human = client.agents.blocks.retrieve("human", agent_id=agent.id)
     assert human.value == "The human's name is Ada."
