@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -169,7 +170,7 @@ def test_word_diff_reconstructs_both_sides(a: str, b: str) -> None:
     assert "".join(t for op, t in ops if op in "=+") == b
     assert all(op in ("=", "-", "+") for op, _ in ops)
     # runs are merged: no two neighbours with the same op
-    assert all(x[0] != y[0] for x, y in zip(ops, ops[1:], strict=False))
+    assert all(x[0] != y[0] for x, y in itertools.pairwise(ops))
 
 
 def test_word_diff_marks_changed_words() -> None:
