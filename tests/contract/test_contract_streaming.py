@@ -3,11 +3,14 @@ and each message type's field set as the real server sends it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+from pathlib import Path
 
 import _support as sup
 import pytest
-from letta_client import Letta
+from letta_client import AsyncLetta, Letta
 
 pytestmark = pytest.mark.contract
 
@@ -189,3 +192,54 @@ def test_input_shorthand(client: Letta, conv: object) -> None:
     chunks = list(client.conversations.messages.create(conv.id, input="via input"))
     assert sup.stop_reason(chunks) == "end_turn"
     assert sup.of_type(sup.history(client, conv.id), "user_message")[0].content == "via input"
+
+
+def _shapes_dir() -> Path | None:
+    env = os.environ.get("LETTA_SHAPES_DIR")
+    here = Path(__file__).resolve()
+    for cand in ([Path(env)] if env else []) + [
+        p / "shared" / "letta-shapes" for p in here.parents
+    ]:
+        if (cand / "README.md").is_file():
+            return cand
+    return None
+
+
+def test_known_field_sets_match_the_recorded_shapes() -> None:
+    """The field sets these tests hold servers to agree with the real server's recordings."""
+    shapes = _shapes_dir()
+    if shapes is None:
+        pytest.skip("no letta-shapes recordings here (set LETTA_SHAPES_DIR)")
+    checked = 0
+    for f in sorted(shapes.glob("*.json")):
+        if not f.name.startswith(("list_", "stream_")):
+            continue
+        obj = json.loads(f.read_text())
+        mt = obj.get("message_type")
+        expected = sup.MESSAGE_FIELDS.get(mt) or sup.STREAM_ONLY_FIELDS.get(mt)
+        assert expected is not None, f"{f.name}: {mt}"
+        assert set(obj) == expected, f"{f.name}: {set(obj) ^ expected}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_async_client_streams_the_same(base_url: str, conv: object) -> None:
+    """The toolkit streams with AsyncLetta: same chunks, same stored result."""
+
+    async def go() -> tuple[list, list]:
+        aclient = AsyncLetta(
+            base_url=base_url, api_key=os.environ.get("LETTA_API_KEY"), max_retries=0
+        )
+        stream = await aclient.conversations.messages.create(
+            conv.id, messages=sup.user("async tokens one two"), stream_tokens=True
+        )
+        chunks = [c async for c in stream]
+        page = await aclient.conversations.messages.list(conv.id, order="asc")
+        await aclient.close()
+        return chunks, page.items
+
+    chunks, listed = asyncio.run(go())
+    assert sup.types(chunks)[-2:] == ["stop_reason", "usage_statistics"]
+    deltas = sup.of_type(chunks, "assistant_message")
+    stored = [m for m in listed if m.message_type == "assistant_message"]
+    assert [m.content for m in stored] == ["".join(d.content for d in deltas)]

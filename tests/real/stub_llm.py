@@ -26,6 +26,9 @@ Reply policy (deterministic, keyed on the last user text):
     assistant_message / tool_call_message then share an id, as with real
     reasoning models. STUB_REASONING=0 turns this off.
   * "fail:llm" in the user text answers HTTP 500 (an LLM provider error).
+  * "remember that X" calls memory_insert(label="human", new_string=X) and
+    "search for X" calls conversation_search(query=X), as the devserver's
+    scripted agent does (its other grammar is not reproduced here).
 
 Usage: python stub_llm.py --host 127.0.0.1 --port 8399
 Binds only to the given host (default loopback). Every request is appended
@@ -135,6 +138,13 @@ def decide(body):
         fn = tool_by_name[name]
         args = _fill_args(fn.get("parameters"), overrides)
         return None, {"name": name, "arguments": json.dumps(args)}
+
+    # a few natural requests, in the devserver scripted agent's words
+    natural = natural_tool_call(user_text)
+    if natural and natural["name"] in tool_by_name:
+        fn = tool_by_name[natural["name"]]
+        args = _fill_args(fn.get("parameters"), natural["arguments"])
+        return None, {"name": natural["name"], "arguments": json.dumps(args)}
 
     reply = f"Echo: {user_text}" if user_text else "Echo: (no user text)"
     if "send_message" in tool_by_name:
@@ -342,6 +352,20 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def natural_tool_call(text):
+    """``remember that X`` -> memory_insert; ``search for X`` -> conversation_search."""
+    m = re.match(r"\s*(?:please\s+)?remember(?:\s+that|:)?\s+(.+?)[.!]?\s*$", text, re.I | re.S)
+    if m:
+        fact = m.group(1).strip()
+        return {"name": "memory_insert", "arguments": {"label": "human", "new_string": fact}}
+    m = re.match(
+        r"\s*search(?:\s+the\s+conversation)?(?:\s+for)?\s+(.+?)[.?!]?\s*$", text, re.I | re.S
+    )
+    if m:
+        return {"name": "conversation_search", "arguments": {"query": m.group(1).strip()}}
+    return None
 
 
 def reasoning_for(user_text, tool, after_tool):
