@@ -44,6 +44,9 @@ class Job:
         and waits for its cleanup, so nothing keeps streaming after the cell ends."""
         try:
             return self.future.result()
+        except concurrent.futures.CancelledError:
+            self.wait_finished(10)  # let the coroutine's cleanup finish first
+            raise
         except KeyboardInterrupt:
             self.cancel()
             self.wait_finished(10)

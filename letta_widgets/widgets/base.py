@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import traitlets as t
 
 from letta_widgets.errors import LettaWidgetsError, translate
@@ -68,6 +69,14 @@ class LettaWidget(anywidget.AnyWidget):
             handler(content)
         except Exception as exc:
             self.show_error(exc)
+
+    def send_custom(self, content: dict[str, Any]) -> None:
+        """Send a custom message to the front-end views.
+
+        Widgets whose public API has its own ``send`` (ChatCell, CompareView) use
+        this, never ``self.send``, for comm messages.
+        """
+        ipywidgets.Widget.send(self, content)
 
     def show_error(self, error: BaseException | str) -> None:
         """Show an error in the widget (and log it); the widget stays usable."""

@@ -102,6 +102,8 @@ class ChatCell(LettaWidget):
         self._answered: set[str] = set()
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
+        if conversation_id and conversation_id != "default":
+            agent_id = self._check_conversation(conversation_id) or agent_id
         conversation_id = conversation_id or self._create_conversation(agent_id or "")
         self.conversation_id = conversation_id
         self.agent_id = agent_id or ""
@@ -212,6 +214,11 @@ class ChatCell(LettaWidget):
         self._start(self._run_engine(lambda listener: self._engine.attach(listener=listener)))
 
     # ------------------------------------------------------------------ internals
+
+    def _check_conversation(self, conversation_id: str) -> str | None:
+        """Fail early (NotFound naming the id) and learn the conversation's agent."""
+        with sdk_errors(base_url=self._base_url, what=f"conversation {conversation_id}"):
+            return self._client.conversations.retrieve(conversation_id).agent_id
 
     def _create_conversation(self, agent_id: str) -> str:
         with sdk_errors(base_url=self._base_url, what=f"agent {agent_id}"):
@@ -328,7 +335,7 @@ class ChatCell(LettaWidget):
         self._last_flush = time.monotonic()
 
     def _send_ops(self, ops: list[list[Any]]) -> None:
-        self.send({"kind": "ops", "ops": ops})  # anywidget custom message
+        self.send_custom({"kind": "ops", "ops": ops})
 
     def _finish(self, turn: Turn | None, status: str) -> None:
         if self._flush_handle is not None:
