@@ -84,6 +84,7 @@ class Api:
             ("/v1/agents/{agent_id}/core-memory/blocks", self.blocks_list, ["GET"]),
             ("/v1/agents/{agent_id}/core-memory/blocks/{label}", self.blocks_retrieve, ["GET"]),
             ("/v1/agents/{agent_id}/core-memory/blocks/{label}", self.blocks_update, ["PATCH"]),
+            ("/v1/agents/{agent_id}/tools/approval/{tool}", self.tool_approval, ["PATCH"]),
             ("/v1/conversations", self.conv_list, ["GET"]),
             ("/v1/conversations", self.conv_create, ["POST"]),
             ("/v1/conversations/{cid}", self.conv_retrieve, ["GET"]),
@@ -253,7 +254,10 @@ class Api:
     async def blocks_list(self, request: Request) -> Response:
         """``GET /v1/agents/{agent_id}/core-memory/blocks``."""
         a = self.svc.agent(request.path_params["agent_id"])
-        return json_response([block_json(b) for b in self.store.blocks(a["id"])])
+        blocks = _page(
+            self.store.blocks(a["id"]), request.query_params, default_order="asc", default_limit=100
+        )
+        return json_response([block_json(b) for b in blocks])
 
     def _block(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         a = self.svc.agent(request.path_params["agent_id"])
@@ -288,6 +292,18 @@ class Api:
             self.store.set_block_value(a["id"], b["label"], b["value"], now())
             b = self.store.block(a["id"], b["label"]) or b
         return json_response(block_json(b))
+
+    @api
+    async def tool_approval(self, request: Request) -> Response:
+        """``PATCH /v1/agents/{agent_id}/tools/approval/{tool}`` (requires_approval)."""
+        body = await read_json(request)
+        flag = body.get("requires_approval", request.query_params.get("requires_approval"))
+        if flag is None:
+            raise ApiError(422, {"detail": "requires_approval is required"})
+        a = self.svc.set_tool_approval(
+            request.path_params["agent_id"], request.path_params["tool"], _bool(flag, False)
+        )
+        return json_response(self._agent_view(request, a, full=True))
 
     # ------------------------------------------------------------------ conversations
     def _conv(
@@ -364,11 +380,12 @@ class Api:
         fields: dict[str, Any] = {"updated_at": now()}
         if "summary" in body:
             fields["summary"] = body["summary"]
+        data = dict(conv.get("data") or {})
         if body.get("archived") is not None:
             fields["archived"] = int(bool(body["archived"]))
+            data["archived_at"] = now() if body["archived"] else None
         if "model" in body and body["model"] is not None:
             fields["model"] = body["model"]
-        data = dict(conv.get("data") or {})
         for k in ("model_settings", "description"):
             if body.get(k) is not None:
                 data[k] = body[k]
@@ -426,7 +443,12 @@ class Api:
     async def messages_list(self, request: Request) -> Response:
         """``GET /v1/conversations/{id}/messages`` (after, before, limit, order)."""
         qp = request.query_params
-        conv = self._conv(request)
+        try:
+            conv = self._conv(request)
+        except ApiError as e:
+            if e.status != 404:
+                raise
+            return json_response([])  # the real server lists unknown/deleted ones as empty
         order = qp.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError(422, {"detail": f"order must be 'asc' or 'desc', got {order!r}"})
@@ -615,6 +637,25 @@ class Api:
         """``POST /v1/_devserver/seed`` ``{"name": "demo"}``."""
         body = await read_json(request)
         return json_response(seed.seed(self.svc, str(body.get("name", "demo"))))
+
+
+def _page(
+    items: list[dict[str, Any]], qp: Any, *, default_order: str, default_limit: int | None
+) -> list[dict[str, Any]]:
+    """Cursor paging over items in creation order: order, after, before (ids), limit."""
+    order = qp.get("order") or default_order
+    rows = list(reversed(items)) if order == "desc" else list(items)
+    ids = [r["id"] for r in rows]
+    after, before = qp.get("after"), qp.get("before")
+    if after in ids:
+        rows = rows[ids.index(after) + 1 :]
+        ids = ids[ids.index(after) + 1 :]
+    if before in ids:
+        rows = rows[: ids.index(before)]
+    limit = check_limit(qp.get("limit"), default_limit)
+    if limit is not None:
+        rows = rows[-limit:] if before and not after else rows[:limit]
+    return rows
 
 
 def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -322,12 +322,7 @@ class RunManager:
                         new_id("message"),
                         "approval_response",
                         t,
-                        {
-                            "approvals": m.get("approvals"),
-                            "approve": m.get("approve"),
-                            "approval_request_id": m.get("approval_request_id"),
-                            "reason": m.get("reason"),
-                        },
+                        _approval_body(m, conv),
                         run.id,
                         step_id,
                         m.get("otid") or _otid(),
@@ -402,7 +397,7 @@ class RunManager:
         if step.tool_call is None:
             await self._step(run, conv, step, step_id, ctx, usage)
             return "end_turn"
-        needs_approval = step.tool_call.name in script.APPROVAL_TOOLS
+        needs_approval = step.tool_call.name in ctx.approval_tools
         msg = await self._step(
             run,
             conv,
@@ -539,6 +534,63 @@ def _decision(approval: dict[str, Any], tool_call_id: str) -> dict[str, Any]:
         "approve": bool(approval.get("approve")),
         "reason": approval.get("reason"),
         "tool_call_id": tool_call_id,
+    }
+
+
+def _approval_item(a: dict[str, Any]) -> dict[str, Any]:
+    if a.get("type") == "tool":
+        return {
+            "type": "tool",
+            "tool_call_id": a.get("tool_call_id"),
+            "status": a.get("status", "success"),
+            "tool_return": a.get("tool_return"),
+            "stdout": a.get("stdout"),
+            "stderr": a.get("stderr"),
+        }
+    return {
+        "type": "approval",
+        "tool_call_id": a.get("tool_call_id"),
+        "approve": bool(a.get("approve")),
+        "reason": a.get("reason"),
+    }
+
+
+def _approval_body(m: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
+    """The stored approval response: ``approvals`` plus the deprecated single fields."""
+    pending = (conv.get("data") or {}).get("pending_approval") or {}
+    call_id = (pending.get("tool_call") or {}).get("tool_call_id")
+    first = _decision(m, call_id)
+    approvals = m.get("approvals") or [
+        {
+            "type": "approval",
+            "tool_call_id": call_id,
+            "approve": bool(m.get("approve")),
+            "reason": m.get("reason"),
+        }
+    ]
+    return {
+        "approvals": [_approval_item(a) for a in approvals],
+        "approve": first.get("approve") if first.get("type", "approval") == "approval" else True,
+        "approval_request_id": first.get("tool_call_id") or call_id,
+        "reason": first.get("reason"),
+    }
+
+
+def _approval_item(a: dict[str, Any]) -> dict[str, Any]:
+    if a.get("type") == "tool":
+        return {
+            "type": "tool",
+            "tool_call_id": a.get("tool_call_id"),
+            "status": a.get("status", "success"),
+            "tool_return": a.get("tool_return"),
+            "stdout": a.get("stdout"),
+            "stderr": a.get("stderr"),
+        }
+    return {
+        "type": "approval",
+        "tool_call_id": a.get("tool_call_id"),
+        "approve": bool(a.get("approve")),
+        "reason": a.get("reason"),
     }
 
 

@@ -111,6 +111,8 @@ class Context:
     """Names of the tools the agent has."""
     required_args: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Tool name -> required argument names (filled with ``"stub"`` when missing)."""
+    approval_tools: frozenset[str] = APPROVAL_TOOLS
+    """Tools whose calls wait for the client's approval."""
 
 
 _TOKEN_RE = re.compile(r"\S+\s*|\s+")

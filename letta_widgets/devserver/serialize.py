@@ -320,14 +320,14 @@ def block_json(b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tool_json(name: str, tool_id: str) -> dict[str, Any]:
+def tool_json(name: str, tool_id: str, approval: bool | None = None) -> dict[str, Any]:
     """A tool object (as embedded in an agent)."""
     spec = DEFAULT_TOOLS[name]
     return {
         "id": tool_id,
         "args_json_schema": None,
         "created_by_id": ACTOR_ID,
-        "default_requires_approval": spec["approval"],
+        "default_requires_approval": spec["approval"] if approval is None else approval,
         "description": spec["description"],
         "enable_parallel_execution": spec["parallel"],
         "json_schema": {
@@ -407,7 +407,8 @@ def agent_json(
     bl = [block_json(b) for b in blocks]
     model = a.get("model") or "openai/gpt-4o-mini"
     embedding = a.get("embedding") or "openai/text-embedding-3-small"
-    tools = [tool_json(n, tid) for n, tid in a.get("tools", [])]
+    overrides = a.get("approval_overrides") or {}
+    tools = [tool_json(n, tid, overrides.get(n)) for n, tid in a.get("tools", [])]
     return {
         "id": a["id"],
         "agent_type": a.get("agent_type", "letta_v1_agent"),
@@ -475,7 +476,11 @@ def agent_json(
         "template_id": None,
         "timezone": "UTC",
         "tool_exec_environment_variables": [],
-        "tool_rules": [],
+        "tool_rules": [
+            {"tool_name": n, "type": "requires_approval", "prompt_template": None}
+            for n, flag in overrides.items()
+            if flag
+        ],
         "updated_at": fmt_timestamp(a["updated_at"]),
     }
 
@@ -496,6 +501,8 @@ def conversation_json(c: dict[str, Any], in_context_ids: Sequence[str]) -> dict[
         "summary": c.get("summary"),
         "updated_at": fmt_timestamp(c["updated_at"]),
         "isolated_block_ids": [],
+        "archived": bool(c.get("archived")),
+        "archived_at": fmt_timestamp(data.get("archived_at")) if c.get("archived") else None,
     }
 
 

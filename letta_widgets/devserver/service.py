@@ -98,6 +98,9 @@ class Service:
         if not blk:
             raise not_found(f"Block with label '{label}' not found on agent '{agent_id}'")
         self.store.set_block_value(agent_id, label, value, now())
+        default = self.store.get_conversation(f"default-{agent_id}")
+        if default is not None:  # the agent's default thread always sees current memory
+            self.recompile(default)
         out = self.store.block(agent_id, label)
         assert out is not None
         return out
@@ -272,7 +275,31 @@ class Service:
         required = {
             n: DEFAULT_TOOLS[n]["parameters"]["required"] for n in tools if n in DEFAULT_TOOLS
         }
-        return script.Context(history=history, memory=memory, tools=tools, required_args=required)
+        approvals = set(script.APPROVAL_TOOLS)
+        for name, flag in (agent.get("approval_overrides") or {}).items():
+            if flag:
+                approvals.add(name)
+            else:
+                approvals.discard(name)
+        return script.Context(
+            history=history,
+            memory=memory,
+            tools=tools,
+            required_args=required,
+            approval_tools=frozenset(approvals),
+        )
+
+    def set_tool_approval(self, agent_id: str, tool: str, required: bool) -> dict[str, Any]:
+        """Make a tool of the agent need (or not need) approval."""
+        a = self.agent(agent_id)
+        if tool not in [n for n, _ in a.get("tools", [])]:
+            raise not_found(f"Tool {tool} not found for agent {agent_id}")
+        data = {k: v for k, v in a.items() if k not in ("id", "name", "created_at", "updated_at")}
+        data.setdefault("approval_overrides", {})[tool] = bool(required)
+        self.store.put_agent(a["id"], a["name"], a["created_at"], now(), data)
+        out = self.store.get_agent(agent_id)
+        assert out is not None
+        return out
 
     def compact(
         self, conv: dict[str, Any], trigger: str = "manual", keep: int | None = None
