@@ -83,7 +83,7 @@ function render({ model, el }) {
   const convSearch = lwEl("input", "lw-conv-search");
   convSearch.type = "search";
   convSearch.placeholder = "Search summaries…";
-  const archSelect = lwEl("select", "lw-archived");
+  const archSelect = lwEl("select", "lw-archive-filter");
   for (const [value, label] of [["unarchived", "Active"], ["archived", "Archived"], ["all", "All"]]) {
     const opt = lwEl("option", "", label);
     opt.value = value;
@@ -236,10 +236,8 @@ function render({ model, el }) {
     top.append(badges);
     const meta = lwEl("div", "lw-conv-meta");
     const count = row.count === undefined ? "… messages" : `${row.count} message${row.count === 1 ? "" : "s"}`;
-    const bits = [];
+    const bits = [count, `active ${lwDate(row.last_message_at)}`];
     if (!row.is_default) bits.push(`created ${lwDate(row.created_at)}`);
-    bits.push(`active ${lwDate(row.last_message_at)}`);
-    bits.push(count);
     meta.textContent = bits.join(" · ");
     if (row.parent) {
       const fork = lwEl("div", "lw-conv-fork", `forked from ${row.parent}${row.fork_message_id ? " at " + row.fork_message_id : ""}`);
@@ -273,6 +271,7 @@ function render({ model, el }) {
     if (list.loading || list.done || !model.get("agent_id")) return;
     const token = list.token;
     list.loading = true;
+    el.dataset.listState = "loading";
     listStatus.textContent = "loading conversations…";
     rpc("conversations", { search: convSearch.value.trim() || null, archived: archSelect.value, after: list.next })
       .then((res) => {
@@ -293,12 +292,14 @@ function render({ model, el }) {
           ? (convSearch.value.trim() ? "No conversation matches." : "No conversations yet: start one with New conversation.")
           : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
         el.dataset.listDone = list.done ? "true" : "false";
+        el.dataset.listState = "ready";
         if (fresh.length) loadStats(fresh, token);
         if (!list.done && convList.scrollHeight <= convList.clientHeight + 20) loadConversations(false);
       })
       .catch((err) => {
         if (token !== list.token) return;
         list.loading = false;
+        el.dataset.listState = "error";
         showPaneError(listStatus, err, () => loadConversations(false));
       });
   }
@@ -366,6 +367,9 @@ function render({ model, el }) {
     node.title = item.in_context ? "In the context window" : "Evicted from the context window (kept in history)";
     if (!node._lwBound) {
       node._lwBound = true;
+      const info = lwButton("lw-info-btn", "ⓘ", "Details: ids, run, step, dates, raw JSON; fork here");
+      info.addEventListener("click", (event) => { event.stopPropagation(); showDetails(node.dataset.key); });
+      node.append(info);
       node.addEventListener("click", (event) => {
         const target = event.target;
         if (target.closest && target.closest("summary, a, button")) return; // keep <details> toggles and links
@@ -433,6 +437,7 @@ function render({ model, el }) {
       scroller.scrollTop = scroller.scrollHeight;
       const t0 = msgs.t0;
       requestAnimationFrame(() => {
+        if (token === msgs.token && msgs.pages.length <= 1) scroller.scrollTop = scroller.scrollHeight;
         el.dataset.firstPaintMs = (performance.now() - t0).toFixed(1);
         el.dataset.paintToken = String(token);
       });

@@ -1,0 +1,342 @@
+"""ConversationBrowser in a real JupyterLab, driven in Chromium.
+
+Each test gets an agent of its own on the session's seeded devserver, so the demo data
+other tests read stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import letta_client
+import pytest
+from jlab import (
+    add_cell_and_run,
+    cell,
+    open_notebook,
+    page_problems,
+    run_all_cells,
+    set_theme,
+    wait_for_cells_done,
+    wait_for_widget,
+    write_notebook,
+)
+from letta_client import Letta
+from playwright.sync_api import expect
+
+import letta_widgets as lw
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGES = REPO / "docs" / "images"
+
+CELL = (
+    "import letta_widgets as lw\n"
+    "from letta_widgets.widgets.browser import ConversationBrowser\n"
+    "browser = ConversationBrowser(lw.connect(), {agent!r}, lineage_path={lineage!r})\n"
+    "browser"
+)
+HOSTILE = (
+    '<script>window.__lwPwned = 1</script><img src=x onerror="window.__lwPwned=2">'
+    '[click](javascript:window.__lwPwned=3) <svg onload="window.__lwPwned=4"></svg>'
+)
+
+
+def say(client: Letta, cid: str, text: str) -> None:
+    list(client.conversations.messages.create(cid, messages=[{"role": "user", "content": text}]))
+
+
+def make_agent(client: Letta, name: str) -> Any:
+    return client.agents.create(
+        name=f"{name}-{uuid.uuid4().hex[:6]}",
+        model="openai/gpt-4o-mini",
+        embedding="openai/text-embedding-3-small",
+        memory_blocks=[
+            {"label": "human", "value": "The human's name is Ada."},
+            {"label": "persona", "value": "I am a helpful research assistant."},
+        ],
+    )
+
+
+@pytest.fixture
+def client(seeded_devserver) -> Letta:  # type: ignore[no-untyped-def]
+    return lw.connect(seeded_devserver.base_url, max_retries=0)
+
+
+def open_browser(page, lab, tmp_path: Path, name: str, agent_id: str):  # type: ignore[no-untyped-def]
+    lineage = str(tmp_path / "lineage.json")
+    write_notebook(lab.root / f"{name}.ipynb", [CELL.format(agent=agent_id, lineage=lineage)])
+    open_notebook(page, lab, f"{name}.ipynb")
+    run_all_cells(page)
+    wait_for_cells_done(page)
+    root = cell(page, 0).locator(".lw-browser")
+    wait_for_widget(page, root)
+    expect(root.locator(".lw-conv-row").first).to_be_visible(timeout=30_000)
+    return root
+
+
+def row(root, title: str):  # type: ignore[no-untyped-def]
+    return root.locator(
+        ".lw-conv-row", has=root.page.locator(".lw-conv-title-text", has_text=title)
+    )
+
+
+def items(root) -> int:  # type: ignore[no-untyped-def]
+    return root.locator(".lw-pages .lw-item").count()
+
+
+def test_scroll_search_select_and_bounded_dom(lab, page, client, seeded_devserver, tmp_path):
+    agent = make_agent(client, "browse")
+    for i in range(130):
+        client.conversations.create(agent_id=agent.id, summary=f"topic {i:03d}")
+    long = client.conversations.create(agent_id=agent.id, summary="long history").id
+    httpx.post(
+        f"{seeded_devserver.base_url}/v1/_devserver/conversations/{long}/synthetic",
+        json={"turns": 400},
+    ).raise_for_status()
+    hostile = client.conversations.create(agent_id=agent.id, summary="hostile text").id
+    say(client, hostile, HOSTILE)
+    say(client, hostile, "big " * 262_144)  # 1 MB
+
+    root = open_browser(page, lab, tmp_path, "browse_scroll", agent.id)
+    # the default conversation has its own row; the newest activity comes first
+    first = root.locator(".lw-conv-row").first
+    expect(first).to_have_class(re.compile("lw-default"))
+    expect(root.locator(".lw-conv-row")).to_have_count(51, timeout=30_000)  # default + a page
+    recent = root.locator(".lw-conv-row .lw-conv-title-text").all_inner_texts()[1:3]
+    assert sorted(recent) == ["hostile text", "long history"]  # the two with messages
+
+    # infinite scroll through the conversation list (50 a page)
+    conv_list = root.locator(".lw-conv-list")
+    for _ in range(10):
+        if root.get_attribute("data-list-done") == "true":
+            break
+        conv_list.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(400)
+    expect(root).to_have_attribute("data-list-done", "true", timeout=30_000)
+    assert root.locator(".lw-conv-row").count() == 1 + 130 + 2
+    # rows get their statistics (message count) lazily
+    expect(row(root, "long history").locator(".lw-conv-meta")).to_contain_text(
+        re.compile(r"\d{4} messages"), timeout=60_000
+    )
+
+    # summary search
+    root.locator(".lw-conv-search").fill("topic 01")
+    expect(root.locator(".lw-conv-row")).to_have_count(10, timeout=30_000)
+    root.locator(".lw-conv-search").fill("")
+    expect(row(root, "long history")).to_be_visible(timeout=30_000)
+
+    # select the long conversation: newest page first, at most 100 messages
+    row(root, "long history").click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    assert 0 < items(root) <= 100
+    assert root.get_attribute("data-has-older") == "true"
+    paint_ms = float(root.get_attribute("data-first-paint-ms") or "nan")
+    assert paint_ms < 5000
+    expect(root.locator(".lw-conv-heading")).to_have_text("long history")
+    assert root.locator(".lw-item.lw-in-context").count() > 0
+
+    # scroll up through older pages: the DOM stays bounded (at most 3 pages)
+    scroller = root.locator(".lw-messages")
+    seen_keys: set[str] = set()
+    most = 0
+    for _ in range(12):
+        seen_keys |= set(
+            root.locator(".lw-pages .lw-item").evaluate_all("els => els.map(e => e.dataset.key)")
+        )
+        scroller.evaluate("el => { el.scrollTop = 0; }")
+        page.wait_for_timeout(350)
+        expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+        most = max(most, items(root))
+    assert len(seen_keys) > 600 and most <= 300
+    assert root.locator(".lw-item.lw-evicted").count() > 0  # old messages left the context
+    assert root.get_attribute("data-has-newer") == "true"
+    # and back down: newer pages come back
+    for _ in range(3):
+        scroller.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(350)
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+
+    # text filter and type filter
+    root.locator(".lw-type-filter").select_option("user")
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    types = set(
+        root.locator(".lw-pages .lw-item").evaluate_all("els => els.map(e => e.dataset.mtype)")
+    )
+    assert types == {"user_message"}
+    root.locator(".lw-type-filter").select_option("")
+
+    # hostile text and a 1 MB message: shown as text, nothing executes
+    row(root, "hostile text").click()
+    expect(root.locator(".lw-conv-heading")).to_have_text("hostile text", timeout=30_000)
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    expect(root.locator(".lw-pages")).to_contain_text("<script>window.__lwPwned = 1</script>")
+    expect(root.locator(".lw-pages .lw-truncated").first).to_be_attached()
+    root.locator(".lw-pages .lw-item[data-mtype='user_message']").first.click()
+    expect(root.locator(".lw-details .lw-details-fields")).to_be_visible(timeout=30_000)
+    expect(root.locator(".lw-details .lw-raw-json")).to_be_attached()
+    assert page.evaluate("() => window.__lwPwned === undefined")
+    assert page_problems(page) == []
+    assert page.blocked_requests == []
+
+
+def test_fork_archive_delete(lab, page, client, tmp_path):
+    agent = make_agent(client, "actions")
+    cid = client.conversations.create(agent_id=agent.id, summary="fork source").id
+    for text in ["first question", "second question", "third question"]:
+        say(client, cid, text)
+    root = open_browser(page, lab, tmp_path, "browse_actions", agent.id)
+
+    row(root, "fork source").click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    msg = root.locator(".lw-item[data-mtype='user_message']", has_text="second question")
+    msg.click()
+    expect(root.locator(".lw-details")).to_be_visible()
+    root.locator(".lw-fork-here").click()
+    # the fork is selected and shows the history up to that message
+    expect(root.locator(".lw-lineage")).to_contain_text("forked from", timeout=30_000)
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    expect(root.locator(".lw-pages")).to_contain_text("second question")
+    expect(root.locator(".lw-pages")).not_to_contain_text("third question")
+    fork_id = root.get_attribute("data-selected")
+    assert fork_id and fork_id != cid
+    forked_row = root.locator(f".lw-conv-row[data-id='{fork_id}']")
+    expect(forked_row.locator(".lw-fork-mark")).to_be_visible(timeout=30_000)
+    # shown as a tree: the fork right under its parent
+    order = root.locator(".lw-conv-row").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert order.index(fork_id) == order.index(cid) + 1
+
+    # edit summary
+    root.locator(".lw-edit-summary").click()
+    root.locator(".lw-summary-input").fill("the fork")
+    root.locator(".lw-summary-save").click()
+    expect(root.locator(".lw-conv-heading")).to_have_text("the fork", timeout=30_000)
+    expect(forked_row.locator(".lw-conv-title-text")).to_have_text("the fork", timeout=30_000)
+
+    # archive: gone from the active list, present under Archived
+    root.locator(".lw-archive").click()
+    expect(root.locator(".lw-archive")).to_have_text("Unarchive", timeout=30_000)
+    expect(root).to_have_attribute("data-list-state", "ready", timeout=30_000)
+    expect(root.locator(f".lw-conv-row[data-id='{fork_id}']")).to_have_count(0, timeout=30_000)
+    expect(root.locator(f".lw-conv-row[data-id='{cid}']")).to_have_count(1)
+    root.locator(".lw-archive-filter").select_option("archived")
+    expect(root.locator(f".lw-conv-row[data-id='{fork_id}']")).to_have_count(1, timeout=30_000)
+    expect(root.locator(f".lw-conv-row[data-id='{cid}']")).to_have_count(0)
+    root.locator(".lw-archive").click()  # unarchive
+    expect(root.locator(".lw-archive")).to_have_text("Archive", timeout=30_000)
+    root.locator(".lw-archive-filter").select_option("unarchived")
+    expect(root.locator(f".lw-conv-row[data-id='{fork_id}']")).to_have_count(1, timeout=30_000)
+
+    # delete asks first
+    root.locator(".lw-delete").click()
+    expect(root.locator(".lw-confirm")).to_be_visible()
+    root.locator(".lw-confirm-delete").click()
+    expect(root.locator(f".lw-conv-row[data-id='{fork_id}']")).to_have_count(0, timeout=30_000)
+    expect(root.locator(".lw-conv-empty")).to_be_visible()
+    with pytest.raises(letta_client.NotFoundError):
+        client.conversations.retrieve(fork_id)
+    assert page_problems(page) == []
+
+
+def test_memory_panel_after_memory_turn_and_deleted_elsewhere(lab, page, client, tmp_path):
+    agent = make_agent(client, "memory")
+    shown = client.conversations.create(agent_id=agent.id, summary="shown").id
+    say(client, shown, "Hello!")
+    other = client.conversations.create(agent_id=agent.id, summary="other").id
+    doomed = client.conversations.create(agent_id=agent.id, summary="doomed").id
+    say(client, doomed, "soon gone")
+    root = open_browser(page, lab, tmp_path, "browse_memory", agent.id)
+    row(root, "shown").click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    human = root.locator(".lw-block[data-label='human']")
+    expect(human).to_contain_text("Ada")
+    expect(root.locator(".lw-stale")).to_have_count(0)
+
+    say(client, other, "Please remember that I like green tea.")  # a memory-editing turn
+    root.locator(".lw-mem-refresh").click()
+    expect(human).to_have_class(re.compile("lw-block--changed"), timeout=30_000)
+    expect(human.locator(".lw-block-value")).to_contain_text("green tea")
+    # the shown conversation still runs on the old copy: stale, with Recompile
+    expect(root.locator(".lw-stale")).to_contain_text("human", timeout=30_000)
+    expect(human).to_have_class(re.compile("lw-block--stale"))
+    root.locator(".lw-refresh").click()
+    expect(row(root, "shown")).to_have_attribute("data-stale", "true", timeout=30_000)
+    root.locator(".lw-recompile").click()
+    expect(root.locator(".lw-stale")).to_have_count(0, timeout=30_000)
+    expect(row(root, "shown")).to_have_attribute("data-stale", "false", timeout=30_000)
+
+    # deleted by another client while shown
+    row(root, "doomed").click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    client.conversations.delete(doomed)
+    root.locator(".lw-refresh").click()
+    expect(root.locator(".lw-conv-missing")).to_be_visible(timeout=30_000)
+    root.locator(".lw-missing-refresh").click()
+    expect(row(root, "doomed")).to_have_count(0, timeout=30_000)
+    row(root, "shown").click()  # still usable
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_screenshots(lab, page, client, seeded_devserver, tmp_path, theme):
+    agents = {a.name: a.id for a in client.agents.list()}
+    agent_id = agents["ada-research-assistant"]
+    name = f"browse_shot_{theme}"
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    lineage = str(tmp_path / "lineage.json")
+    write_notebook(lab.root / f"{name}.ipynb", [CELL.format(agent=agent_id, lineage=lineage)])
+    open_notebook(page, lab, f"{name}.ipynb")
+    set_theme(page, theme)
+    try:
+        run_all_cells(page)
+        wait_for_cells_done(page)
+        root = cell(page, 0).locator(".lw-browser")
+        wait_for_widget(page, root)
+        target = root.locator(".lw-conv-row", has_text="Getting to know")
+        expect(target.first).to_be_visible(timeout=30_000)
+        target.first.click()
+        expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+        expect(root.locator(".lw-conv-meta").nth(1)).to_contain_text("messages", timeout=30_000)
+        page.wait_for_timeout(500)
+        assert page_problems(page) == []
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        cell(page, 0).locator(".jp-OutputArea").screenshot(
+            path=str(IMAGES / f"browser-{theme}.png")
+        )
+    finally:
+        set_theme(page, "light")
+
+
+def test_agent_picker(lab, page, client, tmp_path):
+    agent = make_agent(client, "pickme")
+    write_notebook(
+        lab.root / "browse_picker.ipynb",
+        [
+            "import letta_widgets as lw\n"
+            "from letta_widgets.widgets.browser import ConversationBrowser\n"
+            "browser = ConversationBrowser(lw.connect(), "
+            f"lineage_path={str(tmp_path / 'l.json')!r})\n"
+            "browser"
+        ],
+    )
+    open_notebook(page, lab, "browse_picker.ipynb")
+    run_all_cells(page)
+    wait_for_cells_done(page)
+    root = cell(page, 0).locator(".lw-browser")
+    wait_for_widget(page, root)
+    expect(root.locator(".lw-agent-row").first).to_be_visible(timeout=30_000)
+    root.locator(".lw-agent-search").fill("pickme")
+    expect(root.locator(".lw-agent-row")).to_have_count(1, timeout=30_000)
+    root.locator(".lw-agent-row").click()
+    expect(root).to_have_attribute("data-agent", agent.id, timeout=30_000)
+    expect(root.locator(".lw-conv-row.lw-default")).to_be_visible(timeout=30_000)
+    expect(root.locator(".lw-block[data-label='human']")).to_be_visible(timeout=30_000)
+    # the Python API sees the choice; select() from a cell drives the view
+    add_cell_and_run(page, "browser.select('default'); print(browser.agent_id)")
+    expect(root).to_have_attribute("data-selected", "default", timeout=30_000)
+    expect(root.locator(".lw-conv-row.lw-default")).to_have_class(re.compile("lw-selected"))
