@@ -321,11 +321,14 @@ class ChatCell(LettaWidget):
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        if self._flush_handle is not None:
-            return
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, self._last_flush + 1.0 / FLUSH_HZ - time.monotonic())
-        self._flush_handle = loop.call_later(delay, self._flush)
+        """Flush now if the last flush is 1/FLUSH_HZ old, else once that time has come."""
+        delay = self._last_flush + 1.0 / FLUSH_HZ - time.monotonic()
+        if delay <= 0:
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(delay, self._flush)
 
     def _flush(self) -> None:
         self._flush_handle = None
