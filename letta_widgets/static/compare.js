@@ -100,6 +100,8 @@ function render({ model, el }) {
   const cleanups = [lwErrorBanner(model, banner)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
   let cols = [];
+  let shownNoteKey = null;
+  let shownRoundId = null;
 
   function ensureColumns(n) {
     if (cols.length === n) return;
@@ -200,7 +202,14 @@ function render({ model, el }) {
       });
       voteButtons.appendChild(b);
     }
-    if (document.activeElement !== noteInput) noteInput.value = r.note || "";
+    // the note box follows Python only when the shown round or its saved note changes,
+    // so a redraw never wipes what the user is typing
+    const noteKey = `${r.prompt_id || ""}|${r.note || ""}`;
+    if (noteKey !== shownNoteKey) {
+      if (r.prompt_id !== shownRoundId || r.note) noteInput.value = r.note || "";
+      shownNoteKey = noteKey;
+      shownRoundId = r.prompt_id;
+    }
     voteState.textContent = r.vote ? `voted: ${r.vote === "all_bad" ? "all bad" : r.vote}` : "";
   }
 
