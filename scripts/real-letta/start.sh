@@ -42,11 +42,17 @@ if [[ "$(id -u)" == "0" ]]; then
   PG_OS_USER="${REAL_LETTA_PG_OS_USER:-nobody}"
   AS=(runuser -u "$PG_OS_USER" --)
   if ! "${AS[@]}" test -x "$PGBIN/postgres"; then
-    if [[ ! -x "$RUNTIME/pginstall/bin/postgres" ]]; then
-      mkdir -p "$RUNTIME"; rm -rf "$RUNTIME/pginstall.tmp"
-      cp -a "$(dirname "$PGBIN")" "$RUNTIME/pginstall.tmp" && mv "$RUNTIME/pginstall.tmp" "$RUNTIME/pginstall"
+    # the venv is under root's home, which `nobody` cannot enter: use a copy of the wheel's
+    # Postgres (34 MB), laid out as in site-packages (the binaries' RPATH is
+    # $ORIGIN/../../../pgserver.libs)
+    COPY="$RUNTIME/pgserver-copy"
+    if [[ ! -x "$COPY/pgserver/pginstall/bin/postgres" ]]; then
+      SITE="$(dirname "$(dirname "$(dirname "$PGBIN")")")"
+      rm -rf "$COPY.tmp"; mkdir -p "$COPY.tmp/pgserver"
+      cp -a "$SITE/pgserver/pginstall" "$COPY.tmp/pgserver/" && cp -a "$SITE/pgserver.libs" "$COPY.tmp/"
+      rm -rf "$COPY"; mv "$COPY.tmp" "$COPY"
     fi
-    PGBIN="$RUNTIME/pginstall/bin"
+    PGBIN="$COPY/pgserver/pginstall/bin"
   fi
   chmod 755 "$RUNTIME" "$STATE" 2>/dev/null || true
   chown "$PG_OS_USER" "$STATE/pg"
@@ -55,13 +61,15 @@ chmod 700 "$STATE/pg"
 t0=$(date +%s.%N)
 NEW_DB=0
 if [[ ! -f "$STATE/pg/data/PG_VERSION" ]]; then
-  "${AS[@]}" "$PGBIN/initdb" -D "$STATE/pg/data" -U letta --auth=trust --encoding=UTF8 --no-locale >"$RUN/initdb.log" 2>&1
+  "${AS[@]}" "$PGBIN/initdb" -D "$STATE/pg/data" -U letta --auth=trust --encoding=UTF8 --no-locale >"$RUN/initdb.log" 2>&1 \
+    || { echo "initdb failed:" >&2; tail -5 "$RUN/initdb.log" >&2; exit 1; }
   NEW_DB=1
 fi
 if ! alive "$RUN/postgres.pid"; then
   port_busy "$PG_PORT" && { echo "port $PG_PORT busy (set REAL_LETTA_PG_PORT)" >&2; exit 1; }
   "${AS[@]}" "$PGBIN/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=$HOST -p $PG_PORT -k $STATE/pg" start >"$RUN/pg_ctl.log" 2>&1
+    -o "-c listen_addresses=$HOST -p $PG_PORT -k $STATE/pg" start >"$RUN/pg_ctl.log" 2>&1 \
+    || { echo "postgres did not start:" >&2; tail -5 "$STATE/pg/postgres.log" >&2; exit 1; }
   head -1 "$STATE/pg/data/postmaster.pid" >"$RUN/postgres.pid"
   echo "$PG_PORT" >"$RUN/pg.port"
   echo "$PGBIN" >"$RUN/pgbin"
