@@ -39,7 +39,8 @@ from letta_widgets.devserver.process import DevServerProcess  # noqa: E402
 
 IMAGES = REPO / "docs" / "images"
 ARTIFACTS = REPO / "artifacts"
-VIEWPORT = {"width": 1280, "height": 1600}
+VIEWPORT = {"width": 1280, "height": 1000}
+MAX_HEIGHT = 4000
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
@@ -82,14 +83,27 @@ def shoot(server: JupyterServer, browser, name: str, theme: str) -> tuple[Path, 
         if problems:
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / f"FAILED-{name}-{theme}.png"
-        # Down to the end of the last cell (plus a margin), not the empty panel below it.
+        # The whole notebook: grow the window to its height, then clip below the last cell.
+        height = VIEWPORT["height"]
+        for _ in range(4):  # windowed notebooks refine their height estimate as they render
+            needed = page.evaluate(
+                """() => {
+                  const nb = window.jupyterapp.shell.currentWidget.content.node;
+                  const outer = nb.querySelector('.jp-WindowedPanel-outer') || nb;
+                  return outer.getBoundingClientRect().top + outer.scrollHeight + 60;
+                }"""
+            )
+            want = int(min(MAX_HEIGHT, max(VIEWPORT["height"], needed)))
+            if want <= height:
+                break
+            height = want
+            page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+            page.wait_for_timeout(700)
         bottom = page.locator(f"{NOTEBOOK} .jp-Cell").last.evaluate(
             "el => el.getBoundingClientRect().bottom"
         )
-        height = min(VIEWPORT["height"], int(bottom) + 24)
-        page.screenshot(
-            path=str(shot), clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
-        )
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": min(height, int(bottom) + 24)}
+        page.screenshot(path=str(shot), clip=clip)
         return shot, problems
     finally:
         context.close()
@@ -125,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     for nb in notebooks:
                         for theme in args.themes:
-                            shot, problems = shoot(server, browser, nb.stem, theme)
+                            try:
+                                shot, problems = shoot(server, browser, nb.stem, theme)
+                            except Exception as exc:  # a hung notebook must not stop the rest
+                                shot, problems = Path("-"), [f"{type(exc).__name__}: {exc}"]
                             if problems:
                                 failures += 1
                                 print(f"FAILED {nb.stem} ({theme}) -> {shot}")

@@ -304,14 +304,22 @@ def run_all_cells(page: Page, kind: Kind = "lab", attempts: int = 3) -> None:
 
 
 def wait_for_cells_done(page: Page, timeout: float = 90_000) -> None:
-    """Wait until every code cell has run (a number in its prompt, no ``*`` left)."""
+    """Wait until nothing is queued or running: no ``[*]`` prompt for half a second and the
+    first code cell has run. (After an error Run All stops and the rest keep ``[ ]``.)"""
+    page.evaluate("() => { window.__lwDoneSince = undefined; }")
     page.wait_for_function(
         """() => {
           const prompts = [...document.querySelectorAll(
             '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')].filter(p => p.offsetParent);
-          return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+          const done = prompts.length > 0 && /\\[\\d+\\]/.test(prompts[0].textContent)
+            && !prompts.some(p => p.textContent.includes('*'));
+          const now = performance.now();
+          if (!done) { window.__lwDoneSince = undefined; return false; }
+          window.__lwDoneSince = window.__lwDoneSince ?? now;
+          return now - window.__lwDoneSince > 500;
         }""",
         timeout=timeout,
+        polling=100,
     )
 
 
