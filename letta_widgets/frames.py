@@ -30,17 +30,18 @@ import contextlib
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets import errors
 from letta_widgets._messages import (
-    KNOWN_MESSAGE_TYPES,
     SCHEMA,
     SCHEMA_DOC,
-    conform,
+    RowCollector,
     empty_frame,
     rows_from_messages,
 )
@@ -101,7 +102,10 @@ class _Pager:
         want: int | None = None,
         start_after: str | None = None,
         seen: Iterable[tuple[str, str, int]] = (),
+        sink: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
+        self.sink = sink  # gets each page's new messages instead of keeping them
+        self.count = 0
         self.size = page_size
         self.max_page = max_page
         self.want = want
@@ -140,18 +144,25 @@ class _Pager:
             self.size = min(self.size * 2, self.max_page)
             return
         ordinal: dict[tuple[str, str], int] = {}
-        added = 0
+        fresh: list[dict[str, Any]] = []
+        seen = self.seen
         for m in page:
             pair = (m.get("id"), m.get("message_type"))
             n = ordinal.get(pair, 0)
             ordinal[pair] = n + 1
             key = (pair[0], pair[1], n)
-            if key in self.seen:
+            if key in seen:
                 continue
-            self.seen.add(key)
-            self.messages.append(m)
-            added += 1
-        if added == 0 or (self.want is not None and len(self.messages) >= self.want):
+            seen.add(key)
+            fresh.append(m)
+        added = len(fresh)
+        self.count += added
+        if fresh:
+            if self.sink is not None:
+                self.sink(fresh)
+            else:
+                self.messages.extend(fresh)
+        if added == 0 or (self.want is not None and self.count >= self.want):
             self.done = True
             return
         if len(page) < asked and asked >= _SHORT_PAGE_IS_LAST:
@@ -413,8 +424,18 @@ def messages_frame(
     agent, in_context = _context_sync(client, conversation_id, agent_id)
     if limit is not None and limit <= 0:
         return empty_frame(include_raw=include_raw)
+    if limit is None:
+        frame = _pipelined_sync(
+            client,
+            conversation_id,
+            agent,
+            in_context,
+            page_size=page_size,
+            include_raw=include_raw,
+        )
+        return frame.iloc[::-1].reset_index(drop=True) if order == "desc" else frame
     msgs: list[dict[str, Any]] | None = None
-    if order == "desc" and limit is not None and limit <= MAX_PAGE:
+    if order == "desc" and limit <= MAX_PAGE:
         msgs = _newest_sync(client, conversation_id, agent, limit)
     if msgs is None:
         want = limit if order == "asc" else None
@@ -430,6 +451,49 @@ def messages_frame(
         order=order,
         include_raw=include_raw,
     )
+
+
+def _pipelined_sync(
+    client: Letta,
+    conversation_id: str,
+    agent_id: str,
+    in_context: list[str],
+    *,
+    page_size: int | None,
+    include_raw: bool,
+) -> pd.DataFrame:
+    """Fetch all pages while a worker thread normalizes the ones already received.
+
+    The server works on the next page while this process turns the last one into rows
+    (the worker mostly runs while the main thread waits on the socket), so a long
+    thread costs little more than fetching and parsing its JSON.
+    """
+    rows = RowCollector(include_raw=include_raw)
+    in_ctx = frozenset(in_context)
+    seq = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="letta-widgets-rows") as pool:
+        pending: list[Future[int]] = []
+
+        def sink(batch: list[dict[str, Any]]) -> None:
+            nonlocal seq
+            pending.append(
+                pool.submit(
+                    rows.add,
+                    batch,
+                    conversation_id=conversation_id,
+                    agent_id=agent_id,
+                    in_context_ids=in_ctx,
+                    seq_start=seq,
+                )
+            )
+            seq += len(batch)
+
+        try:
+            _fetch_sync(client, conversation_id, agent_id, _new_pager(client, page_size, sink=sink))
+        finally:
+            for fut in pending:
+                fut.result()
+    return rows.frame(stacklevel=3)
 
 
 async def amessages_frame(
@@ -741,43 +805,38 @@ async def _agent_history(
             conv_ids = list(conversations)
         bar.reset(total=len(conv_ids))
         sem = asyncio.Semaphore(max(1, concurrency))
+        rows = RowCollector(include_raw=include_raw)
 
-        async def one(cid: str) -> pd.DataFrame:
+        async def one(cid: str) -> None:
             async with sem:
                 agent, in_context = await _context_async(aclient, cid, agent_id)
-                msgs = await _fetch_async(aclient, cid, agent, _new_pager(aclient, None))
-            bar.update(1)
-            return rows_from_messages(
-                msgs,
-                conversation_id=cid,
-                agent_id=agent,
-                in_context_ids=in_context,
-                include_raw=include_raw,
-            )
+                in_ctx = frozenset(in_context)
+                seq = 0
 
-        frames = await _gather(one(cid) for cid in conv_ids)
+                def sink(batch: list[dict[str, Any]]) -> None:
+                    nonlocal seq
+                    seq = rows.add(
+                        batch,
+                        conversation_id=cid,
+                        agent_id=agent,
+                        in_context_ids=in_ctx,
+                        seq_start=seq,
+                    )
+
+                await _fetch_async(aclient, cid, agent, _new_pager(aclient, None, sink=sink))
+            bar.update(1)
+
+        await _gather(one(cid) for cid in conv_ids)
     finally:
         bar.close()
-    return _concat(frames, include_raw=include_raw)
-
-
-def _concat(frames: list[pd.DataFrame], *, include_raw: bool) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return empty_frame(include_raw=include_raw)
-    if len(frames) == 1:
-        return frames[0]
-    cats = list(KNOWN_MESSAGE_TYPES)
-    for f in frames:
-        cats += [c for c in f["message_type"].cat.categories if c not in cats]
-    if "raw" in set().union(*(f.columns for f in frames)):
-        frames = [f if "raw" in f.columns else f.assign(raw=None) for f in frames]
-    for f in frames:
-        f["message_type"] = f["message_type"].cat.set_categories(cats)
-    out = pd.concat(frames, ignore_index=True)
-    if any(out[c].dtype != t for c, t in SCHEMA.items() if c != "message_type"):
-        out = conform(out)
-    return out
+    frame = rows.frame(stacklevel=3)
+    if len(frame) and len(conv_ids) > 1:
+        # Pages arrive interleaved: order by conversation (as listed), then seq.
+        rank = {cid: i for i, cid in enumerate(conv_ids)}
+        conv_rank = frame["conversation_id"].map(rank).to_numpy()
+        frame = frame.take(np.lexsort((frame["seq"].to_numpy(), conv_rank)))
+        frame = frame.reset_index(drop=True)
+    return frame
 
 
 def agent_history(
