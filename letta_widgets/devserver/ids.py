@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import random
 import re
 import time
 import uuid
@@ -9,6 +11,7 @@ from datetime import datetime, timezone
 
 __all__ = [
     "ID_PATTERNS",
+    "IdSequence",
     "fmt_message_date",
     "fmt_timestamp",
     "is_valid_id",
@@ -40,6 +43,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
 
 
+class IdSequence:
+    """Fast, increasing ``<prefix>-<uuid4>`` ids for bulk inserts (B-tree appends, no urandom)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.counter = rng.getrandbits(44) << 4
+
+    def __call__(self, prefix: str) -> str:
+        """The next id."""
+        self.counter += 1
+        h = f"{self.counter:012x}{self.rng.getrandbits(80):020x}"
+        return f"{prefix}-{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
 def otid_for(message_id: str, index: int) -> str:
     """The otid the real server derives for the ``index``-th Letta message of a stored message.
 
@@ -58,7 +75,12 @@ def now() -> float:
 
 def fmt_message_date(ts: float) -> str:
     """Message dates as the real server sends them: whole seconds, ``+00:00``."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).isoformat()
+    return _second(int(ts))
+
+
+@functools.lru_cache(maxsize=65536)
+def _second(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
 
 
 def fmt_timestamp(ts: float | None) -> str | None:

@@ -454,6 +454,11 @@ class Api:
             raise ApiError(422, {"detail": f"order must be 'asc' or 'desc', got {order!r}"})
         limit = check_limit(qp.get("limit"), 100)
         types = qp.getlist("include_return_message_types") or None
+        if not types:
+            body = self.svc.list_messages_json(
+                conv, after=qp.get("after"), before=qp.get("before"), limit=limit, order=order
+            )
+            return Response(body.encode(), media_type="application/json")
         items = self.svc.list_messages(
             conv,
             after=qp.get("after"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import script
-from .ids import new_id, now
+from .ids import IdSequence, new_id, now
 from .service import Service
 from .storage import StoredMessage
 
@@ -43,6 +43,9 @@ _QUESTIONS = [
 ]
 
 
+_IDS: Callable[[str], str] = new_id
+
+
 def _msg(
     agent_id: str,
     role: str,
@@ -52,20 +55,20 @@ def _msg(
     step_id: str | None,
     otid: str | None = None,
 ) -> StoredMessage:
-    return StoredMessage(new_id("message"), role, when, body, run_id, step_id, otid, agent_id)
+    return StoredMessage(_IDS("message"), role, when, body, run_id, step_id, otid, agent_id)
 
 
 def _turn_messages(
     agent_id: str, rng: random.Random, when: float, step: float, i: int
 ) -> list[StoredMessage]:
     topic, fact = _TOPICS[rng.randrange(len(_TOPICS))]
-    run = new_id("run")
-    s1 = new_id("step")
+    run = _IDS("run")
+    s1 = _IDS("step")
     q = _QUESTIONS[rng.randrange(len(_QUESTIONS))].format(t=topic)
-    out = [_msg(agent_id, "user", when, {"content": q}, run, s1, new_id("x")[2:])]
+    out = [_msg(agent_id, "user", when, {"content": q}, run, s1, _IDS("x")[2:])]
     t = when + step
     if i % 3 == 2:
-        call_id = "call_" + new_id("x")[2:].replace("-", "")[:20]
+        call_id = "call_" + _IDS("x")[2:].replace("-", "")[:20]
         args = json.dumps({"query": topic.split()[-1]})
         out.append(
             _msg(
@@ -107,7 +110,7 @@ def _turn_messages(
             )
         )
         t += step
-        s2 = new_id("step")
+        s2 = _IDS("step")
         out.append(
             _msg(
                 agent_id,
@@ -153,9 +156,26 @@ def synthetic(
     turn has a run_id and step_ids, dates increase. Older messages leave the context window
     behind a summary message, as compaction would leave them.
     """
+    global _IDS
     t0 = time.perf_counter()
-    store = svc.store
     rng = random.Random(seed_value + turns)
+    _IDS = IdSequence(random.Random(time.time_ns()))
+    try:
+        return _synthetic(svc, conv, turns, rng, start, step_seconds, t0)
+    finally:
+        _IDS = new_id
+
+
+def _synthetic(
+    svc: Service,
+    conv: dict[str, Any],
+    turns: int,
+    rng: random.Random,
+    start: float | None,
+    step_seconds: float | None,
+    t0: float,
+) -> dict[str, Any]:
+    store = svc.store
     step = float(step_seconds) if step_seconds else 7.0
     when = float(start) if start else now() - turns * 4 * step
     msgs: list[StoredMessage] = []

@@ -5,6 +5,7 @@ Field sets and order follow what the real server sends (``shared/letta-shapes``)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -231,6 +232,14 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
         d.update(event_type=b.get("event_type", "compaction"), event_data=b.get("event_data", {}))
         out.append(d)
     return out
+
+
+_ENC = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def render_letta(m: StoredMessage) -> str:
+    """A stored message's Letta messages as JSON objects joined by commas (for fast lists)."""
+    return ",".join(_ENC.encode(d) for d in letta_messages(m))
 
 
 def letta_messages_from(

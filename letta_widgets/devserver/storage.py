@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent_id, created_at);
 CREATE TABLE IF NOT EXISTS messages (
   id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, role TEXT NOT NULL, date REAL NOT NULL,
-  run_id TEXT, step_id TEXT, otid TEXT, body TEXT NOT NULL);
+  run_id TEXT, step_id TEXT, otid TEXT, body TEXT NOT NULL, letta TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS conv_messages (
   conv_id TEXT NOT NULL, pos INTEGER NOT NULL, message_id TEXT NOT NULL,
   in_context INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (conv_id, pos)) WITHOUT ROWID;
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS otids (
   PRIMARY KEY (conv_id, otid)) WITHOUT ROWID;
 """
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 MESSAGE_COLUMNS = "m.id, m.role, m.date, m.run_id, m.step_id, m.otid, m.body"
 
 
@@ -79,6 +80,8 @@ class Store:
         self.path = path
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.lock = threading.RLock()
+        self.render: Callable[[StoredMessage], str] = lambda m: ""
+        """Serializes a stored message's Letta messages (JSON objects joined by commas)."""
         self.db.execute(
             "PRAGMA journal_mode=WAL" if path != ":memory:" else "PRAGMA journal_mode=MEMORY"
         )
@@ -293,10 +296,22 @@ class Store:
     # ------------------------------------------------------------------ messages
     def put_messages(self, messages: Iterable[StoredMessage]) -> None:
         """Insert stored messages (not yet linked to a conversation)."""
+        dumps = _ENCODER.encode
+        render = self.render
         self.db.executemany(
-            "INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?,?)",
             [
-                (m.id, m.agent_id, m.role, m.date, m.run_id, m.step_id, m.otid, json.dumps(m.body))
+                (
+                    m.id,
+                    m.agent_id,
+                    m.role,
+                    m.date,
+                    m.run_id,
+                    m.step_id,
+                    m.otid,
+                    dumps(m.body),
+                    render(m),
+                )
                 for m in messages
             ],
         )
@@ -361,6 +376,34 @@ class Store:
             args.append(limit)
         return [StoredMessage.from_row(r) for r in self.q(sql, args)]
 
+    def page_json(
+        self,
+        conv_id: str,
+        *,
+        after_pos: int | None,
+        before_pos: int | None,
+        limit: int | None,
+        descending: bool,
+    ) -> str:
+        """Like :meth:`page`, but the JSON array of Letta messages, from pre-rendered rows."""
+        where = ["c.conv_id=?"]
+        args: list[Any] = [conv_id]
+        if after_pos is not None:
+            where.append("c.pos>?")
+            args.append(after_pos)
+        if before_pos is not None:
+            where.append("c.pos<?")
+            args.append(before_pos)
+        sql = (
+            "SELECT m.letta FROM conv_messages c JOIN messages m "
+            f"ON m.id=c.message_id WHERE {' AND '.join(where)} "
+            f"ORDER BY c.pos {'DESC' if descending else 'ASC'}"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return "[" + ",".join(r[0] for r in self.q(sql, args) if r[0]) + "]"
+
     def in_context(self, conv_id: str) -> list[StoredMessage]:
         """The conversation's in-context messages, oldest first."""
         rows = self.q(
@@ -401,8 +444,14 @@ class Store:
 
     def set_message_body(self, message_id: str, body: dict[str, Any], date: float) -> None:
         """Rewrite a stored message (used to recompile system messages)."""
+        m = self.get_message(message_id)
+        letta = ""
+        if m is not None:
+            m.body, m.date = body, date
+            letta = self.render(m)
         self.x(
-            "UPDATE messages SET body=?, date=? WHERE id=?", (json.dumps(body), date, message_id)
+            "UPDATE messages SET body=?, date=?, letta=? WHERE id=?",
+            (json.dumps(body), date, letta, message_id),
         )
 
     def search(self, conv_id: str, query: str, limit: int = 20) -> list[StoredMessage]:
