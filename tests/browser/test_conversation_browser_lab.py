@@ -282,6 +282,28 @@ def test_memory_panel_after_memory_turn_and_deleted_elsewhere(lab, page, client,
     expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
 
 
+def test_server_errors_shown_in_place(lab, page, client, seeded_devserver, tmp_path):
+    agent = make_agent(client, "faults")
+    for name in ("one", "two"):
+        cid = client.conversations.create(agent_id=agent.id, summary=name).id
+        say(client, cid, f"hello {name}")
+    root = open_browser(page, lab, tmp_path, "browse_faults", agent.id)
+    expect(row(root, "two")).to_be_visible(timeout=30_000)
+    faults = f"{seeded_devserver.base_url}/v1/_devserver/faults"
+    httpx.put(faults, json={"spec": "status=500"}).raise_for_status()
+    try:
+        row(root, "one").click()
+        expect(root).to_have_attribute("data-msg-state", "error", timeout=30_000)
+        expect(root.locator(".lw-msg-status")).to_contain_text("server failed")
+    finally:
+        httpx.delete(faults).raise_for_status()
+    root.locator(".lw-msg-status .lw-retry").click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    expect(root.locator(".lw-pages")).to_contain_text("hello one")
+    row(root, "two").click()
+    expect(root.locator(".lw-pages")).to_contain_text("hello two", timeout=30_000)
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_screenshots(lab, page, client, seeded_devserver, tmp_path, theme):
     agents = {a.name: a.id for a in client.agents.list()}
