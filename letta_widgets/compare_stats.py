@@ -142,7 +142,10 @@ def wilson_interval(wins: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z2 / n
     center = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return (max(0.0, center - half), min(1.0, center + half))
+    # at 0 or n wins the bound is exactly 0 or 1 (the closed form leaves rounding noise)
+    low = 0.0 if wins == 0 else max(0.0, center - half)
+    high = 1.0 if wins == n else min(1.0, center + half)
+    return (low, high)
 
 
 _SUMMARY_MEDIANS = [

@@ -68,6 +68,8 @@ def test_wilson_bounds_are_the_score_test_roots(wins: int, n: int) -> None:
 
 def test_wilson_interval_edges() -> None:
     assert all(math.isnan(x) for x in wilson_interval(0, 0))
+    for n in (1, 3, 7, 10, 33, 1000):
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
     with pytest.raises(ValueError):
         wilson_interval(3, 2)
     lo, hi = wilson_interval(50, 100)
