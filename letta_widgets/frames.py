@@ -14,11 +14,14 @@ How rows are formed, paged and keyed
 * Paging is explicit, oldest first, with the largest page the server accepts (up to
   :data:`MAX_PAGE`; a server that rejects that size is asked again with smaller pages).
   Several Letta messages share one id (a step's reasoning, tool call and answer are one
-  stored message), and the ``after`` cursor is a stored message id: a page that ends
-  inside such a group would lose its rest if the next page started after that id (the
-  SDK's auto-pagination does exactly that). So each next page starts after the *previous*
-  id group, the group at the boundary is fetched again, and rows are keyed by
-  ``(id, message_type, n-th of that pair)``: nothing is lost, nothing repeated.
+  stored message) and the ``after`` cursor is a stored message id. Letta 0.16 and the
+  devserver count ``limit`` in stored messages, so a page ends on an id boundary (and
+  can hold more than ``limit`` rows); a server that counted Letta messages could end a
+  page inside a group, and ``after=<last id>`` (what the SDK's auto-pagination sends)
+  would then skip the rest of it. So each next page starts after the *previous* id
+  group: the boundary group is fetched again, and rows are keyed by
+  ``(id, message_type, n-th of that pair)``, so nothing is lost and nothing repeated
+  on either kind of server.
 * ``in_context`` comes from ``conversations.retrieve(...).in_context_message_ids`` (for
   ``conversation_id="default"``: the agent's ``message_ids``).
 """
@@ -162,6 +165,8 @@ class _Pager:
                 self.sink(fresh)
             else:
                 self.messages.extend(fresh)
+        # Only the last id group can come again (the next page starts before it).
+        self.seen = {k for k in seen if k[0] == last_id}
         if added == 0 or (self.want is not None and self.count >= self.want):
             self.done = True
             return
