@@ -391,14 +391,31 @@ def wait_for_widget(page: Page, locator, timeout: float = 30.0) -> None:  # type
         page.wait_for_timeout(100)
 
 
-ERROR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-"""Tracebacks and stderr output (the error renderer marks them with this mime type)."""
+STDERR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+"""Tracebacks and stderr streams (both render with this mime type)."""
+
+_ERROR_OUTPUTS_JS = """() => {
+  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const cells = nb && nb.content && nb.content.model ? nb.content.model.cells : [];
+  const found = [];
+  for (let i = 0; i < cells.length; i++) {
+    const outputs = cells.get(i).toJSON().outputs || [];
+    for (const o of outputs) {
+      if (o.output_type === 'error') found.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+    }
+  }
+  return found;
+}"""
 
 
 def page_problems(page: Page) -> list[str]:
-    """What a screenshot must not show: error outputs, empty widget outputs, widgets in an
-    error state, dialogs."""
-    problems = [f"error output: {t[:300]}" for t in page.locator(ERROR_OUTPUTS).all_inner_texts()]
+    """What a screenshot must not show: error outputs, warnings or tracebacks on stderr,
+    empty widget outputs, widgets that failed to render or are in an error state, dialogs.
+    (Other stderr, e.g. a finished progress bar, is fine.)"""
+    problems = [f"error output: {e[:300]}" for e in page.evaluate(_ERROR_OUTPUTS_JS)]
+    for text in page.locator(STDERR_OUTPUTS).all_inner_texts():
+        if re.search(r"Traceback|Error|Warning", text):
+            problems.append(f"stderr: {text[:300]}")
     for i, out in enumerate(page.locator(".jp-OutputArea-output").all()):
         mime = out.get_attribute("data-mime-type") or ""
         if "widget-view" in mime and not out.inner_text().strip():

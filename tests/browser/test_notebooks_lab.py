@@ -1,0 +1,28 @@
+"""Every notebook under notebooks/ runs in JupyterLab without an error or an empty widget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jlab import open_notebook, page_problems, run_all_cells, wait_for_cells_done
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_clean_in_lab(lab, page, name):
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    wait_for_cells_done(page, timeout=120_000)
+    # Widget views fill in asynchronously after their cell finishes.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+              .filter(o => (o.dataset.mimeType || '').includes('widget-view'))
+              .every(o => o.innerText.trim().length > 0)""",
+        timeout=30_000,
+    )
+    assert page_problems(page) == []
+    assert page.blocked_requests == [], page.blocked_requests
