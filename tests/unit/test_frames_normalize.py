@@ -1,10 +1,10 @@
 """The message -> row normalizer, the schema, the pager and the accessor, without a server."""
+# ruff: noqa: E501  (recorded JSON samples below keep their long lines)
 
 from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,16 +19,181 @@ from letta_widgets._messages import (
 )
 from letta_widgets.frames import _Pager, schema_table
 
-SHAPES = Path("/work/shared/letta-shapes")
-if not SHAPES.exists():  # the repository's own copy, when there is one
-    SHAPES = Path(__file__).resolve().parents[2] / "tests" / "data" / "letta-shapes"
+# Recorded from the real Letta 0.16.8 server through letta-client 1.12.1
+# (shared/letta-shapes/messages_list_response.json, conversation.json; the system
+# prompt is shortened). Newest first, as messages.list returns by default.
+LIST_RESPONSE = json.loads(r"""
+[
+ {
+  "id": "message-7178d3c4-9a52-433d-9142-a8997c2951b0",
+  "content": "Done: {   \"status\": \"OK\",   \"message\": \"The human's name is Grace.\",   \"time\": \"2026-1",
+  "date": "2026-11-24T01:45:04Z",
+  "is_err": null,
+  "message_type": "assistant_message",
+  "name": null,
+  "otid": "7178d3c4-9a52-433d-9142-a8997c295180",
+  "run_id": "run-fcdaecf6-fd58-4dda-a1b6-97a3739e4197",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-850f16ad-ddbf-4a25-b6be-b0b630cca70c"
+ },
+ {
+  "id": "message-d97fed3d-8f24-436e-a729-dbb84c57a3b4",
+  "date": "2026-11-24T01:45:04Z",
+  "status": "success",
+  "tool_call_id": "call_c05bd02886d2407281ee",
+  "tool_return": "The human's name is Grace.",
+  "is_err": null,
+  "message_type": "tool_return_message",
+  "name": "memory_replace",
+  "otid": "d97fed3d-8f24-436e-a729-dbb84c57a380",
+  "run_id": "run-fcdaecf6-fd58-4dda-a1b6-97a3739e4197",
+  "sender_id": null,
+  "seq_id": null,
+  "stderr": null,
+  "stdout": null,
+  "step_id": "step-cdef2328-cbd2-49e8-87c1-86a7cc5fe86b",
+  "tool_returns": [
+   {
+    "status": "success",
+    "tool_call_id": "call_c05bd02886d2407281ee",
+    "tool_return": "The human's name is Grace.",
+    "stderr": null,
+    "stdout": null,
+    "type": "tool"
+   }
+  ]
+ },
+ {
+  "id": "message-a8227ed5-83b0-4195-b2e4-b875188651b1",
+  "date": "2026-11-24T01:45:04Z",
+  "tool_call": {
+   "arguments": "{\"label\": \"human\", \"old_string\": \"Ada\", \"new_string\": \"Grace\"}",
+   "name": "memory_replace",
+   "tool_call_id": "call_c05bd02886d2407281ee"
+  },
+  "is_err": null,
+  "message_type": "tool_call_message",
+  "name": null,
+  "otid": "a8227ed5-83b0-4195-b2e4-b87518865180",
+  "run_id": "run-fcdaecf6-fd58-4dda-a1b6-97a3739e4197",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-cdef2328-cbd2-49e8-87c1-86a7cc5fe86b",
+  "tool_calls": [
+   {
+    "arguments": "{\"label\": \"human\", \"old_string\": \"Ada\", \"new_string\": \"Grace\"}",
+    "name": "memory_replace",
+    "tool_call_id": "call_c05bd02886d2407281ee"
+   }
+  ]
+ },
+ {
+  "id": "message-33dbec22-3fd7-4db0-ad6d-f0eabdfd77b0",
+  "content": "call:memory_replace {\"label\": \"human\", \"old_string\": \"Ada\", \"new_string\": \"Grace\"}",
+  "date": "2026-11-24T01:45:03Z",
+  "is_err": null,
+  "message_type": "user_message",
+  "name": null,
+  "otid": "6e487157-f636-4a9a-9f20-fa4ff43ee0e5",
+  "run_id": "run-fcdaecf6-fd58-4dda-a1b6-97a3739e4197",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-cdef2328-cbd2-49e8-87c1-86a7cc5fe86b"
+ },
+ {
+  "id": "message-a73e6665-2b1f-4521-a917-1aa159121ad2",
+  "content": "Echo: tokens please, one two three",
+  "date": "2026-11-24T01:45:03Z",
+  "is_err": null,
+  "message_type": "assistant_message",
+  "name": null,
+  "otid": "a73e6665-2b1f-4521-a917-1aa159121a80",
+  "run_id": "run-af9f1822-a633-487c-969f-ac6a01c5eee1",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-d92166a7-b921-4deb-8f3b-16f2de07933b"
+ },
+ {
+  "id": "message-14141164-28e0-4034-af05-70e6edd4396e",
+  "content": "tokens please, one two three",
+  "date": "2026-11-24T01:45:03Z",
+  "is_err": null,
+  "message_type": "user_message",
+  "name": null,
+  "otid": "5a4969a9-9539-4262-b5aa-4fb5cd7a40d7",
+  "run_id": "run-af9f1822-a633-487c-969f-ac6a01c5eee1",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-d92166a7-b921-4deb-8f3b-16f2de07933b"
+ },
+ {
+  "id": "message-d96c9dce-83fb-4d55-a5ba-765001fd8197",
+  "content": "Echo: hi",
+  "date": "2026-11-24T01:45:03Z",
+  "is_err": null,
+  "message_type": "assistant_message",
+  "name": null,
+  "otid": "d96c9dce-83fb-4d55-a5ba-765001fd8180",
+  "run_id": "run-242989a9-33cd-4357-9d76-f34c4d6e2f35",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-69313d33-78d3-4c38-8395-e3ef64749d0d"
+ },
+ {
+  "id": "message-53fc77be-537a-4757-bd2e-4dd6a59f6f38",
+  "content": "hi",
+  "date": "2026-11-24T01:45:03Z",
+  "is_err": null,
+  "message_type": "user_message",
+  "name": null,
+  "otid": "71ab7d84-b51f-49e5-9d69-a4f9868c1659",
+  "run_id": "run-242989a9-33cd-4357-9d76-f34c4d6e2f35",
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": "step-69313d33-78d3-4c38-8395-e3ef64749d0d"
+ },
+ {
+  "id": "message-56802a0f-adc6-4c4b-9cdc-1d61474c9cc8",
+  "content": "<base_instructions>\nYou are a helpful self-improving agent with advanced memory and file system capabilities.\n<memory>\nY\n...</memory_metadata>",
+  "date": "2026-11-24T01:45:02Z",
+  "is_err": null,
+  "message_type": "system_message",
+  "name": null,
+  "otid": null,
+  "run_id": null,
+  "sender_id": null,
+  "seq_id": null,
+  "step_id": null
+ }
+]
+""")
+CONVERSATION = json.loads(r"""
+{
+ "id": "conv-4f9ffba2-e0f9-4745-9da5-67257ea9ce54",
+ "agent_id": "agent-5cee013d-340b-4bc8-a256-f571e979c66c",
+ "in_context_message_ids": [
+  "message-56802a0f-adc6-4c4b-9cdc-1d61474c9cc8",
+  "message-53fc77be-537a-4757-bd2e-4dd6a59f6f38",
+  "message-d96c9dce-83fb-4d55-a5ba-765001fd8197",
+  "message-14141164-28e0-4034-af05-70e6edd4396e",
+  "message-a73e6665-2b1f-4521-a917-1aa159121ad2",
+  "message-33dbec22-3fd7-4db0-ad6d-f0eabdfd77b0",
+  "message-a8227ed5-83b0-4195-b2e4-b875188651b1",
+  "message-d97fed3d-8f24-436e-a729-dbb84c57a3b4",
+  "message-7178d3c4-9a52-433d-9142-a8997c2951b0"
+ ]
+}
+""")
+SAMPLES = {
+    "messages_list_response.json": LIST_RESPONSE,
+    "conversation.json": CONVERSATION,
+    **{f"list_{m['message_type']}.json": m for m in LIST_RESPONSE},
+}
 
 
 def _shape(name: str):
-    path = SHAPES / name
-    if not path.exists():
-        pytest.skip(f"no shape sample {path}")
-    return json.loads(path.read_text())
+    return json.loads(json.dumps(SAMPLES[name]))
 
 
 def _check_schema(df: pd.DataFrame) -> None:
