@@ -338,3 +338,33 @@ def test_from_history_aligns_turns_and_sends_nothing(client: Letta, agent: Any) 
     assert len(_messages(client, a)) == before
     cmp.vote("h0000", "A")
     assert cmp.summary().loc["A", "wins"] == 1
+
+
+def test_asend_and_arun_are_awaitable(client: Letta, agent: Any) -> None:
+    import asyncio
+
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView.fork(client, conv, n=2)
+
+    async def go() -> tuple[Any, pd.DataFrame]:
+        rnd = await cmp.asend("What's my name?")
+        batch = await cmp.arun(["hi", "thanks"], progress=False)
+        return rnd, batch
+
+    rnd, batch = asyncio.run(go())
+    assert all("Ada" in (t or "") for t in rnd.texts.values())
+    assert len(batch) == 4 and batch["error"].isna().all()
+    assert len(cmp.results) == 6
+
+
+def test_stop_during_a_batch_ends_the_batch(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    slow = {"X-Devserver-Step-Delay-Ms": "1000"}
+    cmp = CompareView(client, [Variant(fork_of=conv, headers=slow) for _ in range(2)])
+    threading.Timer(1.5, cmp.stop).start()
+    t0 = time.perf_counter()
+    df = cmp.run(["hi", "thanks", "hello", "bye", "ok"], progress=False)
+    assert time.perf_counter() - t0 < 4
+    assert 2 <= len(df) <= 4  # the first round or two, the last one stopped
+    assert df["stop_reason"].iloc[-1] == "cancelled"
+    assert cmp.status == "stopped"
