@@ -15,7 +15,7 @@ from . import seed
 from .errors import ApiError, bad_request, conflict, invalid_id, not_found
 from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
-from .ids import is_valid_id, now
+from .ids import fmt_timestamp, is_valid_id, now
 from .runs import Run, RunManager, RunOptions
 from .serialize import agent_json, block_json, conversation_json, stop_reason_json
 from .service import Service, check_limit
@@ -97,6 +97,7 @@ class Api:
             ("/v1/conversations/{cid}/messages", self.messages_list, ["GET"]),
             ("/v1/conversations/{cid}/messages", self.messages_create, ["POST"]),
             ("/v1/conversations/{cid}/stream", self.stream_resume, ["GET", "POST"]),
+            ("/v1/runs/{run_id}", self.runs_retrieve, ["GET"]),
             ("/v1/_devserver/faults", self.admin_faults, ["GET", "PUT", "DELETE"]),
             ("/v1/_devserver/reset", self.admin_reset, ["POST"]),
             ("/v1/_devserver/conversations/{cid}/synthetic", self.admin_synthetic, ["POST"]),
@@ -300,10 +301,10 @@ class Api:
         flag = body.get("requires_approval", request.query_params.get("requires_approval"))
         if flag is None:
             raise ApiError(422, {"detail": "requires_approval is required"})
-        a = self.svc.set_tool_approval(
+        self.svc.set_tool_approval(
             request.path_params["agent_id"], request.path_params["tool"], _bool(flag, False)
         )
-        return json_response(self._agent_view(request, a, full=True))
+        return json_response(None)  # the real server answers null
 
     # ------------------------------------------------------------------ conversations
     def _conv(
@@ -357,6 +358,7 @@ class Api:
             order_by=qp.get("order_by", "created_at"),
             ascending=order == "asc",
         )
+        convs = [c for c in convs if not (c.get("data") or {}).get("hidden")]
         after = qp.get("after")
         if after:
             ids = [c["id"] for c in convs]
@@ -411,6 +413,10 @@ class Api:
         if mid and not is_valid_id("message", mid):
             raise invalid_id("message_id", mid, "message", location="query")
         new = self.svc.fork(conv, mid)
+        if _bool(request.query_params.get("hidden"), False):
+            self.store.update_conversation(
+                new["id"], data={**(new.get("data") or {}), "hidden": True}
+            )
         return json_response(self._conv_json(new, fresh=True))
 
     @api
@@ -487,6 +493,7 @@ class Api:
             step_delay=ms("x-devserver-step-delay-ms", cfg.step_delay_ms),
             slow_delay=cfg.slow_token_delay_ms / 1000,
             override_model=body.get("override_model"),
+            override_system=body.get("override_system"),
             fault=fault_of(request),
             types=body.get("include_return_message_types") or None,
         )
@@ -601,6 +608,50 @@ class Api:
         return SSEResponse(
             self._frames(run, max(0, start), True),  # type: ignore[return-value]
             drop_after=fault_of(request).drop_after,
+        )
+
+    @api
+    async def runs_retrieve(self, request: Request) -> Response:
+        """``GET /v1/runs/{run_id}``: status, stop reason, timings, request config."""
+        run_id = request.path_params["run_id"]
+        if not is_valid_id("run", run_id):
+            raise invalid_id("run_id", run_id, "run")
+        rec = self.store.get_run(run_id)
+        if rec is None:
+            raise not_found(f"Run with id={run_id} not found")
+        live = self.runs.get(run_id)
+        data = rec["data"]
+        conv_id = rec["conv_id"]
+        status = live.status if live else rec["status"]
+        return json_response(
+            {
+                "id": run_id,
+                "agent_id": rec["agent_id"],
+                "background": bool(rec["background"]),
+                "base_template_id": None,
+                "callback_error": None,
+                "callback_sent_at": None,
+                "callback_status_code": None,
+                "callback_url": None,
+                "completed_at": fmt_timestamp(data.get("completed_at")),
+                "conversation_id": None if conv_id.startswith("default-") else conv_id,
+                "created_at": fmt_timestamp(rec["created_at"]),
+                "metadata": {
+                    "run_type": "send_conversation_message",
+                    "model": data.get("model"),
+                    "override_system": data.get("override_system"),
+                },
+                "request_config": {
+                    "assistant_message_tool_kwarg": "message",
+                    "assistant_message_tool_name": "send_message",
+                    "include_return_message_types": None,
+                    "use_assistant_message": True,
+                },
+                "status": status,
+                "stop_reason": (live.stop_reason if live else rec["stop_reason"]),
+                "total_duration_ns": data.get("total_duration_ns"),
+                "ttft_ns": data.get("ttft_ns") if not live else live.ttft_ns,
+            }
         )
 
     # ------------------------------------------------------------------ admin

@@ -44,6 +44,7 @@ class RunOptions:
     step_delay: float = 0.0
     slow_delay: float = 0.25
     override_model: str | None = None
+    override_system: str | None = None
     fault: FaultSpec = field(default_factory=FaultSpec)
     types: list[str] | None = None
 
@@ -62,6 +63,8 @@ class Run:
     chunks: list[Chunk] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, Any] | None = None
+    completed_at: float | None = None
+    ttft_ns: int | None = None
     task: asyncio.Task[None] | None = None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -73,6 +76,16 @@ class Run:
 
     def emit(self, chunk: Chunk) -> None:
         """Append an event and wake the readers."""
+        if (
+            self.ttft_ns is None
+            and chunk.payload
+            and chunk.payload.get("message_type")
+            not in (
+                None,
+                "ping",
+            )
+        ):
+            self.ttft_ns = int((now() - self.created_at) * 1e9)
         self.chunks.append(chunk)
         self._changed.set()
         self._changed = asyncio.Event()
@@ -155,7 +168,7 @@ class RunManager:
             "running",
             opts.background,
             run.created_at,
-            {"model": opts.override_model},
+            {"model": opts.override_model, "override_system": opts.override_system},
         )
         otids = [m["otid"] for m in inputs if m.get("otid")]
         if otids:
@@ -249,7 +262,7 @@ class RunManager:
                     )
                 )
                 run.emit(Chunk("done"))
-                store.finish_run(run.id, "failed", "llm_api_error")
+                store.finish_run(run.id, "failed", "llm_api_error", self._run_data(run))
                 return
 
             if approval is not None:
@@ -276,7 +289,7 @@ class RunManager:
             )
             run.emit(Chunk("done"))
             run.status, run.stop_reason = status, stop
-            store.finish_run(run.id, status, stop)
+            store.finish_run(run.id, status, stop, self._run_data(run))
             raise
         if fault.stop_reason and stop != "cancelled":
             stop = fault.stop_reason
@@ -287,7 +300,7 @@ class RunManager:
         run.emit(Chunk("data", run.usage))
         run.emit(Chunk("done"))
         run.status, run.stop_reason = status, stop
-        store.finish_run(run.id, status, stop)
+        store.finish_run(run.id, status, stop, self._run_data(run))
         agent = store.get_agent(conv["agent_id"])
         if agent is not None:
             agent_data = {
@@ -306,6 +319,16 @@ class RunManager:
         fresh = store.get_conversation(conv["id"])
         if fresh is not None and stop != "requires_approval":
             svc.maybe_compact(fresh)
+
+    def _run_data(self, run: Run) -> dict[str, Any]:
+        run.completed_at = now()
+        return {
+            "model": run.opts.override_model,
+            "override_system": run.opts.override_system,
+            "completed_at": run.completed_at,
+            "ttft_ns": run.ttft_ns,
+            "total_duration_ns": int((run.completed_at - run.created_at) * 1e9),
+        }
 
     def _store_inputs(
         self, run: Run, conv: dict[str, Any], inputs: list[dict[str, Any]], step_id: str
@@ -417,7 +440,7 @@ class RunManager:
             }
             self.store.update_conversation(conv["id"], data=data)
             return "requires_approval"
-        result, status = self._run_tool(conv, step.tool_call)
+        result, status = self._run_tool(conv, step.tool_call, run.id)
         await self._tool_return(run, conv, call, result, status, step_id)
         final = script.follow_up(ctx, user_text, step.tool_call, result, status)
         await self._step(run, conv, final, new_id("step"), ctx, usage)
@@ -474,16 +497,20 @@ class RunManager:
             result = _as_text(decision.get("tool_return"))
             status = decision.get("status", "success")
         elif approve:
-            result, status = self._run_tool(conv, tool_call)
+            result, status = self._run_tool(conv, tool_call, run.id)
         else:
             result = "Error: request to call tool denied. User reason: " + (reason or "None")
             status = "error"
-        await self._tool_return(run, conv, call, result, status, step_id)
+        denied = decision.get("type", "approval") == "approval" and not approve
+        shown = {**call, "name": None} if denied else call  # the real server: name null
+        await self._tool_return(run, conv, shown, result, status, step_id)
         final = script.follow_up(ctx, pending.get("user_text", ""), tool_call, result, status)
         await self._step(run, conv, final, new_id("step"), ctx, usage)
         return "end_turn"
 
-    def _run_tool(self, conv: dict[str, Any], call: script.ToolCall) -> tuple[str, str]:
+    def _run_tool(
+        self, conv: dict[str, Any], call: script.ToolCall, run_id: str | None = None
+    ) -> tuple[str, str]:
         """Execute a tool; ``(result, status)``."""
         args = call.arguments
         agent_id = conv["agent_id"]
@@ -512,7 +539,7 @@ class RunManager:
                 return value, "success"
             if call.name == "conversation_search":
                 return self.service.search(
-                    conv, str(args.get("query") or ""), int(args.get("limit") or 5)
+                    conv, str(args.get("query") or ""), int(args.get("limit") or 5), run_id
                 ), "success"
             if call.name == "send_email":
                 return (

@@ -47,6 +47,7 @@ Every step starts with a short reasoning (the server sends it as a
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,7 @@ __all__ = [
     "memory_insert",
     "memory_replace",
     "parse_memory",
+    "parse_search_results",
     "plan",
     "tokenize",
 ]
@@ -180,12 +182,29 @@ def memory_replace(value: str, old_string: str, new_string: str, label: str = "h
     return value.replace(old_string, new_string)
 
 
-def format_search_results(query: str, matches: Sequence[tuple[str, str, str]]) -> str:
-    """The conversation_search tool's result: ``matches`` are ``(date, role, text)``."""
+def format_search_results(matches: Sequence[tuple[str, str, str, str]]) -> str:
+    """The conversation_search tool's result, a Python-repr dict as the real server returns.
+
+    ``matches`` are ``(timestamp, time_ago, role, text)``.
+    """
     if not matches:
-        return json.dumps({"message": "No results found.", "results": []})
-    results = [{"timestamp": d, "role": r, "content": t} for d, r, t in matches]
-    return json.dumps({"message": f"Showing {len(results)} results:", "results": results})
+        return str({"message": "No results found.", "results": []})
+    results = [
+        {"timestamp": d, "time_ago": ago, "role": r, "content": t} for d, ago, r, t in matches
+    ]
+    return str({"message": f"Showing {len(results)} results:", "results": results})
+
+
+def parse_search_results(result: str) -> list[dict[str, Any]]:
+    """The ``results`` of a conversation_search return (repr or JSON)."""
+    try:
+        data = ast.literal_eval(result)
+    except (ValueError, SyntaxError):
+        try:
+            data = json.loads(result)
+        except ValueError:
+            return []
+    return list(data.get("results", [])) if isinstance(data, dict) else []
 
 
 # --------------------------------------------------------------------------- facts
@@ -538,10 +557,7 @@ def follow_up(ctx: Context, user_text: str, call: ToolCall, result: str, status:
             f'"{args.get("old_string")}" is now "{args.get("new_string")}".',
         )
     if call.name == "conversation_search":
-        try:
-            found = json.loads(result).get("results", [])
-        except (ValueError, AttributeError):
-            found = []
+        found = parse_search_results(result)
         if not found:
             return Step(
                 reasoning="The search found nothing.",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import script
-from .ids import IdSequence, new_id, now
+from .ids import IdSequence, fmt_message_date, new_id, now
 from .service import Service
 from .storage import StoredMessage
 
@@ -86,11 +86,8 @@ def _turn_messages(
             )
         )
         t += step
-        result = json.dumps(
-            {
-                "message": "Showing 1 results:",
-                "results": [{"timestamp": "earlier", "role": "assistant", "content": fact}],
-            }
+        result = script.format_search_results(
+            [(fmt_message_date(when - 3600), "1h ago", "assistant", f"{fact}.")]
         )
         out.append(
             _msg(

@@ -395,15 +395,36 @@ class Service:
             return self.compact(conv, trigger="post_step_context_check")
         return None
 
-    def search(self, conv: dict[str, Any], query: str, limit: int = 5) -> str:
-        """Run conversation_search over this conversation's messages."""
-        found = self.store.search(conv["id"], query, limit)
-        matches = [
-            (fmt_message_date(m.date), m.role, _text(m.body.get("content")))
-            for m in found
-            if m.body.get("content")
-        ]
-        return script.format_search_results(query, matches)
+    def search(
+        self, conv: dict[str, Any], query: str, limit: int = 10, exclude_run: str | None = None
+    ) -> str:
+        """Run conversation_search: agent-wide recall, as on the real server.
+
+        Tool messages and conversation_search calls are skipped; newest matches first.
+        """
+        t = now()
+        matches = []
+        for m in self.store.search(conv["agent_id"], query, 500):
+            text = _text(m.body.get("content"))
+            if exclude_run and m.run_id == exclude_run:
+                continue  # the current step is not persisted yet on the real server
+            if not text or query.lower() not in text.lower() or m.body.get("tool_calls"):
+                continue
+            matches.append((fmt_message_date(m.date), _ago(t - m.date), m.role, text))
+            if len(matches) >= limit:
+                break
+        return script.format_search_results(matches)
+
+
+def _ago(seconds: float) -> str:
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s ago"
+    if s < 3600:
+        return f"{s // 60}m ago"
+    if s < 86400:
+        return f"{s // 3600}h ago"
+    return f"{s // 86400}d ago"
 
 
 def _text(content: Any) -> str:

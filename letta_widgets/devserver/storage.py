@@ -454,13 +454,13 @@ class Store:
             (json.dumps(body), date, letta, message_id),
         )
 
-    def search(self, conv_id: str, query: str, limit: int = 20) -> list[StoredMessage]:
-        """User/assistant messages of a conversation whose text contains ``query``."""
+    def search(self, agent_id: str, query: str, limit: int = 200) -> list[StoredMessage]:
+        """User/assistant messages of an agent (all conversations) whose body has ``query``."""
         rows = self.q(
-            f"SELECT {MESSAGE_COLUMNS} FROM conv_messages c JOIN messages m "
-            "ON m.id=c.message_id WHERE c.conv_id=? AND m.role IN ('user','assistant') "
-            "AND LOWER(m.body) LIKE ? ORDER BY c.pos DESC LIMIT ?",
-            (conv_id, f"%{query.lower()}%", limit),
+            f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.agent_id=? "
+            "AND m.role IN ('user','assistant') AND LOWER(m.body) LIKE ? "
+            "ORDER BY m.date DESC LIMIT ?",
+            (agent_id, f"%{query.lower()}%", limit),
         )
         return [StoredMessage.from_row(r) for r in rows]
 
@@ -490,9 +490,19 @@ class Store:
             ),
         )
 
-    def finish_run(self, run_id: str, status: str, stop_reason: str | None) -> None:
-        """Record a run's end."""
-        self.x("UPDATE runs SET status=?, stop_reason=? WHERE id=?", (status, stop_reason, run_id))
+    def finish_run(
+        self, run_id: str, status: str, stop_reason: str | None, data: dict[str, Any] | None = None
+    ) -> None:
+        """Record a run's end (``data`` replaces the run's extra fields when given)."""
+        if data is None:
+            self.x(
+                "UPDATE runs SET status=?, stop_reason=? WHERE id=?", (status, stop_reason, run_id)
+            )
+        else:
+            self.x(
+                "UPDATE runs SET status=?, stop_reason=?, data=? WHERE id=?",
+                (status, stop_reason, json.dumps(data), run_id),
+            )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """A run record."""
