@@ -23,6 +23,7 @@ function lwCmpColumn(index) {
   const state = lwEl("span", "lw-col-state");
   head.append(badge, chips, state);
   const error = lwEl("div", "lw-col-error");
+  const note = lwEl("div", "lw-col-note");
   const body = lwEl("div", "lw-col-body");
   const steps = lwEl("details", "lw-steps");
   const stepsSummary = lwEl("summary", "lw-steps-summary", "reasoning & tools");
@@ -35,10 +36,10 @@ function lwCmpColumn(index) {
   answer.append(answerItems, answerLive);
   body.append(steps, answer);
   const metrics = lwEl("table", "lw-metrics");
-  col.append(head, error, body, metrics);
+  col.append(head, error, note, body, metrics);
   col.dataset.col = String(index);
   const live = { steps: lwLiveArea(stepLive), answer: lwLiveArea(answerLive), where: new Map() };
-  return { col, badge, chips, state, error, body, steps, stepsSummary, stepItems, stepLive,
+  return { col, badge, chips, state, error, note, body, steps, stepsSummary, stepItems, stepLive,
            answerItems, answerLive, metrics, live, stepCount: 0 };
 }
 
@@ -142,6 +143,8 @@ function render({ model, el }) {
       c.state.className = "lw-col-state lw-col-state--" + (info.status || "idle");
       c.error.hidden = !info.error;
       c.error.textContent = info.error || "";
+      c.note.hidden = !info.note;
+      c.note.textContent = info.note || "";
       c.body.style.maxHeight = height;
       const items = info.items || [];
       const stepItems = items.filter((it) => LW_CMP_STEP_TYPES.has(it.type));

@@ -1028,6 +1028,7 @@ class CompareView(LettaWidget):
             "items": cell.items,
             "metrics": {k: _plain(v) for k, v in metrics.items()},
             "error": str(cell.error) if cell.error is not None else "",
+            "note": _column_note(cell),
         }
 
     def _stopped_round(self) -> Round:
@@ -1089,6 +1090,17 @@ def _history_message(rec: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("message_type") in ("reasoning_message", "hidden_reasoning_message"):
         out.setdefault("reasoning", out.get("text"))
     return out
+
+
+def _column_note(cell: _Cell) -> str:
+    """A hint under a column whose turn needs the user (an approval request)."""
+    turn = cell.turn
+    if turn is not None and turn.stop_reason == "requires_approval":
+        return (
+            "A tool call waits for approval: approve or deny it in a ChatCell on "
+            f"{cell.conversation_id} (this conversation refuses new messages until then)."
+        )
+    return ""
 
 
 def _plain(v: Any) -> Any:

@@ -368,3 +368,15 @@ def test_stop_during_a_batch_ends_the_batch(client: Letta, agent: Any) -> None:
     assert 2 <= len(df) <= 4  # the first round or two, the last one stopped
     assert df["stop_reason"].iloc[-1] == "cancelled"
     assert cmp.status == "stopped"
+
+
+def test_a_pending_approval_is_explained_in_its_column(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView.fork(client, conv, n=2)
+    rnd = cmp.send("Send an email to ada@example.com about the meeting.")
+    assert {t.stop_reason for t in rnd.turns.values() if t is not None} == {"requires_approval"}
+    for col in cmp.columns:
+        assert "waits for approval" in col["note"]
+        assert col["conversation_id"] in col["note"]
+        assert any(i["type"] == "approval_request_message" for i in col["items"])
+    assert cmp.results["tool_calls"].tolist() == [1, 1]
