@@ -21,6 +21,14 @@ function lwDate(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** An <input>/<select>/<textarea> whose keys never reach JupyterLab's notebook shortcuts
+ *  (Shift+Enter would re-run the cell; 'dd' would delete it). */
+function lwField(tag, cls) {
+  const node = lwEl(tag, cls);
+  node.dataset.lmSuppressShortcuts = "true";
+  return node;
+}
+
 function lwButton(cls, text, title) {
   const b = lwEl("button", cls, text);
   if (title) b.title = title;
@@ -59,7 +67,7 @@ function render({ model, el }) {
   // agent picker
   const picker = lwEl("section", "lw-picker");
   const pickerTitle = lwEl("div", "lw-picker-title", "Choose an agent");
-  const agentSearch = lwEl("input", "lw-agent-search");
+  const agentSearch = lwField("input", "lw-agent-search");
   agentSearch.placeholder = "Search agents by name…";
   agentSearch.type = "search";
   const agentList = lwEl("div", "lw-agent-list");
@@ -80,10 +88,10 @@ function render({ model, el }) {
   // conversation list
   const listPane = lwEl("section", "lw-list-pane");
   const listTools = lwEl("div", "lw-list-tools");
-  const convSearch = lwEl("input", "lw-conv-search");
+  const convSearch = lwField("input", "lw-conv-search");
   convSearch.type = "search";
   convSearch.placeholder = "Search summaries…";
-  const archSelect = lwEl("select", "lw-archive-filter");
+  const archSelect = lwField("select", "lw-archive-filter");
   for (const [value, label] of [["unarchived", "Active"], ["archived", "Archived"], ["all", "All"]]) {
     const opt = lwEl("option", "", label);
     opt.value = value;
@@ -98,10 +106,10 @@ function render({ model, el }) {
   const msgPane = lwEl("section", "lw-msg-pane");
   const header = lwEl("div", "lw-conv-header");
   const filters = lwEl("div", "lw-filters");
-  const textFilter = lwEl("input", "lw-text-filter");
+  const textFilter = lwField("input", "lw-text-filter");
   textFilter.type = "search";
   textFilter.placeholder = "Filter messages by text…";
-  const typeFilter = lwEl("select", "lw-type-filter");
+  const typeFilter = lwField("select", "lw-type-filter");
   for (const [value, label] of [["", "All types"], ["user", "User"], ["assistant", "Assistant"],
     ["reasoning", "Reasoning"], ["tools", "Tool calls"], ["system", "System / summary"]]) {
     const opt = lwEl("option", "", label);
@@ -435,6 +443,7 @@ function render({ model, el }) {
       markBoundaries();
       drawNav();
       scroller.scrollTop = scroller.scrollHeight;
+      stick = true;
       const t0 = msgs.t0;
       requestAnimationFrame(() => {
         if (token === msgs.token && msgs.pages.length <= 1) scroller.scrollTop = scroller.scrollHeight;
@@ -535,7 +544,16 @@ function render({ model, el }) {
     });
   }
 
+  // Stick to the bottom after the newest page loads while cards settle (fonts, highlighting),
+  // until the user scrolls away.
+  let stick = false;
+  const resizes = typeof ResizeObserver === "function"
+    ? new ResizeObserver(() => { if (stick && !msgs.hasNewer) scroller.scrollTop = scroller.scrollHeight; })
+    : null;
+  if (resizes) { resizes.observe(pagesBox); cleanups.push(() => resizes.disconnect()); }
+
   scroller.addEventListener("scroll", () => {
+    stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
     if (scroller.scrollTop < 120) loadOlder();
     else if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120) loadNewer();
   }, { passive: true });
@@ -623,7 +641,7 @@ function render({ model, el }) {
     }
     const titleRow = lwEl("div", "lw-conv-title-row");
     if (editing) {
-      const input = lwEl("input", "lw-summary-input");
+      const input = lwField("input", "lw-summary-input");
       input.value = info.summary || "";
       input.placeholder = "Summary (the conversation's title)";
       const save = lwButton("lw-summary-save lw-primary", "Save");

@@ -357,13 +357,13 @@ class ConversationBrowser(LettaWidget):
                 if handler is None:
                     raise InvalidRequest(f"unknown request {method!r}", "reload the widget")
                 result = await handler(params if isinstance(params, dict) else {})
-                self.send({"kind": "reply", "id": rid, "result": result})
+                self.send_custom({"kind": "reply", "id": rid, "result": result})
             except asyncio.CancelledError:
-                self.send({"kind": "reply", "id": rid, "error": "cancelled"})
+                self.send_custom({"kind": "reply", "id": rid, "error": "cancelled"})
                 raise
             except Exception as exc:  # always answer (H6), with a sentence for people
                 err = translate(exc, base_url=self._base_url)
-                self.send({"kind": "reply", "id": rid, "error": str(err)})
+                self.send_custom({"kind": "reply", "id": rid, "error": str(err)})
 
         WorkerLoop.get().submit(answer(), context=self._last_msg_context)
 

@@ -302,6 +302,12 @@ def test_server_errors_shown_in_place(lab, page, client, seeded_devserver, tmp_p
     expect(root.locator(".lw-pages")).to_contain_text("hello one")
     row(root, "two").click()
     expect(root.locator(".lw-pages")).to_contain_text("hello two", timeout=30_000)
+    # keys typed in the widget never reach the notebook's shortcuts (Shift+Enter re-runs)
+    root.locator(".lw-text-filter").fill("hello")
+    root.locator(".lw-text-filter").press("Shift+Enter")
+    page.wait_for_timeout(1000)
+    expect(cell(page, 0).locator(".jp-InputArea-prompt")).to_have_text("[1]:")
+    expect(root.locator(".lw-pages")).to_contain_text("hello two")
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

@@ -351,8 +351,8 @@ def test_deleted_by_another_client_while_shown(
 
 def rpc(browser: ConversationBrowser, method: str, params: dict[str, Any]) -> dict[str, Any]:
     replies: list[dict[str, Any]] = []
-    original = browser.send
-    browser.send = lambda msg, *a, **k: replies.append(msg)  # type: ignore[method-assign]
+    original = browser.send_custom
+    browser.send_custom = lambda msg: replies.append(msg)  # type: ignore[method-assign]
     try:
         browser._dispatch(
             browser, {"kind": "rpc", "id": "v:1", "method": method, "params": params}, []
@@ -361,7 +361,7 @@ def rpc(browser: ConversationBrowser, method: str, params: dict[str, Any]) -> di
         while not replies and time.time() < deadline:
             time.sleep(0.02)
     finally:
-        browser.send = original  # type: ignore[method-assign]
+        browser.send_custom = original  # type: ignore[method-assign]
     assert len(replies) == 1 and replies[0]["kind"] == "reply" and replies[0]["id"] == "v:1"
     return replies[0]
 
