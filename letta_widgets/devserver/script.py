@@ -77,7 +77,7 @@ APPROVAL_TOOLS = frozenset({"send_email"})
 """Tools whose calls wait for the client's approval."""
 
 SLOW_REPLY = (
-    "This is a deliberately slow reply, streamed in small pieces so that you can "
+    "This is a deliberately slow reply, streamed in small pieces so you can "
     "try cancel and resume while it arrives."
 )
 """The answer to a text containing ``slow`` (20 tokens)."""
