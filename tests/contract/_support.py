@@ -199,7 +199,8 @@ def assert_no_loss_no_repeat(walked: Sequence[Any], full: Sequence[Any]) -> None
     assert not repeated, f"repeated across pages: {repeated}"
     missing = [key(m) for m in full if key(m) not in seen]
     assert not missing, f"lost across pages: {missing}"
-    extra = [k for k in seen if k not in {key(m) for m in full}]
+    known = {key(m) for m in full}
+    extra = [k for k in seen if k not in known]
     assert not extra, f"messages not in the full history: {extra}"
 
 

@@ -104,3 +104,20 @@ def test_memory_insert_tool_call(client: Letta, conv: object) -> None:
     assert call.tool_call.name == "memory_insert"
     value = client.agents.blocks.retrieve("persona", agent_id=conv.agent_id).value
     assert "I am a test agent." in value and "I like chess." in value
+
+
+def test_conversation_search_tool_searches_the_whole_agent(client: Letta, agent: object) -> None:
+    """The real server's conversation_search is agent-wide recall: it finds messages of the
+    agent's other conversations too. Its return is a Python-repr dict string."""
+    a = client.conversations.create(agent_id=agent.id).id
+    b = client.conversations.create(agent_id=agent.id).id
+    sup.send(client, b, "my secret nut is walnut")
+    chunks = sup.send(client, a, 'call:conversation_search {"query": "walnut"}')
+    ret = sup.of_type(chunks, "tool_return_message")
+    assert len(ret) == 1 and ret[0].status == "success" and ret[0].name == "conversation_search"
+    assert ret[0].tool_return.startswith("{'message': 'Showing ")
+    assert "my secret nut is walnut" in ret[0].tool_return
+    assert sup.stop_reason(chunks) == "end_turn"
+    chunks = sup.send(client, a, 'call:conversation_search {"query": "zzzqqq"}')
+    ret = sup.of_type(chunks, "tool_return_message")
+    assert ret[0].tool_return == "{'message': 'No results found.', 'results': []}"
