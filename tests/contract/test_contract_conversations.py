@@ -3,6 +3,7 @@ retrieve, update, delete, fork, recompile, and the agent's default conversation.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import _support as sup
@@ -233,3 +234,72 @@ def test_default_conversation(client: Letta, agent: object) -> None:
 def test_unknown_agent_create_404(client: Letta) -> None:
     with pytest.raises(letta_client.NotFoundError):
         client.conversations.create(agent_id=f"agent-{uuid.uuid4()}")
+
+
+def test_compact(client: Letta, conv: object) -> None:
+    """messages.compact summarizes older in-context messages; history stays listed."""
+    for i in range(4):
+        sup.send(client, conv.id, f"turn {i}")
+    before_list = sup.history(client, conv.id)
+    before_ctx = client.conversations.retrieve(conv.id).in_context_message_ids
+    out = client.conversations.messages.compact(conv.id)
+    body_keys = {"summary", "num_messages_before", "num_messages_after"}
+    assert body_keys <= set(out.to_dict())
+    assert out.num_messages_before == len(before_ctx)
+    assert out.num_messages_after < out.num_messages_before
+    assert isinstance(out.summary, str) and out.summary
+    ctx = client.conversations.retrieve(conv.id).in_context_message_ids
+    assert len(ctx) == out.num_messages_after
+    assert ctx[0] == before_ctx[0]  # the system message stays first
+    after_list = sup.history(client, conv.id)
+    # nothing is deleted: every earlier message is still listed, plus the summary
+    assert {sup.key(m) for m in before_list} <= {sup.key(m) for m in after_list}
+    new = [m for m in after_list if sup.key(m) not in {sup.key(x) for x in before_list}]
+    assert len(new) == 1 and new[0].id == ctx[1]
+    summary = new[0]
+    # letta 0.16.8 lists the summary as a user message holding a system alert
+    assert summary.message_type == "user_message"
+    alert = json.loads(summary.content)
+    assert alert["type"] == "system_alert"
+    assert alert["message"].startswith(
+        "Note: prior messages from the beginning of the conversation have been hidden from view"
+    )
+    assert out.summary in alert["message"]
+    listed_ids = {m.id for m in after_list}
+    assert all(i in listed_ids for i in ctx)
+    assert sup.stop_reason(sup.send(client, conv.id, "after compact")) == "end_turn"
+
+
+def test_run_retrieve(client: Letta, conv: object) -> None:
+    chunks = sup.send(client, conv.id, "hello")
+    run_id = sup.of_type(chunks, "assistant_message")[0].run_id
+    # the run is finalized just after the stream ends (not necessarily before)
+    assert sup.wait_for(lambda: client.runs.retrieve(run_id).status == "completed", 15)
+    body = sup.raw_json(client.runs.with_raw_response.retrieve, run_id)
+    assert body["id"] == run_id
+    assert body["agent_id"] == conv.agent_id
+    assert body["conversation_id"] == conv.id
+    assert body["status"] == "completed"
+    assert body["stop_reason"] == "end_turn"
+    assert body["background"] is False
+    assert body["created_at"] and body["completed_at"]
+    run = client.runs.retrieve(run_id)
+    assert run.completed_at >= run.created_at.replace(tzinfo=run.completed_at.tzinfo)
+
+
+def test_hidden_conversation(client: Letta, agent: object, server_label: str) -> None:
+    hidden = client.conversations.create(agent_id=agent.id, hidden=True).id
+    if hidden in _convs(client, agent.id):
+        pytest.skip(f"{server_label} has no hidden conversations (Letta Cloud has): listed")
+    assert hidden not in _convs(client, agent.id)
+    assert client.conversations.retrieve(hidden).id == hidden
+
+
+def test_conversation_model_and_override_model(client: Letta, agent: object) -> None:
+    conv = client.conversations.create(agent_id=agent.id, model=sup.MODEL)
+    assert conv.model == sup.MODEL
+    assert client.conversations.retrieve(conv.id).model == sup.MODEL
+    plain = client.conversations.create(agent_id=agent.id)
+    assert plain.model is None
+    chunks = sup.send(client, plain.id, "override", override_model=sup.MODEL)
+    assert sup.stop_reason(chunks) == "end_turn"
