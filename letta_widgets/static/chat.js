@@ -13,6 +13,8 @@ function render({ model, el }) {
   const composer = lwEl("div", "lw-composer");
   const input = lwEl("textarea", "lw-input");
   input.rows = 2;
+  // JupyterLab must not treat keys typed here as notebook shortcuts (Shift+Enter, a, b, dd).
+  input.dataset.lmSuppressShortcuts = "true";
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send");
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
@@ -37,6 +39,7 @@ function render({ model, el }) {
     const deny = lwEl("button", "lw-deny", "Deny");
     const reason = lwEl("input", "lw-deny-reason");
     reason.placeholder = "reason (optional)";
+    reason.dataset.lmSuppressShortcuts = "true";
     const answer = (ok) => {
       approve.disabled = deny.disabled = true;
       model.send({ kind: "approve", tool_call_id: ids[0], approve: ok, reason: reason.value || null });
@@ -90,9 +93,13 @@ function render({ model, el }) {
   }
 
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      event.stopPropagation();
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.shiftKey) {
+      input.setRangeText("\n", input.selectionStart, input.selectionEnd, "end");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    } else {
       send();
     }
   });

@@ -1,0 +1,291 @@
+"""ChatCell in a real JupyterLab, driven in Chromium: typing, live tokens, Stop, Interrupt,
+approvals, older pages, hostile text, dark theme."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from jlab import (
+    cell,
+    open_notebook,
+    output_text,
+    page_problems,
+    run_cell,
+    set_theme,
+    wait_for_widget,
+    write_notebook,
+)
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+SETUP = """\
+import letta_client, letta_widgets as lw
+client = lw.connect()
+agent = client.agents.create(
+    name="chat-@TAG@", model="openai/gpt-4o-mini", embedding="openai/text-embedding-3-small",
+    memory_blocks=[{"label": "human", "value": "The human's name is Ada."},
+                   {"label": "persona", "value": "I am a helpful assistant."}])
+paced = lw.connect(default_headers={"X-Devserver-Token-Delay-Ms": "@DELAY@"})
+chat = lw.ChatCell(paced, agent_id=agent.id, height="300px")
+chat"""
+
+PROBE = """\
+def server_has_run():
+    try:
+        client.conversations.cancel(chat.conversation_id)
+        return "yes"
+    except letta_client.ConflictError:
+        return "no"
+t = chat.last_turn
+print(f"STOP={t.stop_reason if t else None} BUSY={chat.busy} STATUS={chat.status} "
+      f"RUNNING={server_has_run()}")"""
+
+
+def setup(lab, page, name: str, delay_ms: int = 60, extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """A notebook of [setup + ChatCell, probe, *extra] with the first cell run.
+
+    Extra cells are written up front and run later with ``run_cell(page, 2 + i)``."""
+    src = SETUP.replace("@TAG@", name).replace("@DELAY@", str(delay_ms))
+    write_notebook(lab.root / f"{name}.ipynb", [src, PROBE, *extra])
+    open_notebook(page, lab, f"{name}.ipynb")
+    run_cell(page, 0)
+    root = cell(page, 0).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    return root
+
+
+def type_and_send(root, text: str) -> None:  # type: ignore[no-untyped-def]
+    box = root.locator(".lw-input")
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
+def wait_live_text(page, root) -> None:  # type: ignore[no-untyped-def]
+    expect(root).to_have_attribute("data-status", "streaming", timeout=30_000)
+    page.wait_for_function(
+        "el => el.querySelector('.lw-live-area').innerText.trim().length > 0",
+        arg=root.element_handle(),
+        timeout=30_000,
+    )
+
+
+def probe(page) -> str:  # type: ignore[no-untyped-def]
+    run_cell(page, 1)
+    out = cell(page, 1).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("RUNNING=", timeout=30_000)
+    return output_text(page, 1)
+
+
+def test_type_enter_streams_tokens_progressively(lab, page):
+    root = setup(lab, page, "chat_live")
+    type_and_send(root, "Please tell me a slow story about the sea.")
+    wait_live_text(page, root)
+    seen: list[int] = []
+    for _ in range(150):
+        if root.get_attribute("data-status") != "streaming":
+            break
+        seen.append(len(root.locator(".lw-live-area").inner_text()))
+        page.wait_for_timeout(60)
+    distinct = sorted(set(seen))
+    assert len(distinct) >= 4, f"tokens did not arrive progressively: {seen}"
+    assert seen == sorted(seen), "live text shrank while streaming"
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(root.locator(".lw-item--assistant_message")).to_have_count(1)
+    expect(root.locator(".lw-item--user_message")).to_contain_text("slow story")
+    expect(root.locator(".lw-item--usage")).to_have_count(1)
+    expect(root.locator(".lw-live-area")).to_be_empty()
+    assert "STOP=end_turn BUSY=False STATUS=done RUNNING=no" in probe(page)
+    # Shift+Enter is a new line, not a send
+    box = root.locator(".lw-input")
+    box.click()
+    box.fill("line one")
+    box.press("Shift+Enter")
+    box.type("line two")
+    expect(box).to_have_value("line one\nline two")
+    assert root.get_attribute("data-status") == "done"
+    assert page_problems(page) == []
+    page.screenshot(path=str(IMAGES / "chat-light.png"), full_page=False)
+
+
+def test_stop_click_stops_a_click_started_run(lab, page):
+    root = setup(lab, page, "chat_stop_click", delay_ms=150)
+    type_and_send(root, "slow: count to twenty please")
+    wait_live_text(page, root)
+    root.locator(".lw-stop").click()
+    expect(root).to_have_attribute("data-status", "stopped", timeout=15_000)
+    out = probe(page)
+    assert "STOP=cancelled BUSY=False STATUS=stopped RUNNING=no" in out
+    # the widget works after a stop
+    type_and_send(root, "Hello again")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+
+
+def test_stop_click_during_await_asend(lab, page):
+    asend = 't = await chat.asend("slow: a long answer"); print("ASEND", t.stop_reason)'
+    root = setup(lab, page, "chat_stop_asend", delay_ms=150, extra=(asend,))
+    run_cell(page, 2)
+    wait_live_text(page, root)
+    root.locator(".lw-stop").click()
+    out = cell(page, 2).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("ASEND cancelled", timeout=15_000)
+    assert "BUSY=False STATUS=stopped RUNNING=no" in probe(page)
+
+
+def test_stop_click_during_blocking_send(lab, page):
+    """JupyterLab >= 4.6 routes widget messages to a comm subshell, so Stop reaches a
+    blocking ``chat.send`` (the job publishes in the context of the last click)."""
+    send = 't = chat.send("slow: one more long answer"); print("SEND", t.stop_reason)'
+    root = setup(lab, page, "chat_stop_send", delay_ms=150, extra=(send,))
+    type_and_send(root, "Hi!")  # a front-end message first, so replies route to the subshell
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    run_cell(page, 2)
+    wait_live_text(page, root)
+    root.locator(".lw-stop").click()
+    out = cell(page, 2).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("SEND cancelled", timeout=15_000)
+    assert "BUSY=False STATUS=stopped RUNNING=no" in probe(page)
+
+
+def test_kernel_interrupt_during_send_leaves_nothing_streaming(lab, page):
+    root = setup(
+        lab, page, "chat_interrupt", delay_ms=150, extra=('t = chat.send("slow: interrupt me")',)
+    )
+    run_cell(page, 2)
+    wait_live_text(page, root)
+    page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
+    page.locator('li[data-command="kernelmenu:interrupt"]').click()
+    out = cell(page, 2).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("KeyboardInterrupt", timeout=15_000)
+    text = probe(page)
+    assert "BUSY=False" in text and "RUNNING=no" in text
+    before = root.locator(".lw-live-area").inner_text()
+    page.wait_for_timeout(1500)
+    assert root.locator(".lw-live-area").inner_text() == before  # nothing streams on
+    assert root.get_attribute("data-status") != "streaming"
+
+
+def test_approve_a_tool_call(lab, page):
+    returns = (
+        "print('RETURNS', sum(m['message_type'] == 'tool_return_message'\n"
+        "                     for m in chat.last_turn.messages))"
+    )
+    root = setup(lab, page, "chat_approve", delay_ms=5, extra=(returns,))
+    type_and_send(root, "Please send an email to bob@example.com saying the build is green.")
+    approve = root.locator(".lw-approve")
+    expect(approve).to_be_visible(timeout=30_000)
+    expect(root.locator(".lw-status")).to_contain_text("approval")
+    approve.click()
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(root.locator(".lw-approve")).to_have_count(0)
+    expect(
+        root.locator(".lw-msg--tool_return_message, .lw-item--tool_exchange").first
+    ).to_be_visible()
+    run_cell(page, 2)
+    expect(cell(page, 2).locator(".jp-OutputArea-output")).to_contain_text(
+        "RETURNS 1", timeout=15_000
+    )
+
+
+def test_scrolling_up_loads_older_pages(lab, page):
+    older_cell = (
+        "conv = client.conversations.create(agent_id=agent.id).id\n"
+        'client.post(f"/v1/_devserver/conversations/{conv}/synthetic",\n'
+        '            body={"turns": 40}, cast_to=object)\n'
+        "old = lw.ChatCell(client, conversation_id=conv, history=10, height='240px')\n"
+        "old"
+    )
+    setup(lab, page, "chat_older", delay_ms=1, extra=(older_cell,))
+    run_cell(page, 2)
+    older = cell(page, 2).locator(".lw-chat")
+    wait_for_widget(page, older, timeout=60)
+    items = older.locator(".lw-items > .lw-item")
+    expect(items.first).to_be_visible(timeout=30_000)
+    counts = [items.count()]
+    for _ in range(3):
+        older.locator(".lw-transcript").evaluate(
+            "el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }"
+        )
+        page.wait_for_function(
+            "([el, n]) => el.querySelectorAll('.lw-items > .lw-item').length > n",
+            arg=[older.element_handle(), counts[-1]],
+            timeout=30_000,
+        )
+        counts.append(items.count())
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+    keys = older.locator(".lw-items > .lw-item").evaluate_all("els => els.map(e => e.dataset.key)")
+    assert len(keys) == len(set(keys))
+
+
+HOSTILE = (
+    "<script>window.__pwned = 'script'</script> <img src=x onerror=\"window.__pwned='img'\"> "
+    "[click me](javascript:window.__pwned='link') <svg onload=\"window.__pwned='svg'\"></svg> "
+    '<a href="jAvAsCrIpT:window.__pwned=\'a\'">a</a> <iframe src="javascript:alert(1)"></iframe>'
+)
+
+
+def test_hostile_and_huge_text_render_as_text(lab, page):
+    big = 't = chat.send("B" * (1 << 20)); print("BIG", t.stop_reason)'
+    root = setup(lab, page, "chat_hostile", delay_ms=1, extra=(big,))
+    type_and_send(root, HOSTILE)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(root.locator(".lw-item--user_message")).to_contain_text("onerror")
+    run_cell(page, 2)
+    expect(cell(page, 2).locator(".jp-OutputArea-output")).to_contain_text(
+        "BIG end_turn", timeout=90_000
+    )
+    expect(root.locator(".lw-truncated").first).to_be_attached()
+    assert page.evaluate("() => window.__pwned") is None
+    widget = root.element_handle()
+    bad = page.evaluate(
+        """el => {
+          const out = [];
+          for (const n of el.querySelectorAll('*')) {
+            const tag = n.tagName.toUpperCase();
+            if (['SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'SVG'].includes(tag)) out.push(tag);
+            for (const a of n.attributes) {
+              if (a.name.startsWith('on')) out.push(n.tagName + '@' + a.name);
+              const url = ['href', 'src'].includes(a.name);
+              if (url && /^\\s*javascript:/i.test(a.value)) out.push(a.value);
+            }
+          }
+          return out;
+        }""",
+        widget,
+    )
+    assert bad == []
+    # still responsive: a front-end round trip and another turn work
+    assert page.evaluate("() => 1 + 1") == 2
+    type_and_send(root, "Hello after the big one")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    assert page.evaluate("() => window.__pwned") is None
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def test_dark_theme(lab, page):
+    root = setup(lab, page, "chat_dark", delay_ms=1)
+    set_theme(page, "dark")
+    try:
+        type_and_send(root, "My name is Grace. What is my name?")
+        expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+        type_and_send(root, "Please remember that I like green tea.")
+        expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+        bg = root.evaluate("el => getComputedStyle(el).backgroundColor")
+        fg = root.locator(".lw-item--assistant_message").first.evaluate(
+            "el => getComputedStyle(el).color"
+        )
+        assert _luminance(bg) < 0.35, bg
+        assert _luminance(fg) > 0.6, fg
+        assert page_problems(page) == []
+        page.screenshot(path=str(IMAGES / "chat-dark.png"), full_page=False)
+    finally:
+        set_theme(page, "light")
