@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import _support as sup
+import letta_client
 import pytest
 from letta_client import AsyncLetta, Letta
 
@@ -243,3 +244,59 @@ def test_async_client_streams_the_same(base_url: str, conv: object) -> None:
     deltas = sup.of_type(chunks, "assistant_message")
     stored = [m for m in listed if m.message_type == "assistant_message"]
     assert [m.content for m in stored] == ["".join(d.content for d in deltas)]
+
+
+def _llm_error(is_devserver: bool) -> tuple[str, dict]:
+    """How to make the model fail: the devserver's fault header, or the stub LLM's prompt."""
+    if is_devserver:
+        return "hello", {"extra_headers": {"X-Devserver-Fault": "error_event"}}
+    return "please fail:llm now", {}
+
+
+@pytest.mark.parametrize("mode", ["steps", "tokens"])
+def test_llm_error_framing(client: Letta, conv: object, is_devserver: bool, mode: str) -> None:
+    text, kw = _llm_error(is_devserver)
+    if mode == "tokens":
+        kw["stream_tokens"] = True
+    raw = sup.raw_stream(client, conv.id, text, **kw)
+    kinds = [e["message_type"] for e in raw.events]
+    if "error_message" not in kinds and not is_devserver:
+        pytest.skip("this server's model does not fail on the stub LLM's fail:llm prompt")
+    # ... stop_reason llm_api_error, then `event: error` + error_message, then [DONE]
+    assert kinds[-2:] == ["stop_reason", "error_message"]
+    assert raw.events[-2]["stop_reason"] == "llm_api_error"
+    assert raw.event_names == ["error"]
+    nonblank = [ln for ln in raw.lines if ln]
+    assert nonblank[-3:-1] == ["event: error", nonblank[-2]] and nonblank[-1] == "data: [DONE]"
+    err = raw.events[-1]
+    assert set(err) == sup.STREAM_ONLY_FIELDS["error_message"]
+    assert err["error_type"] == "llm_error"
+    assert err["message"] == "An error occurred with the LLM request."
+    assert err["run_id"].startswith("run-") and err["seq_id"] is None
+    # the SDK yields what came before, then raises with the error_message as body
+    got: list = []
+    with pytest.raises(letta_client.APIStatusError) as exc:
+        for chunk in client.conversations.messages.create(conv.id, messages=sup.user(text), **kw):
+            got.append(chunk)
+    assert sup.stop_reason(got) == "llm_api_error"
+    assert exc.value.body["message_type"] == "error_message"
+    # a failed turn stores nothing, not even the user message
+    assert sup.types(sup.history(client, conv.id)) == ["system_message"]
+
+
+def test_llm_error_non_streaming(client: Letta, conv: object, is_devserver: bool) -> None:
+    text, kw = _llm_error(is_devserver)
+    try:
+        client.conversations.messages.create(
+            conv.id, messages=sup.user(text), streaming=False, **kw
+        )
+    except letta_client.InternalServerError as e:
+        assert e.status_code == 500
+        assert e.body["error"]["type"] == "llm_error"
+        assert e.body["error"]["message"] == "An error occurred with the LLM request."
+        assert "detail" in e.body["error"]
+    else:
+        if not is_devserver:
+            pytest.skip("this server's model does not fail on the stub LLM's fail:llm prompt")
+        pytest.fail("streaming=False with an LLM error must answer HTTP 500")
+    assert sup.types(sup.history(client, conv.id)) == ["system_message"]
