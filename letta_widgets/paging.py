@@ -14,7 +14,7 @@ from typing import Any
 
 from letta_client import AsyncLetta
 
-__all__ = ["older_page", "trim_partial_group"]
+__all__ = ["oldest_first", "older_page", "trim_partial_group"]
 
 
 def trim_partial_group(
@@ -36,6 +36,21 @@ def trim_partial_group(
         return page_desc, tail_id, True
     kept = page_desc[:cut]
     return kept, kept[-1]["id"], True
+
+
+def oldest_first(page_desc: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reverse a newest-first page into thread order, group by group.
+
+    Within one id group a desc page keeps the natural order (reasoning before the
+    reply), so reversing message by message would put the reply first.
+    """
+    groups: list[list[dict[str, Any]]] = []
+    for msg in page_desc:
+        if groups and groups[-1][0]["id"] == msg["id"]:
+            groups[-1].append(msg)
+        else:
+            groups.append([msg])
+    return [msg for group in reversed(groups) for msg in group]
 
 
 async def older_page(

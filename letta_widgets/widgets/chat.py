@@ -22,7 +22,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
-from letta_widgets.paging import older_page, trim_partial_group
+from letta_widgets.paging import older_page, oldest_first, trim_partial_group
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 from letta_widgets.widgets.base import LettaWidget, bundle
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
@@ -238,7 +238,7 @@ class ChatCell(LettaWidget):
             )
         msgs = [m.to_dict(mode="json") for m in page.items]
         kept, self._oldest_cursor, self.has_older = trim_partial_group(msgs, self._history)
-        self.items = transcript_items(reversed(kept), answered=self._answered)
+        self.items = transcript_items(oldest_first(kept), answered=self._answered)
 
     def _start(self, coro: Coroutine[Any, Any, Any], *, context: Any = None) -> Job:
         with self._lock:
@@ -386,7 +386,7 @@ class ChatCell(LettaWidget):
         known = {item["key"] for item in self.items}
         older = [
             i
-            for i in transcript_items(reversed(msgs), answered=self._answered)
+            for i in transcript_items(oldest_first(msgs), answered=self._answered)
             if i["key"] not in known
         ]
         self._oldest_cursor = cursor

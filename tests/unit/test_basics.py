@@ -9,7 +9,7 @@ import pytest
 import letta_widgets as lw
 from letta_widgets.errors import translate
 from letta_widgets.magics import parse_magic_line
-from letta_widgets.paging import trim_partial_group
+from letta_widgets.paging import oldest_first, trim_partial_group
 
 
 def test_connect_reads_env_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,3 +118,20 @@ def test_magic_line_parsing() -> None:
         parse_magic_line("hello")
     with pytest.raises(ValueError, match="usage"):
         parse_magic_line("")
+
+
+def test_oldest_first_keeps_the_order_inside_an_id_group() -> None:
+    page = [
+        {"id": "m3", "message_type": "reasoning_message"},
+        {"id": "m3", "message_type": "assistant_message"},
+        {"id": "m2", "message_type": "user_message"},
+        {"id": "m1", "message_type": "reasoning_message"},
+        {"id": "m1", "message_type": "tool_call_message"},
+    ]
+    assert [(m["id"], m["message_type"]) for m in oldest_first(page)] == [
+        ("m1", "reasoning_message"),
+        ("m1", "tool_call_message"),
+        ("m2", "user_message"),
+        ("m3", "reasoning_message"),
+        ("m3", "assistant_message"),
+    ]
