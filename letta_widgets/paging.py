@@ -14,7 +14,7 @@ from typing import Any
 
 from letta_client import AsyncLetta
 
-__all__ = ["oldest_first", "older_page", "trim_partial_group"]
+__all__ = ["older_page", "oldest_first", "trim_partial_group"]
 
 
 def trim_partial_group(
