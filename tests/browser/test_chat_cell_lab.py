@@ -4,8 +4,6 @@ approvals, older pages, hostile text, dark theme."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import pytest
 from jlab import (
     cell,
@@ -20,8 +18,6 @@ from jlab import (
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 SETUP = """\
 import letta_client, letta_widgets as lw
@@ -82,7 +78,7 @@ def probe(page) -> str:  # type: ignore[no-untyped-def]
     return output_text(page, 1)
 
 
-def test_type_enter_streams_tokens_progressively(lab, page):
+def test_type_enter_streams_tokens_progressively(lab, page, artifacts_dir):
     root = setup(lab, page, "chat_live")
     type_and_send(root, "Please tell me a slow story about the sea.")
     wait_live_text(page, root)
@@ -110,7 +106,7 @@ def test_type_enter_streams_tokens_progressively(lab, page):
     expect(box).to_have_value("line one\nline two")
     assert root.get_attribute("data-status") == "done"
     assert page_problems(page) == []
-    page.screenshot(path=str(IMAGES / "chat-light.png"), full_page=False)
+    page.screenshot(path=str(artifacts_dir / "chat-light.png"))
 
 
 def test_stop_click_stops_a_click_started_run(lab, page):
@@ -271,7 +267,7 @@ def _luminance(rgb: str) -> float:
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
-def test_dark_theme(lab, page):
+def test_dark_theme(lab, page, artifacts_dir):
     root = setup(lab, page, "chat_dark", delay_ms=1)
     set_theme(page, "dark")
     try:
@@ -286,6 +282,6 @@ def test_dark_theme(lab, page):
         assert _luminance(bg) < 0.35, bg
         assert _luminance(fg) > 0.6, fg
         assert page_problems(page) == []
-        page.screenshot(path=str(IMAGES / "chat-dark.png"), full_page=False)
+        page.screenshot(path=str(artifacts_dir / "chat-dark.png"))
     finally:
         set_theme(page, "light")
