@@ -4,6 +4,7 @@ approvals, older pages, hostile text, dark theme."""
 from __future__ import annotations
 
 import re
+
 import pytest
 from jlab import (
     cell,
