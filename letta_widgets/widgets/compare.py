@@ -705,21 +705,31 @@ class CompareView(LettaWidget):
         self.status = "streaming"
         self.status_text = f"round {rnd.index + 1} · streaming into {len(self._variants)} columns…"
         t0 = time.perf_counter()
-        before = await self._blocks()
-        tasks = [
-            asyncio.ensure_future(self._column(rnd, i, prompt, fresh))
-            for i in range(len(self._variants))
-        ]
+        tasks: list[asyncio.Future[None]] = []
         try:
+            before = await self._blocks()
+            tasks = [
+                asyncio.ensure_future(self._column(rnd, i, prompt, fresh))
+                for i in range(len(self._variants))
+            ]
             await asyncio.gather(*tasks)
+            after = await self._blocks() if before is not None else None
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for i, cell in enumerate(rnd._cells):
+                if cell.status in ("waiting", "preparing"):  # stopped before it streamed
+                    cell.status = "stopped"
+                    self._finish_cell(rnd, i)
             rnd.stopped = True
             self._end_round(rnd, time.perf_counter() - t0, None, None)
             raise
-        after = await self._blocks() if before is not None else None
+        except Exception as exc:  # a bug: say so in the widget instead of hanging in "streaming"
+            self.show_error(exc)
+            self._end_round(rnd, time.perf_counter() - t0, None, None)
+            self.status = "error"
+            raise
         self._end_round(rnd, time.perf_counter() - t0, before, after)
         return rnd
 

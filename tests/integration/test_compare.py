@@ -380,3 +380,15 @@ def test_a_pending_approval_is_explained_in_its_column(client: Letta, agent: Any
         assert col["conversation_id"] in col["note"]
         assert any(i["type"] == "approval_request_message" for i in col["items"])
     assert cmp.results["tool_calls"].tolist() == [1, 1]
+
+
+def test_stop_right_after_send_leaves_a_clean_stopped_round(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView.fork(client, conv, n=3)
+    job = cmp.start("hi", fresh=True)
+    cmp.stop()
+    assert job.wait_finished(10)
+    assert cmp.status == "stopped"
+    assert {c["status"] for c in cmp.columns} == {"stopped"}
+    assert cmp.rounds[-1].stopped
+    assert cmp.send("What's my name?").errors == {"A": None, "B": None, "C": None}
