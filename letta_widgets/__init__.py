@@ -33,15 +33,31 @@ from letta_widgets.errors import (
 )
 
 if TYPE_CHECKING:
+    from letta_widgets.compare_stats import align_turns
+    from letta_widgets.export import export_history, read_history
+    from letta_widgets.frames import agent_history, conversations_frame, messages_frame
     from letta_widgets.stream import Turn, TurnEngine
+    from letta_widgets.widgets.browser import ConversationBrowser
     from letta_widgets.widgets.chat import ChatCell
+    from letta_widgets.widgets.compare import CompareView, Variant
+    from letta_widgets.widgets.connection import ConnectionCard
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "ChatCell": "letta_widgets.widgets.chat",
+    "CompareView": "letta_widgets.widgets.compare",
+    "ConnectionCard": "letta_widgets.widgets.connection",
+    "ConversationBrowser": "letta_widgets.widgets.browser",
     "Turn": "letta_widgets.stream",
     "TurnEngine": "letta_widgets.stream",
+    "Variant": "letta_widgets.widgets.compare",
+    "agent_history": "letta_widgets.frames",
+    "align_turns": "letta_widgets.compare_stats",
+    "conversations_frame": "letta_widgets.frames",
+    "export_history": "letta_widgets.export",
+    "messages_frame": "letta_widgets.frames",
+    "read_history": "letta_widgets.export",
 }
 
 __all__ = [
@@ -49,6 +65,9 @@ __all__ = [
     "ApprovalPending",
     "AuthenticationFailed",
     "ChatCell",
+    "CompareView",
+    "ConnectionCard",
+    "ConversationBrowser",
     "ConversationBusy",
     "InvalidRequest",
     "LettaWidgetsError",
@@ -60,10 +79,17 @@ __all__ = [
     "StreamInterrupted",
     "Turn",
     "TurnEngine",
+    "Variant",
     "__version__",
+    "agent_history",
+    "align_turns",
     "async_twin",
     "connect",
+    "conversations_frame",
+    "export_history",
     "load_ipython_extension",
+    "messages_frame",
+    "read_history",
 ]
 
 

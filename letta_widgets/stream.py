@@ -246,6 +246,7 @@ class Turn:
 
     def frame(self) -> pd.DataFrame:
         """The turn's messages in the :func:`letta_widgets.messages_frame` schema."""
+        import letta_widgets.frames  # noqa: F401 - registers the ``.letta`` accessor
         from letta_widgets._messages import rows_from_messages
 
         return rows_from_messages(
