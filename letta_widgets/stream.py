@@ -29,6 +29,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import (
     AgentRunError,
+    ApprovalPending,
     ConversationBusy,
     LettaWidgetsError,
     StreamInterrupted,
@@ -467,6 +468,15 @@ class TurnEngine:
                     raise translate(exc, base_url=self.base_url, what=self._what()) from exc
                 first_error = exc
             except letta_client.ConflictError as exc:
+                if "approval" in str(exc.body).lower():
+                    raise ApprovalPending(
+                        f"{self._what()} is waiting for your approval of a tool call",
+                        "approve or deny it first (the Approve / Deny buttons, or "
+                        "chat.approve(approve=True|False))",
+                        status=409,
+                        url=self.base_url,
+                        detail=str(exc),
+                    ) from exc
                 raise ConversationBusy(
                     f"{self._what()} is busy: another run is in progress",
                     "attach to it (ChatCell's Attach button or engine.attach()) or stop it "

@@ -184,6 +184,9 @@ def test_approval_from_python(client, conversation) -> None:
     assert "approval" in chat.status_text
     pending = [i for i in chat.items if i.get("pending")]
     assert pending and pending[0]["tool_call_ids"]
+    with pytest.raises(lw.ApprovalPending, match="approve or deny"):
+        chat.send("Did you send it?")
+    assert "approval" in chat.error and not chat.can_attach
     done = chat.approve(approve=False, reason="not today")
     assert done.stop_reason == "end_turn"
     assert not [i for i in chat.items if i.get("pending")]
