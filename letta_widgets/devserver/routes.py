@@ -555,6 +555,8 @@ class Api:
         if not streaming:
             while run.active:
                 await asyncio.sleep(0.005)
+            if run.error is not None:
+                return json_response({"error": run.error}, 500)
             msgs = [
                 c.payload
                 for c in run.chunks
@@ -573,13 +575,20 @@ class Api:
                 }
             )
         return SSEResponse(
-            self._frames(run, 0, run.opts.background),  # type: ignore[return-value]
+            self._frames(run, 0, run.opts.background, malformed=opts.fault.malformed_event),  # type: ignore[return-value]
             drop_after=opts.fault.drop_after,
         )
 
-    async def _frames(self, run: Run, start: int, with_seq: bool) -> AsyncIterator[bytes]:
+    async def _frames(
+        self, run: Run, start: int, with_seq: bool, malformed: bool = False
+    ) -> AsyncIterator[bytes]:
+        """The run's events as SSE bytes; a ``malformed_event`` fault only touches this response."""
+        sent = 0
         async for seq, chunk in run.follow(start):
             yield frame(chunk, seq if with_seq else None)
+            sent += 1
+            if malformed and sent == 1:
+                yield frame(Chunk("malformed"))
 
     @api
     async def stream_resume(self, request: Request) -> Response:
@@ -606,7 +615,7 @@ class Api:
         except (TypeError, ValueError):
             raise bad_request("starting_after must be an integer") from None
         return SSEResponse(
-            self._frames(run, max(0, start), True),  # type: ignore[return-value]
+            self._frames(run, max(0, start), True, malformed=fault_of(request).malformed_event),  # type: ignore[return-value]
             drop_after=fault_of(request).drop_after,
         )
 

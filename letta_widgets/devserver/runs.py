@@ -65,6 +65,7 @@ class Run:
     usage: dict[str, Any] | None = None
     completed_at: float | None = None
     ttft_ns: int | None = None
+    error: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -235,16 +236,18 @@ class RunManager:
         try:
             if run.opts.include_pings:  # the real server prepends one ping
                 self._ping(run)
-            if fault.malformed_event:
-                run.emit(Chunk("malformed"))
             svc.refresh_default(conv)
             ctx = svc.context(conv)
             first_step_id = new_id("step")
-            user_text, _stored_inputs, approval = self._store_inputs(
-                run, conv, inputs, first_step_id
-            )
-            if fault.error_event:
+            texts = " ".join(_as_text(m.get("content")) for m in inputs)
+            if fault.error_event or script.is_llm_failure(texts):
+                # like an LLM error on the real server: nothing is stored, not even the input
                 await run.sleep(run.opts.step_delay)
+                run.error = {
+                    "type": "llm_error",
+                    "message": "An error occurred with the LLM request.",
+                    "detail": "Injected by the devserver (error_event fault or fail:llm).",
+                }
                 run.status = "failed"
                 run.stop_reason = "llm_api_error"
                 run.emit(Chunk("data", stop_reason_json("llm_api_error")))
@@ -256,7 +259,7 @@ class RunManager:
                             "run_id": run.id,
                             "error_type": "llm_error",
                             "message": "An error occurred with the LLM request.",
-                            "detail": "Injected by the devserver (error_event fault).",
+                            "detail": run.error["detail"],
                             "seq_id": None,
                         },
                     )
@@ -264,6 +267,9 @@ class RunManager:
                 run.emit(Chunk("done"))
                 store.finish_run(run.id, "failed", "llm_api_error", self._run_data(run))
                 return
+            user_text, _stored_inputs, approval = self._store_inputs(
+                run, conv, inputs, first_step_id
+            )
 
             if approval is not None:
                 stop = await self._continue_approval(run, conv, ctx, approval, usage)

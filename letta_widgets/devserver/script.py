@@ -36,6 +36,9 @@ questions: ``what is my name?``, ``who am I?``, ``where do I live?``,
     the facts stated in this conversation.
 ``hi`` / ``hello`` / ``hey``
     a greeting (using the name, when known).
+text containing ``fail:llm``
+    the LLM call fails: stop_reason ``llm_api_error`` + an ``error_message`` event
+    (HTTP 500 with ``streaming=false``); nothing is stored.
 text containing ``slow``
     a 20-token answer the server streams with a delay per token (cancel/resume tests).
 anything else
@@ -64,6 +67,7 @@ __all__ = [
     "extract_facts",
     "follow_up",
     "format_search_results",
+    "is_llm_failure",
     "is_slow",
     "memory_insert",
     "memory_replace",
@@ -80,7 +84,10 @@ SLOW_REPLY = (
     "This is a deliberately slow reply, streamed in small pieces so you can "
     "try cancel and resume while it arrives."
 )
-"""The answer to a text containing ``slow`` (20 tokens)."""
+"""The answer to a text containing ``fail:llm``
+    the LLM call fails: stop_reason ``llm_api_error`` + an ``error_message`` event
+    (HTTP 500 with ``streaming=false``); nothing is stored.
+text containing ``slow`` (20 tokens)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,11 @@ def tokenize(text: str) -> list[str]:
 def count_tokens(text: str) -> int:
     """Token count used for usage statistics (same split as :func:`tokenize`)."""
     return len(tokenize(text))
+
+
+def is_llm_failure(text: str) -> bool:
+    """True when the text asks the (stub) LLM to fail: ``fail:llm``."""
+    return "fail:llm" in (text or "").lower()
 
 
 def is_slow(text: str) -> bool:
@@ -190,7 +202,14 @@ def format_search_results(matches: Sequence[tuple[str, str, str, str]]) -> str:
     if not matches:
         return str({"message": "No results found.", "results": []})
     results = [
-        {"timestamp": d, "time_ago": ago, "role": r, "content": t} for d, ago, r, t in matches
+        {
+            "timestamp": d,
+            "time_ago": ago,
+            "role": r,
+            "relevance": {"search_mode": "sql"},
+            "content": t,
+        }
+        for d, ago, r, t in matches
     ]
     return str({"message": f"Showing {len(results)} results:", "results": results})
 

@@ -149,6 +149,21 @@ def _base(
     }
 
 
+def summary_alert(summary: str, when: float) -> str:
+    """The system alert the real server stores for a compaction summary."""
+    stamp = datetime.fromtimestamp(when, tz=timezone.utc).strftime("%Y-%m-%d %I:%M:%S %p UTC+0000")
+    return json.dumps(
+        {
+            "type": "system_alert",
+            "message": "Note: prior messages from the beginning of the conversation have been "
+            "hidden from view due to conversation memory constraints.\nThe following is a "
+            f"summary of the previous messages:\n {summary}",
+            "time": stamp,
+        },
+        indent=2,
+    )
+
+
 def _tool_calls(calls: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     full = [
         {"name": c["name"], "arguments": c["arguments"], "tool_call_id": c["tool_call_id"]}
@@ -224,6 +239,11 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
         )
         out.append(d)
     elif role == "summary":
+        # 0.16.8 lists a compaction summary as a user message holding a system alert
+        d = _base(m, 0, "user_message", otid=m.otid)
+        d["content"] = summary_alert(b.get("summary", ""), m.date)
+        out.append(d)
+    elif role == "summary_message":
         d = _base(m, 0, "summary_message")
         d.update(summary=b.get("summary", ""), compaction_stats=b.get("compaction_stats"))
         out.append(d)

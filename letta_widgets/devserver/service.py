@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from . import script
 from .errors import ApiError, bad_request, invalid_id, not_found
-from .ids import fmt_message_date, is_valid_id, new_id, now
+from .ids import is_valid_id, new_id, now
 from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from, render_letta
 from .storage import Store, StoredMessage
 
@@ -410,7 +411,10 @@ class Service:
                 continue  # the current step is not persisted yet on the real server
             if not text or query.lower() not in text.lower() or m.body.get("tool_calls"):
                 continue
-            matches.append((fmt_message_date(m.date), _ago(t - m.date), m.role, text))
+            if m.role == "assistant" and m.body.get("reasoning"):
+                text = f"{m.body['reasoning']} {text}"
+            stamp = datetime.fromtimestamp(m.date, tz=timezone.utc).isoformat()
+            matches.append((stamp, _ago(t - m.date), m.role, text))
             if len(matches) >= limit:
                 break
         return script.format_search_results(matches)
