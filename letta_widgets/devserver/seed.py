@@ -398,6 +398,98 @@ def _seed_tool(svc: Service, conv: dict[str, Any], call: script.ToolCall) -> tup
         return f"ValueError: {exc}", "error"
 
 
+def _showcase(svc: Service, conv: dict[str, Any], t: float) -> None:
+    """hidden reasoning, tool stdout/stderr, a summary message and a compaction event."""
+    aid = conv["agent_id"]
+    run, s1, s2 = new_id("run"), new_id("step"), new_id("step")
+    call_id = "call_" + new_id("x")[2:].replace("-", "")[:20]
+    msgs = [
+        _msg(
+            aid,
+            "user",
+            t,
+            {"content": "Run the data check and tell me what you found."},
+            run,
+            s1,
+            new_id("x")[2:],
+        ),
+        _msg(
+            aid,
+            "assistant",
+            t + 1,
+            {
+                "hidden_reasoning": "",
+                "tool_calls": [
+                    {
+                        "name": "conversation_search",
+                        "arguments": json.dumps({"query": "data check"}),
+                        "tool_call_id": call_id,
+                    }
+                ],
+            },
+            run,
+            s1,
+        ),
+        _msg(
+            aid,
+            "tool",
+            t + 2,
+            {
+                "tool_call_id": call_id,
+                "name": "conversation_search",
+                "status": "success",
+                "tool_return": "{'message': 'No results found.', 'results': []}",
+                "stdout": ["searched 412 messages"],
+                "stderr": ["warning: index is 2 days old"],
+            },
+            run,
+            s1,
+        ),
+        _msg(
+            aid,
+            "assistant",
+            t + 3,
+            {
+                "reasoning": "Nothing earlier; I'll report that.",
+                "content": "I found no earlier data check. Shall I start one?",
+            },
+            run,
+            s2,
+        ),
+        _msg(
+            aid,
+            "summary_message",
+            t + 4,
+            {
+                "summary": "The user asked for a data check; none had been run before.",
+                "compaction_stats": {
+                    "trigger": "context_window_exceeded",
+                    "context_tokens_before": 28000,
+                    "context_tokens_after": 9000,
+                    "context_window": 30000,
+                    "messages_count_before": 40,
+                    "messages_count_after": 12,
+                },
+            },
+            None,
+            None,
+        ),
+        _msg(
+            aid,
+            "event",
+            t + 4,
+            {
+                "event_type": "compaction",
+                "event_data": {"trigger": "context_window_exceeded", "messages_evicted": 28},
+            },
+            None,
+            None,
+        ),
+    ]
+    svc.store.append(conv["id"], msgs)
+    svc.store.update_conversation(conv["id"], last_message_at=t + 4)
+
+
 _AGENTS: Sequence[dict[str, Any]] = [
     {
         "name": "ada-research-assistant",
@@ -565,6 +657,11 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
     svc.store.put_run(run, c["id"], a0["id"], "failed", False, when + 10)
     svc.store.finish_run(run, "failed", "llm_api_error")
     svc.store.update_conversation(c["id"], last_message_at=when + 10)
+    convs.append(c)
+
+    # Every Letta message type the SDK knows, for renderers.
+    c = conv(a0, "Message type showcase")
+    _showcase(svc, c, when + 10)
     convs.append(c)
 
     # Many ordinary conversations of varied lengths; one long one.
