@@ -550,7 +550,7 @@ function render({ model, el }) {
   const resizes = typeof ResizeObserver === "function"
     ? new ResizeObserver(() => { if (stick && !msgs.hasNewer) scroller.scrollTop = scroller.scrollHeight; })
     : null;
-  if (resizes) { resizes.observe(pagesBox); cleanups.push(() => resizes.disconnect()); }
+  if (resizes) { resizes.observe(pagesBox); resizes.observe(scroller); cleanups.push(() => resizes.disconnect()); }
 
   scroller.addEventListener("scroll", () => {
     stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
