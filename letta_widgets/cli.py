@@ -89,7 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab"
     )
     demo.set_defaults(func=_demo)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "demo":
+        rest = list(args.jupyter_args)
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        args.jupyter_args = extra + rest  # unknown options go to jupyter lab
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.func(args))
 
 

@@ -1,0 +1,33 @@
+"""Command line: the devserver options and the ready line."""
+
+from __future__ import annotations
+
+import pytest
+
+from letta_widgets import cli
+from letta_widgets.devserver.process import READY_PREFIX, DevServerProcess
+from letta_widgets.devserver.server import make_parser
+
+
+def test_options_default_to_loopback_and_memory() -> None:
+    args = make_parser().parse_args([])
+    assert (args.host, args.port, args.db, args.seed) == ("127.0.0.1", 8283, None, None)
+    args = make_parser().parse_args(
+        ["--port", "0", "--memory", "--seed", "demo", "--token-delay-ms", "5", "--fault", "once"]
+    )
+    assert args.port == 0 and args.memory and args.seed == "demo" and args.token_delay_ms == 5
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["--db", "x.sqlite", "--memory"])
+
+
+def test_cli_rejects_unknown_devserver_options() -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["devserver", "--bogus"])
+
+
+def test_ready_line_and_clean_stop() -> None:
+    with DevServerProcess(["--memory"]) as server:
+        assert server.base_url.startswith("http://127.0.0.1:")
+        assert READY_PREFIX + server.base_url in server.output()
+        pid = server.pid
+    assert pid is not None and server.proc is None
