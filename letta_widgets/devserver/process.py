@@ -45,6 +45,7 @@ class DevServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.startup_seconds: float | None = None
         self._lines: list[str] = []
+        self._pump_thread: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -61,7 +62,8 @@ class DevServerProcess:
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
         ready = threading.Event()
-        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, args=(ready,), daemon=True)
+        self._pump_thread.start()
         deadline = time.monotonic() + self.startup_timeout
         while not ready.wait(0.05):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -95,14 +97,19 @@ class DevServerProcess:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the child by PID, SIGKILL it if it does not exit in ``timeout``."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if self._pump_thread is not None:  # drain the pipe, then close it
+            self._pump_thread.join(2)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
     def __enter__(self) -> DevServerProcess:
         return self.start()
