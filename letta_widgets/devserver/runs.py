@@ -264,7 +264,8 @@ class RunManager:
                         },
                     )
                 )
-                run.emit(Chunk("done"))
+                if not run.opts.background:  # background error streams end without [DONE]
+                    run.emit(Chunk("done"))
                 store.finish_run(run.id, "failed", "llm_api_error", self._run_data(run))
                 return
             user_text, _stored_inputs, approval = self._store_inputs(
