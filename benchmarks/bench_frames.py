@@ -129,6 +129,7 @@ def main() -> int:
     ap.add_argument("--conversations", type=int, default=200)
     ap.add_argument("--per-conversation", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--latency-ms", type=int, default=10, help="server latency, 2nd history run")
     ap.add_argument("--quick", action="store_true", help="10,000 messages, 40 x 200")
     args = ap.parse_args()
     if args.quick:
@@ -230,10 +231,29 @@ def main() -> int:
             (
                 "agent_history concurrency 1 / concurrency 8",
                 f"{t1 / t8:.1f}x",
-                f"{t1:.2f} s",
+                f"{t1:.2f} s (loopback, no latency)",
                 ">= 3x",
             ),
         ]
+        # The same with a server that answers after `latency_ms` (a LAN or cloud server):
+        # the devserver's per-request fault header delays each response without blocking.
+        slow = client.with_options(
+            default_headers={"X-Devserver-Fault": f"first_byte_delay_ms={args.latency_ms}"}
+        )
+
+        def slow_hist(c: int) -> Callable[[], pd.DataFrame]:
+            return lambda: frames.agent_history(slow, agent2, concurrency=c, progress=False)
+
+        s8, _ = best(slow_hist(8), 1)
+        s1, _ = best(slow_hist(1), 1)
+        rows.append(
+            (
+                f"  same with {args.latency_ms} ms server latency: c1 / c8",
+                f"{s1 / s8:.1f}x",
+                f"{s1:.2f} s vs {s8:.2f} s",
+                ">= 3x",
+            )
+        )
 
     width = [
         max(len(r[i]) for r in [*rows, ("measure", "ratio", "detail", "target")]) for i in range(4)

@@ -310,6 +310,7 @@ class RowCollector:
         call_names = self.call_names
         include_raw = self.include_raw
         known = _ROLE_OF
+        simple = _SIMPLE
         ids, otids, seqs, dates, types, roles = (
             cols["id"], cols["otid"], cols["seq"], cols["date"], cols["message_type"],
             cols["role"],
@@ -326,21 +327,40 @@ class RowCollector:
         seq = seq_start
         for message in messages:
             m = message if type(message) is dict else message_dict(message)
-            mtype = m.get("message_type") or "unknown"
+            get = m.get
+            mtype = get("message_type") or "unknown"
+            mid = get("id")
+            text_of = simple.get(mtype)
+            if text_of is not None:  # the common case: one row, no tool fields
+                ids.append(mid)
+                otids.append(get("otid"))
+                seqs.append(seq)
+                dates.append(get("date"))
+                types.append(mtype)
+                roles.append(known[mtype])
+                texts.append(text_of(m))
+                names.append(None)
+                args.append(None)
+                call_ids.append(None)
+                statuses.append(None)
+                runs.append(get("run_id"))
+                steps.append(get("step_id"))
+                senders.append(get("sender_id"))
+                errs.append(get("is_err"))
+                ctx.append(mid in in_ctx)
+                raws.append(m if include_raw else None)
+                seq += 1
+                continue
             role = known.get(mtype)
             if role is None:
                 unknown[mtype] = unknown.get(mtype, 0) + 1
-            if mtype in _SIMPLE:
-                parts = [(_SIMPLE[mtype](m), None, None, None, None)]
-            else:
-                parts = _expand(m, mtype)
-            mid = m.get("id")
-            otid = m.get("otid")
-            date = m.get("date")
-            run = m.get("run_id")
-            step = m.get("step_id")
-            sender = m.get("sender_id")
-            err = m.get("is_err")
+            parts = _expand(m, mtype)
+            otid = get("otid")
+            date = get("date")
+            run = get("run_id")
+            step = get("step_id")
+            sender = get("sender_id")
+            err = get("is_err")
             inside = mid in in_ctx
             raw = m if (include_raw or role is None) else None
             for text, name, targs, call_id, status in parts:

@@ -146,18 +146,22 @@ class _Pager:
             # One id group fills the whole page: it may go on. Ask again, bigger.
             self.size = min(self.size * 2, self.max_page)
             return
-        ordinal: dict[tuple[str, str], int] = {}
-        fresh: list[dict[str, Any]] = []
+        # Repeats can only open the page: the group fetched again from the last page.
         seen = self.seen
-        for m in page:
-            pair = (m.get("id"), m.get("message_type"))
-            n = ordinal.get(pair, 0)
-            ordinal[pair] = n + 1
-            key = (pair[0], pair[1], n)
-            if key in seen:
-                continue
-            seen.add(key)
-            fresh.append(m)
+        held = {k[0] for k in seen}
+        i = 0
+        fresh: list[dict[str, Any]] = []
+        if held:
+            ordinal: dict[tuple[str, str], int] = {}
+            while i < len(page) and page[i].get("id") in held:
+                m = page[i]
+                pair = (m.get("id"), m.get("message_type"))
+                n = ordinal.get(pair, 0)
+                ordinal[pair] = n + 1
+                if (pair[0], pair[1], n) not in seen:
+                    fresh.append(m)
+                i += 1
+        fresh = fresh + page[i:] if i else page
         added = len(fresh)
         self.count += added
         if fresh:
@@ -165,8 +169,18 @@ class _Pager:
                 self.sink(fresh)
             else:
                 self.messages.extend(fresh)
-        # Only the last id group can come again (the next page starts before it).
-        self.seen = {k for k in seen if k[0] == last_id}
+        # Remember the keys of the last group: the next page starts with it again.
+        j = len(page)
+        while j > 0 and page[j - 1].get("id") == last_id:
+            j -= 1
+        tail: dict[tuple[str, str], int] = {}
+        keys = set()
+        for m in page[j:]:
+            pair = (m.get("id"), m.get("message_type"))
+            n = tail.get(pair, 0)
+            tail[pair] = n + 1
+            keys.add((pair[0], pair[1], n))
+        self.seen = keys
         if added == 0 or (self.want is not None and self.count >= self.want):
             self.done = True
             return
