@@ -188,7 +188,9 @@ class Api:
         if full is None:
             full = bool(include) or "x-stainless-package-version" not in request.headers
         blocks = self.store.blocks(a["id"])
-        out = agent_json(a, blocks)
+        default = self.store.get_conversation(f"default-{a['id']}")
+        message_ids = self.svc.in_context_ids(default) if default else []
+        out = agent_json(a, blocks, message_ids)
         if not full or (include and "agent.blocks" not in include):
             out["blocks"] = []
             out["memory"]["blocks"] = []

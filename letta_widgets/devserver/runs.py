@@ -217,7 +217,21 @@ class RunManager:
             delay = (
                 run.opts.slow_delay if slow and mt == "assistant_message" else run.opts.token_delay
             )
-            if run.opts.stream_tokens and field_name and isinstance(d.get(field_name), str):
+            if run.opts.stream_tokens and mt == "tool_call_message":
+                # as the real server: ToolCallDelta chunks (name first, then argument pieces)
+                call = d["tool_call"]
+                args = call["arguments"] or ""
+                step = max(1, len(args) // 4)
+                pieces = [None] + [args[i : i + step] for i in range(0, len(args), step)]
+                for k, piece in enumerate(pieces):
+                    await run.sleep(delay)
+                    delta = {
+                        "name": call["name"] if k == 0 else None,
+                        "arguments": piece,
+                        "tool_call_id": call["tool_call_id"],
+                    }
+                    self._chunk(run, {**d, "tool_call": delta, "tool_calls": delta})
+            elif run.opts.stream_tokens and field_name and isinstance(d.get(field_name), str):
                 for tok in script.tokenize(d[field_name]) or [""]:
                     await run.sleep(delay)
                     self._chunk(run, {**d, field_name: tok})

@@ -381,12 +381,14 @@ class Service:
 
     def in_context_ids(self, conv: dict[str, Any]) -> list[str]:
         """In-context ids: system message, latest summary, then the rest in order."""
-        msgs = self.store.in_context(conv["id"])
-        if len(msgs) <= 1 and not conv.get("last_message_at"):
-            return [m.id for m in msgs]
-        first = [m.id for m in msgs if m.role == "system"]
-        summaries = [m.id for m in msgs if m.role == "summary"]
-        rest = [m.id for m in msgs if m.role not in ("system", "summary")]
+        rows = self.store.q(
+            "SELECT c.message_id, m.role FROM conv_messages c JOIN messages m "
+            "ON m.id=c.message_id WHERE c.conv_id=? AND c.in_context=1 ORDER BY c.pos",
+            (conv["id"],),
+        )
+        first = [i for i, role in rows if role == "system"]
+        summaries = [i for i, role in rows if role == "summary"]
+        rest = [i for i, role in rows if role not in ("system", "summary")]
         return first + summaries + rest
 
     def maybe_compact(self, conv: dict[str, Any]) -> dict[str, Any] | None:
