@@ -255,6 +255,7 @@ function render({ model, el }) {
   }
 
   function drawList() {
+    // Rows already drawn are reused as they are (statistics redraw only their own row).
     const frag = document.createDocumentFragment();
     for (const [id, depth] of treeOrder()) {
       let node = list.nodes.get(id);
@@ -263,11 +264,20 @@ function render({ model, el }) {
         node.addEventListener("click", () => selectConversation(id));
         list.nodes.set(id, node);
       }
-      drawRow(node, list.rows.get(id), depth);
+      if (node._lwDepth !== depth || !node._lwDrawn) {
+        node._lwDepth = depth;
+        node._lwDrawn = true;
+        drawRow(node, list.rows.get(id), depth);
+      }
       frag.append(node);
     }
     convList.replaceChildren(frag);
     el.dataset.conversations = String(list.order.length);
+  }
+
+  function redrawRow(id) {
+    const node = list.nodes.get(id);
+    if (node) drawRow(node, list.rows.get(id), node._lwDepth || 0);
   }
 
   function loadConversations(reset) {
@@ -317,9 +327,8 @@ function render({ model, el }) {
       if (token !== list.token) return;
       for (const stats of rows) {
         const row = list.rows.get(stats.id);
-        if (row) Object.assign(row, stats);
+        if (row) { Object.assign(row, stats); redrawRow(stats.id); }
       }
-      drawList();
     }).catch(() => { /* rows keep "…"; the next refresh retries */ });
   }
 
@@ -370,6 +379,7 @@ function render({ model, el }) {
   function decorate(node, item) {
     node.dataset.id = item.id || "";
     node.dataset.mtype = item.mtype || item.type;
+    node.dataset.boundary = item.boundary ? "summary" : "";
     node.classList.toggle("lw-in-context", !!item.in_context);
     node.classList.toggle("lw-evicted", !item.in_context);
     node.title = item.in_context ? "In the context window" : "Evicted from the context window (kept in history)";
@@ -391,8 +401,9 @@ function render({ model, el }) {
     let first = true;
     for (const node of pagesBox.querySelectorAll(".lw-item")) {
       const evicted = node.classList.contains("lw-evicted");
-      node.classList.toggle("lw-ctx-start", !first && prevEvicted && !evicted);
-      node.classList.toggle("lw-boundary", node.dataset.mtype === "summary_message");
+      const summary = node.dataset.boundary === "summary" || node.dataset.mtype === "summary_message";
+      node.classList.toggle("lw-boundary", summary);
+      node.classList.toggle("lw-ctx-start", !summary && !first && prevEvicted && !evicted);
       prevEvicted = evicted;
       first = false;
     }
@@ -801,6 +812,11 @@ function render({ model, el }) {
   });
   on("change:info", () => { drawHeader(); drawMemory(); });
   on("change:blocks change:memory_checked_at", drawMemory);
+  // Memory changed: the stale marks of the rows already listed are re-checked.
+  on("change:blocks", () => {
+    const ids = list.order.slice();
+    for (let i = 0; i < ids.length; i += 100) loadStats(ids.slice(i, i + 100), list.token);
+  });
   on("change:generation", () => { if (model.get("agent_id")) reloadAll(); });
   on("change:status_text", () => { status.textContent = model.get("status_text"); });
 

@@ -111,6 +111,30 @@ def _groups_reversed(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for group in reversed(groups) for m in group]
 
 
+def _is_summary(msg: Mapping[str, Any]) -> bool:
+    """A compaction summary: a ``summary_message``, or the ``system_alert`` user message
+    the server stores in its place (Letta lists summaries as user messages)."""
+    mtype = msg.get("message_type")
+    if mtype == "summary_message":
+        return True
+    if mtype != "user_message":
+        return False
+    text = message_text(msg).lstrip()
+    if not text.startswith("{") or "system_alert" not in text[:200]:
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") == "system_alert"
+
+
+def _effective_type(msg: Mapping[str, Any]) -> str:
+    """The message type the type filter sees (summaries stored as user messages count as
+    summaries)."""
+    return "summary_message" if _is_summary(msg) else str(msg.get("message_type"))
+
+
 def _short(text: str, n: int = _TITLE_CHARS) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -472,6 +496,7 @@ class ConversationBrowser(LettaWidget):
         self.clear_error()
         self._in_context.clear()
         self._system.clear()
+        self._counts.pop(DEFAULT, None)  # no activity stamp to tell it changed
         await self._load_blocks()
         if self.selected:
             await self._load_info(self.selected)
@@ -621,7 +646,10 @@ class ConversationBrowser(LettaWidget):
             return cached
         page = await self._list_raw(cid, order="asc", limit=10)
         system = next((m for m in page[:2] if m.get("message_type") == "system_message"), None)
-        user = next((m for m in page if m.get("message_type") == "user_message"), None)
+        user = next(
+            (m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)),
+            None,
+        )
         result = (
             message_text(system) if system is not None else None,
             message_text(user) if user is not None else "",
@@ -705,7 +733,7 @@ class ConversationBrowser(LettaWidget):
         needle = (text or "").strip().lower()
 
         def keep(m: dict[str, Any]) -> bool:
-            if wanted and m.get("message_type") not in wanted:
+            if wanted and _effective_type(m) not in wanted:
                 return False
             return not needle or needle in message_text(m).lower()
 
@@ -768,6 +796,7 @@ class ConversationBrowser(LettaWidget):
             item["mtype"] = msg.get("message_type")
             item["in_context"] = bool(mid) and mid in in_context
             item["date"] = msg.get("date")
+            item["boundary"] = _is_summary(msg)
         return items
 
     def _mark_missing(self, cid: str) -> None:
@@ -1006,6 +1035,8 @@ class ConversationBrowser(LettaWidget):
     async def _after_turn(self) -> None:
         try:
             self._in_context.clear()
+            self._system.clear()
+            self._counts.pop(DEFAULT, None)
             await self._load_blocks()
             if self.selected:
                 await self._load_info(self.selected)

@@ -145,7 +145,9 @@ def test_scroll_search_select_and_bounded_dom(lab, page, client, seeded_devserve
     scroller = root.locator(".lw-messages")
     seen_keys: set[str] = set()
     most = 0
+    boundaries = 0
     for _ in range(12):
+        boundaries += root.locator(".lw-item.lw-boundary, .lw-item.lw-ctx-start").count()
         seen_keys |= set(
             root.locator(".lw-pages .lw-item").evaluate_all("els => els.map(e => e.dataset.key)")
         )
@@ -155,6 +157,7 @@ def test_scroll_search_select_and_bounded_dom(lab, page, client, seeded_devserve
         most = max(most, items(root))
     assert len(seen_keys) > 600 and most <= 300
     assert root.locator(".lw-item.lw-evicted").count() > 0  # old messages left the context
+    assert boundaries > 0  # the compaction summary / start of the context window is drawn
     assert root.get_attribute("data-has-newer") == "true"
     # and back down: newer pages come back
     for _ in range(3):
@@ -302,6 +305,11 @@ def test_server_errors_shown_in_place(lab, page, client, seeded_devserver, tmp_p
     expect(root.locator(".lw-pages")).to_contain_text("hello one")
     row(root, "two").click()
     expect(root.locator(".lw-pages")).to_contain_text("hello two", timeout=30_000)
+    # open in a ChatCell below the browser (same output)
+    root.locator(".lw-open-chat").click()
+    chat = cell(page, 0).locator(".lw-chat")
+    expect(chat).to_be_visible(timeout=30_000)
+    expect(chat.locator(".lw-items")).to_contain_text("hello two", timeout=30_000)
     # keys typed in the widget never reach the notebook's shortcuts (Shift+Enter re-runs)
     root.locator(".lw-text-filter").fill("hello")
     root.locator(".lw-text-filter").press("Shift+Enter")
