@@ -27,8 +27,7 @@ pytestmark = pytest.mark.browser
 
 CARD_CELL = (
     "import letta_widgets as lw\n"
-    "from letta_widgets.widgets import ConnectionCard\n"
-    "card = ConnectionCard(lw.connect({url}))\n"
+    "card = lw.ConnectionCard(lw.connect({url}))\n"
     "card"
 )
 PROBE_CELL = 'print(f"CHECKS={card.checks} STATUS={card.status}")'
