@@ -25,11 +25,7 @@ import letta_widgets as lw
 
 pytestmark = pytest.mark.browser
 
-CARD_CELL = (
-    "import letta_widgets as lw\n"
-    "card = lw.ConnectionCard(lw.connect({url}))\n"
-    "card"
-)
+CARD_CELL = "import letta_widgets as lw\ncard = lw.ConnectionCard(lw.connect({url}))\ncard"
 PROBE_CELL = 'print(f"CHECKS={card.checks} STATUS={card.status}")'
 
 
