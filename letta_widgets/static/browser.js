@@ -385,7 +385,7 @@ function render({ model, el }) {
     node.title = item.in_context ? "In the context window" : "Evicted from the context window (kept in history)";
     if (!node._lwBound) {
       node._lwBound = true;
-      const info = lwButton("lw-info-btn", "ⓘ", "Details: ids, run, step, dates, raw JSON; fork here");
+      const info = lwButton("lw-info-btn", "i", "Details: ids, run, step, dates, raw JSON; fork here");
       info.addEventListener("click", (event) => { event.stopPropagation(); showDetails(node.dataset.key); });
       node.append(info);
       node.addEventListener("click", (event) => {
