@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -463,10 +464,16 @@ class Api:
         limit = check_limit(qp.get("limit"), 100)
         types = qp.getlist("include_return_message_types") or None
         if not types:
+            t0 = time.perf_counter()
             body = self.svc.list_messages_json(
                 conv, after=qp.get("after"), before=qp.get("before"), limit=limit, order=order
             )
-            return Response(body.encode(), media_type="application/json")
+            ms = (time.perf_counter() - t0) * 1000
+            return Response(
+                body.encode(),
+                media_type="application/json",
+                headers={"server-timing": f"db;dur={ms:.2f}"},
+            )
         items = self.svc.list_messages(
             conv,
             after=qp.get("after"),
@@ -744,6 +751,3 @@ def _merge_deltas(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
         out.append(m)
     return out
-
-
-_ = (Chunk, not_found)

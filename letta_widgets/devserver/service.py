@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import script
-from .errors import ApiError, bad_request, invalid_id, not_found
+from .errors import bad_request, invalid_id, not_found
 from .ids import is_valid_id, new_id, now
 from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from, render_letta
 from .storage import Store, StoredMessage
@@ -451,6 +451,3 @@ def check_limit(value: Any, default: int | None) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         raise bad_request(f"limit must be an integer, got {value!r}") from None
-
-
-_ = ApiError
