@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -351,8 +350,6 @@ class Api:
         """``GET /v1/conversations/`` (agent_id, limit, after, order, order_by, summary_search)."""
         qp = request.query_params
         agent_id = qp.get("agent_id")
-        if agent_id:
-            self.svc.agent(agent_id)
         order = qp.get("order", "desc")
         convs = self.store.list_conversations(
             agent_id,
@@ -562,8 +559,8 @@ class Api:
         self, run: Run, streaming: bool, opts: RunOptions, replay: bool = False
     ) -> Response:
         if not streaming:
-            while run.active:
-                await asyncio.sleep(0.005)
+            async for _ in run.follow(len(run.chunks)):
+                pass  # wait for the run to end
             if run.error is not None:
                 return json_response({"error": run.error}, 500)
             msgs = [

@@ -85,9 +85,11 @@ class Service:
         assert agent is not None
         return agent
 
-    def agent(self, agent_id: str, *, param: str = "agent_id") -> dict[str, Any]:
-        """An agent or 404 (422 when the id is malformed)."""
-        if not is_valid_id("agent", agent_id):
+    def agent(
+        self, agent_id: str, *, param: str = "agent_id", validate: bool = True
+    ) -> dict[str, Any]:
+        """An agent or 404 (422 when a path id is malformed; query ids are not validated)."""
+        if validate and not is_valid_id("agent", agent_id):
             raise invalid_id(param, agent_id, "agent")
         a = self.store.get_agent(agent_id)
         if not a:
@@ -137,7 +139,7 @@ class Service:
         conv_id: str | None = None,
     ) -> dict[str, Any]:
         """A new conversation with a freshly compiled system message."""
-        agent = self.agent(agent_id)
+        agent = self.agent(agent_id, validate=False)
         t = when if when is not None else now()
         cid = conv_id or new_id("conv")
         system = self._system_message(agent, cid, t)
@@ -180,7 +182,7 @@ class Service:
 
     def default_conversation(self, agent_id: str) -> dict[str, Any]:
         """The agent's default thread (created on first use; never listed)."""
-        self.agent(agent_id)
+        self.agent(agent_id, validate=False)
         cid = f"default-{agent_id}"
         conv = self.store.get_conversation(cid)
         if conv is None:
