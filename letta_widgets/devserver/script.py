@@ -228,17 +228,18 @@ def parse_search_results(result: str) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- facts
 
+_VALUE = r"([^.,!?;\n]+?)(?=\s+(?:and|but|so|because|which)\b|[.,!?;\n]|$)"
+"""A fact's value: up to punctuation or a conjunction."""
+
 _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("name", re.compile(r"\bmy name is ([A-Za-z][\w'-]*(?-i: [A-Z][\w'-]*)?)", re.I)),
     ("name", re.compile(r"\bcall me ([A-Za-z][\w'-]*)", re.I)),
-    ("home", re.compile(r"\bI live in ([^.,!?;\n]+)", re.I)),
-    ("workplace", re.compile(r"\bI work (?:at|for) ([^.,!?;\n]+)", re.I)),
-    ("job", re.compile(r"\bI work as (?:an? )?([^.,!?;\n]+)", re.I)),
+    ("home", re.compile(r"\bI live in " + _VALUE, re.I)),
+    ("workplace", re.compile(r"\bI work (?:at|for) " + _VALUE, re.I)),
+    ("job", re.compile(r"\bI work as (?:an? )?" + _VALUE, re.I)),
     ("age", re.compile(r"\bI(?: am|'m) (\d{1,3}) years? old", re.I)),
 ]
-_MY_X_IS_Y = re.compile(
-    r"\bmy ((?:favou?rite )?[a-z][a-z ]{1,30}?) is (?!now\b)([^.,!?;\n]+)", re.I
-)
+_MY_X_IS_Y = re.compile(r"\bmy ((?:favou?rite )?[a-z][a-z ]{1,30}?) is (?!now\b)" + _VALUE, re.I)
 
 
 def _norm_key(key: str) -> str:

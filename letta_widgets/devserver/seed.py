@@ -331,7 +331,7 @@ def scripted_turn(
             "error",
         )
     else:
-        result, status = _seed_tool(svc, conv, step.tool_call)
+        result, status = _seed_tool(svc, conv, step.tool_call, t)
     t += 1
     msgs.append(
         _msg(
@@ -367,7 +367,9 @@ def scripted_turn(
     return t
 
 
-def _seed_tool(svc: Service, conv: dict[str, Any], call: script.ToolCall) -> tuple[str, str]:
+def _seed_tool(
+    svc: Service, conv: dict[str, Any], call: script.ToolCall, when: float
+) -> tuple[str, str]:
     args = call.arguments
     try:
         if call.name in ("memory_insert", "memory_replace"):
@@ -384,7 +386,7 @@ def _seed_tool(svc: Service, conv: dict[str, Any], call: script.ToolCall) -> tup
                     str(args.get("new_string", "")),
                     label,
                 )
-            svc.set_block(conv["agent_id"], label, value)
+            svc.set_block(conv["agent_id"], label, value, when)
             return value, "success"
         if call.name == "conversation_search":
             return svc.search(conv, str(args.get("query", ""))), "success"
@@ -685,14 +687,18 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
     convs.append(forked)
     stale = conv(a2, "Trip ideas (before the memory update)")
     scripted_turn(svc, stale, "Hello!", when + 10)
-    time.sleep(0.002)
     svc.set_block(
         a2["id"],
         "human",
         "The human's name is Ada.\nShe lives in Berlin, prefers "
         "trains to planes and is vegetarian.",
+        when + 70,
     )
     convs.append(stale)
+    # every other conversation was recompiled since: only `stale` runs on old memory
+    for c in svc.store.list_conversations(None, archive_status="all"):
+        if c["id"] != stale["id"] and svc.is_stale(c):
+            svc.recompile(c)
     return {
         "agents": [a["id"] for a in agents],
         "conversations": len(convs),

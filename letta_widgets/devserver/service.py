@@ -96,12 +96,14 @@ class Service:
             raise not_found(f"Agent not found with id='{agent_id}'")
         return a
 
-    def set_block(self, agent_id: str, label: str, value: str) -> dict[str, Any]:
+    def set_block(
+        self, agent_id: str, label: str, value: str, when: float | None = None
+    ) -> dict[str, Any]:
         """Change a block's value (visible at once through the blocks API)."""
         blk = self.store.block(agent_id, label)
         if not blk:
             raise not_found(f"Block with label '{label}' not found on agent '{agent_id}'")
-        self.store.set_block_value(agent_id, label, value, now())
+        self.store.set_block_value(agent_id, label, value, now() if when is None else when)
         default = self.store.get_conversation(f"default-{agent_id}")
         if default is not None:  # the agent's default thread always sees current memory
             self.recompile(default)
