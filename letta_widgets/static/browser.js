@@ -322,8 +322,8 @@ function render({ model, el }) {
       });
   }
 
-  function loadStats(ids, token) {
-    rpc("stats", { ids }).then((rows) => {
+  function loadStats(ids, token, memoryOnly) {
+    rpc("stats", { ids, memory_only: !!memoryOnly }).then((rows) => {
       if (token !== list.token) return;
       for (const stats of rows) {
         const row = list.rows.get(stats.id);
@@ -815,7 +815,7 @@ function render({ model, el }) {
   // Memory changed: the stale marks of the rows already listed are re-checked.
   on("change:blocks", () => {
     const ids = list.order.slice();
-    for (let i = 0; i < ids.length; i += 100) loadStats(ids.slice(i, i + 100), list.token);
+    for (let i = 0; i < ids.length; i += 100) loadStats(ids.slice(i, i + 100), list.token, true);
   });
   on("change:generation", () => { if (model.get("agent_id")) reloadAll(); });
   on("change:status_text", () => { status.textContent = model.get("status_text"); });

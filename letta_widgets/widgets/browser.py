@@ -363,7 +363,9 @@ class ConversationBrowser(LettaWidget):
                 archived=p.get("archived") or "unarchived",
                 after=p.get("after"),
             ),
-            "stats": lambda p: self._stats([str(i) for i in p.get("ids") or []]),
+            "stats": lambda p: self._stats(
+                [str(i) for i in p.get("ids") or []], memory_only=bool(p.get("memory_only"))
+            ),
             "messages": lambda p: self._messages(
                 str(p.get("conversation_id") or ""),
                 before=p.get("before"),
@@ -613,14 +615,16 @@ class ConversationBrowser(LettaWidget):
             "stale_labels": diff.labels if diff else [],
         }
 
-    async def _stats(self, ids: list[str]) -> list[dict[str, Any]]:
+    async def _stats(self, ids: list[str], *, memory_only: bool = False) -> list[dict[str, Any]]:
+        """Per-row statistics; ``memory_only``: memory changed, reuse known counts."""
         sem = asyncio.Semaphore(STATS_CONCURRENCY)
 
         async def one(cid: str) -> dict[str, Any]:
             async with sem:
                 try:
                     system = await self._system_message(cid)
-                    count = await self._count(cid)
+                    known = self._counts.get(cid) if memory_only else None
+                    count = known[1] if known is not None else await self._count(cid)
                     return self._stats_row(cid, system, count)
                 except Exception as exc:
                     return {"id": cid, "error": str(translate(exc, base_url=self._base_url))}

@@ -267,8 +267,9 @@ def test_memory_panel_after_memory_turn_and_deleted_elsewhere(lab, page, client,
     # the shown conversation still runs on the old copy: stale, with Recompile
     expect(root.locator(".lw-stale")).to_contain_text("human", timeout=30_000)
     expect(human).to_have_class(re.compile("lw-block--stale"))
-    root.locator(".lw-refresh").click()
+    # the list's stale marks follow the memory panel's refresh
     expect(row(root, "shown")).to_have_attribute("data-stale", "true", timeout=30_000)
+    expect(row(root, "shown").locator(".lw-badge--stale")).to_be_visible()
     root.locator(".lw-recompile").click()
     expect(root.locator(".lw-stale")).to_have_count(0, timeout=30_000)
     expect(row(root, "shown")).to_have_attribute("data-stale", "false", timeout=30_000)
