@@ -500,6 +500,7 @@ class Api:
             slow_delay=cfg.slow_token_delay_ms / 1000,
             override_model=body.get("override_model"),
             override_system=body.get("override_system"),
+            tool_call_deltas=_bool(h.get("x-devserver-tool-call-deltas"), cfg.tool_call_deltas),
             fault=fault_of(request),
             types=body.get("include_return_message_types") or None,
         )

@@ -45,6 +45,8 @@ class RunOptions:
     slow_delay: float = 0.25
     override_model: str | None = None
     override_system: str | None = None
+    tool_call_deltas: bool = False
+    """Stream tool calls as ToolCallDelta chunks (the real server does; opt-in for now)."""
     fault: FaultSpec = field(default_factory=FaultSpec)
     types: list[str] | None = None
 
@@ -217,7 +219,7 @@ class RunManager:
             delay = (
                 run.opts.slow_delay if slow and mt == "assistant_message" else run.opts.token_delay
             )
-            if run.opts.stream_tokens and mt == "tool_call_message":
+            if run.opts.stream_tokens and run.opts.tool_call_deltas and mt == "tool_call_message":
                 # as the real server: ToolCallDelta chunks (name first, then argument pieces)
                 call = d["tool_call"]
                 args = call["arguments"] or ""

@@ -63,6 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="compact a conversation past this many in-context messages",
     )
     p.add_argument("--fault", default=None, help="server-level fault spec (docs/devserver.md)")
+    p.add_argument(
+        "--tool-call-deltas",
+        action="store_true",
+        help="with stream_tokens, stream tool calls as argument deltas (as the real server)",
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -82,6 +87,7 @@ async def serve(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     store = Store(args.db or ":memory:")
     config = Config(
+        tool_call_deltas=args.tool_call_deltas,
         token_delay_ms=args.token_delay_ms,
         step_delay_ms=args.step_delay_ms,
         context_messages=args.context_messages,

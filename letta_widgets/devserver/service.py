@@ -30,6 +30,8 @@ class Config:
     token_delay_ms: int = 0
     step_delay_ms: int = 0
     slow_token_delay_ms: int = 250
+    tool_call_deltas: bool = False
+    """With stream_tokens, stream tool calls as argument deltas like the real server."""
     context_messages: int = 120
     """Compact a conversation once it holds more in-context messages than this."""
     keep_after_compaction: float = 0.3
