@@ -93,6 +93,9 @@ function render({ model, el }) {
   const composer = lwEl("div", "lw-composer");
   const input = lwEl("textarea", "lw-input");
   input.rows = 2;
+  // keys typed here are text, not JupyterLab shortcuts (Shift+Enter, a, b, dd, …)
+  input.dataset.lmSuppressShortcuts = "true";
+  noteInput.dataset.lmSuppressShortcuts = "true";
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
   const stopBtn = lwEl("button", "lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
@@ -246,9 +249,14 @@ function render({ model, el }) {
   }
 
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      event.stopPropagation();
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.shiftKey) {
+      // JupyterLab swallows the default action of Shift+Enter: insert the new line here
+      input.setRangeText("\n", input.selectionStart, input.selectionEnd, "end");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    } else {
       send();
     }
   });

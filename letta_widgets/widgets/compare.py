@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import json
 import threading
 import time
 import uuid
@@ -226,7 +228,7 @@ def _row(rnd: Round, cell: _Cell) -> dict[str, Any]:
             completion_tokens=usage.get("completion_tokens"),
             total_tokens=usage.get("total_tokens"),
             steps=usage.get("step_count"),
-            tool_calls=len(turn.tool_calls),
+            tool_calls=len(_tool_calls(turn)),
             stop_reason=turn.stop_reason,
         )
     else:
@@ -857,8 +859,7 @@ class CompareView(LettaWidget):
         self._last_flush = time.monotonic()
 
     def _send_ops(self, ops: list[list[Any]]) -> None:
-        # the widget's custom-message channel (``send`` here is the prompt API)
-        LettaWidget.send(self, {"kind": "ops", "ops": ops})
+        self.send_custom({"kind": "ops", "ops": ops})  # ``send`` is the prompt API
 
     def _finish_cell(self, rnd: Round, i: int) -> None:
         """A column's turn ended: flush its deltas, render its messages, sync it."""
@@ -936,7 +937,7 @@ class CompareView(LettaWidget):
             agent_id = variants[cell.label].agent_id or ""
             edited = [
                 c
-                for c in cell.turn.tool_calls
+                for c in _tool_calls(cell.turn)
                 if c.get("status") == "success"
                 and ((c.get("name") or "") in MEMORY_TOOLS or "memory" in (c.get("name") or ""))
             ]
@@ -1026,7 +1027,7 @@ class CompareView(LettaWidget):
             "completion_tokens": usage.get("completion_tokens"),
             "total_tokens": usage.get("total_tokens"),
             "steps": usage.get("step_count") if turn is not None else hist.get("steps"),
-            "tool_calls": len(turn.tool_calls) if turn is not None else hist.get("tool_calls"),
+            "tool_calls": len(_tool_calls(turn)) if turn is not None else hist.get("tool_calls"),
             "stop_reason": turn.stop_reason if turn is not None else None,
             "run_id": turn.run_id if turn is not None else hist.get("run_id"),
         }
@@ -1102,6 +1103,54 @@ def _history_message(rec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _call_list(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A message's tool calls as a list: ``tool_calls`` may be one ToolCallDelta dict."""
+    calls = msg.get("tool_calls")
+    if isinstance(calls, Mapping):
+        calls = [calls]
+    if not calls and isinstance(msg.get("tool_call"), Mapping):
+        calls = [msg["tool_call"]]
+    return [dict(c) for c in calls or [] if isinstance(c, Mapping)]
+
+
+def _tool_calls(turn: Turn) -> list[dict[str, Any]]:
+    """``turn.tool_calls``, tolerant of streams whose ``tool_calls`` is a single dict.
+
+    The server streams tool calls as ToolCallDelta chunks (``tool_calls`` is one dict,
+    not a list); until the engine folds those, read names, ids and returns here.
+    """
+    try:
+        return turn.tool_calls
+    except (AttributeError, TypeError):
+        pass
+    msgs = turn.messages
+    returns = {
+        str(m.get("tool_call_id")): m
+        for m in msgs
+        if m.get("message_type") == "tool_return_message"
+    }
+    out = []
+    for m in msgs:
+        if m.get("message_type") not in ("tool_call_message", "approval_request_message"):
+            continue
+        for call in _call_list(m):
+            ret = returns.get(str(call.get("tool_call_id")), {})
+            args = call.get("arguments")
+            with contextlib.suppress(TypeError, ValueError):
+                args = json.loads(args) if isinstance(args, str) else args
+            out.append(
+                {
+                    "name": call.get("name"),
+                    "arguments": args,
+                    "tool_call_id": call.get("tool_call_id"),
+                    "needs_approval": m.get("message_type") == "approval_request_message",
+                    "status": ret.get("status"),
+                    "return": ret.get("tool_return"),
+                }
+            )
+    return out
+
+
 def _column_note(cell: _Cell) -> str:
     """A hint under a column whose turn needs the user (an approval request)."""
     turn = cell.turn
@@ -1166,7 +1215,7 @@ def _latest_message_id(
 def _live_text(msg: Any) -> str:
     """Plain text shown for a message while it streams (rendered properly at the end)."""
     if msg.message_type in ("tool_call_message", "approval_request_message"):
-        calls = msg.to_dict().get("tool_calls") or []
+        calls = _call_list(msg.to_dict())
         return "\n".join(f"{c.get('name') or '…'}({c.get('arguments') or ''})" for c in calls)
     if msg.message_type == "tool_return_message":
         data = msg.to_dict()

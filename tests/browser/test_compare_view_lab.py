@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from jlab import (
@@ -20,8 +19,6 @@ from jlab import (
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 SETUP = """\
 import letta_widgets as lw
@@ -124,6 +121,23 @@ def test_side_by_side_streams_live_diff_and_vote(lab, page):
     assert page.evaluate("() => window.__lwPwned") is None
     assert root.locator("img").count() == 0
 
+    # keys typed in the widget are text, not notebook shortcuts
+    cells_before = page.locator(".jp-Notebook:visible .jp-Cell").count()
+    box = root.locator(".lw-input")
+    box.click()
+    box.type("line one")
+    box.press("Shift+Enter")
+    box.type("two")
+    expect(box).to_have_value("line one\ntwo")
+    note = root.locator(".lw-vote-note")
+    note.click()
+    note.press_sequentially("ab dd")
+    expect(note).to_have_value("ab dd")
+    assert page.locator(".jp-Notebook:visible .jp-Cell").count() == cells_before
+    expect(root.locator(".lw-round-label")).to_have_text("round 2 / 2")
+    box.fill("")
+    note.fill("")
+
     # navigate back to round 1: it keeps its vote
     root.locator(".lw-prev").click()
     expect(root.locator(".lw-round-label")).to_have_text("round 1 / 2", timeout=30_000)
@@ -152,7 +166,7 @@ def test_stop_stops_every_column(lab, page):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(lab, page, theme):
+def test_screenshots(lab, page, theme, artifacts_dir):
     page.set_viewport_size({"width": 1400, "height": 1100})
     _setup(lab, page, f"cmp_shot_{theme}", token_ms=5, step_ms=0)
     set_theme(page, theme)
@@ -172,9 +186,9 @@ def test_screenshots(lab, page, theme):
         root.locator(".lw-col").nth(0).locator(".lw-steps-summary").click()  # open A's steps
         page.wait_for_timeout(400)
         assert page_problems(page) == []
-        IMAGES.mkdir(parents=True, exist_ok=True)
+        # docs/images/compare-*.png were made by this test; `make test` writes to artifacts/
         cell(page, 0).locator(".jp-OutputArea").screenshot(
-            path=str(IMAGES / f"compare-{theme}.png")
+            path=str(artifacts_dir / f"compare-{theme}.png")
         )
     finally:
         set_theme(page, "light")
