@@ -128,10 +128,9 @@ class AssembledMessage:
 
     def add_tool_calls(self, chunk: dict[str, Any]) -> None:
         """Merge tool-call deltas (name first, arguments in pieces) by tool_call_id."""
-        calls = chunk.get("tool_calls") or []
-        single = chunk.get("tool_call")
-        if not calls and single:
-            calls = [single]
+        calls = chunk.get("tool_calls") or chunk.get("tool_call") or []
+        if isinstance(calls, dict):  # token mode: one ToolCallDelta, not a list
+            calls = [calls]
         for n, call in enumerate(calls):
             if not isinstance(call, dict):
                 continue

@@ -136,3 +136,21 @@ def test_error_message_event_sets_error(engine: TurnEngine) -> None:
     ]
     turn, _ = _fold(engine, items)
     assert turn.error is not None and "boom" in str(turn.error)
+
+
+def test_real_server_tool_call_deltas_are_one_object_not_a_list(engine: TurnEngine) -> None:
+    """With stream_tokens the real server sends ``tool_call`` = ``tool_calls`` = ONE delta."""
+    base = {"id": "message-9", "date": "2026-11-24T00:00:00Z", "message_type": "tool_call_message"}
+    pieces = [
+        {"name": "memory_insert", "arguments": "", "tool_call_id": "call_9"},
+        {"name": None, "arguments": '{"label": "hu', "tool_call_id": "call_9"},
+        {"name": None, "arguments": 'man"}', "tool_call_id": "call_9"},
+    ]
+    items = [make({**base, "tool_call": p, "tool_calls": p}) for p in pieces]
+    turn, _ = _fold(engine, items)
+    [call] = turn.tool_calls
+    assert call["name"] == "memory_insert"
+    assert call["arguments"] == {"label": "human"}
+    [msg] = turn.messages
+    assert msg["tool_call"]["arguments"] == '{"label": "human"}'
+    assert isinstance(msg["tool_calls"], list)
