@@ -113,7 +113,7 @@ async def serve(args: argparse.Namespace) -> None:
         log_level=args.log_level,
         lifespan="off",
         access_log=False,
-        timeout_graceful_shutdown=1,
+        timeout_graceful_shutdown=0.5,
         timeout_keep_alive=30,
     )
     server = _Server(cfg)
