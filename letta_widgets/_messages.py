@@ -281,10 +281,15 @@ class RowCollector:
 
     def __init__(self, *, include_raw: bool = False) -> None:
         self.include_raw = include_raw
-        self.cols: dict[str, list[Any]] = {c: [] for c in SCHEMA}
-        self.raws: list[Any] = []
+        # Dense columns get one append per row; the tool fields and raw dicts are sparse
+        # (row -> value), message_type / role are category codes. Both save work per row.
+        self.cols: dict[str, list[Any]] = {c: [] for c in _DENSE}
+        self.tools: dict[int, tuple[Any, Any, Any, Any]] = {}
+        self.raws: dict[int, Any] = {}
+        self.type_codes: dict[str, int] = {t: i for i, t in enumerate(KNOWN_MESSAGE_TYPES)}
         self.unknown: dict[str, int] = {}
         self.call_names: dict[str, str] = {}
+        self.conv_marks: list[tuple[int, Any, Any]] = []  # (end row, conversation, agent)
 
     def __len__(self) -> int:
         return len(self.cols["id"])
@@ -305,25 +310,21 @@ class RowCollector:
             else frozenset(in_context_ids or ())
         )
         cols = self.cols
-        raws = self.raws
-        unknown = self.unknown
-        call_names = self.call_names
-        include_raw = self.include_raw
-        known = _ROLE_OF
-        simple = _SIMPLE
-        ids, otids, seqs, dates, types, roles = (
+        ids, otids, seqs, dates, types, texts = (
             cols["id"], cols["otid"], cols["seq"], cols["date"], cols["message_type"],
-            cols["role"],
-        )  # fmt: skip
-        texts, names, args, call_ids, statuses = (
-            cols["text"], cols["tool_name"], cols["tool_args"], cols["tool_call_id"],
-            cols["tool_status"],
+            cols["text"],
         )  # fmt: skip
         runs, steps, senders, errs, ctx = (
             cols["run_id"], cols["step_id"], cols["sender_id"], cols["is_err"],
             cols["in_context"],
         )  # fmt: skip
-        start = len(ids)
+        tools = self.tools
+        raws = self.raws
+        codes = self.type_codes
+        unknown = self.unknown
+        call_names = self.call_names
+        include_raw = self.include_raw
+        simple = _SIMPLE
         seq = seq_start
         for message in messages:
             m = message if type(message) is dict else message_dict(message)
@@ -332,29 +333,29 @@ class RowCollector:
             mid = get("id")
             text_of = simple.get(mtype)
             if text_of is not None:  # the common case: one row, no tool fields
+                if include_raw:
+                    raws[len(ids)] = m
                 ids.append(mid)
                 otids.append(get("otid"))
                 seqs.append(seq)
                 dates.append(get("date"))
-                types.append(mtype)
-                roles.append(known[mtype])
+                types.append(codes[mtype])
                 texts.append(text_of(m))
-                names.append(None)
-                args.append(None)
-                call_ids.append(None)
-                statuses.append(None)
                 runs.append(get("run_id"))
                 steps.append(get("step_id"))
                 senders.append(get("sender_id"))
                 errs.append(get("is_err"))
                 ctx.append(mid in in_ctx)
-                raws.append(m if include_raw else None)
                 seq += 1
                 continue
-            role = known.get(mtype)
-            if role is None:
+            code = codes.get(mtype)
+            if code is None:
+                code = codes[mtype] = len(codes)
+            if mtype not in _ROLE_OF:
                 unknown[mtype] = unknown.get(mtype, 0) + 1
-            parts = _expand(m, mtype)
+                keep_raw = True
+            else:
+                keep_raw = include_raw
             otid = get("otid")
             date = get("date")
             run = get("run_id")
@@ -362,42 +363,67 @@ class RowCollector:
             sender = get("sender_id")
             err = get("is_err")
             inside = mid in in_ctx
-            raw = m if (include_raw or role is None) else None
-            for text, name, targs, call_id, status in parts:
+            for text, name, targs, call_id, status in _expand(m, mtype):
                 if call_id is not None:
                     if name is None:
                         name = call_names.get(call_id)
                     elif mtype in _CALL_TYPES:
                         call_names[call_id] = name
+                row = len(ids)
+                if name is not None or targs is not None or call_id is not None or status:
+                    tools[row] = (name, targs, call_id, status)
+                if keep_raw:
+                    raws[row] = m
                 ids.append(mid)
                 otids.append(otid)
                 seqs.append(seq)
                 dates.append(date)
-                types.append(mtype)
-                roles.append(role)
+                types.append(code)
                 texts.append(text)
-                names.append(name)
-                args.append(targs)
-                call_ids.append(call_id)
-                statuses.append(status)
                 runs.append(run)
                 steps.append(step)
                 senders.append(sender)
                 errs.append(err)
                 ctx.append(inside)
-                raws.append(raw)
             seq += 1
-        n = len(ids) - start
-        cols["agent_id"].extend([agent_id] * n)
-        cols["conversation_id"].extend([conversation_id] * n)
+        self.conv_marks.append((len(ids), conversation_id, agent_id))
         return seq
 
     def frame(self, *, warn: bool = True, stacklevel: int = 2) -> pd.DataFrame:
         """The rows so far as one DataFrame of :data:`SCHEMA` (see :func:`rows_from_messages`)."""
         unknown = self.unknown
-        frame = _build(self.cols, extra_types=sorted(unknown))
+        n = len(self)
+        cols: dict[str, Any] = dict(self.cols)
+        # agent_id / conversation_id: constant runs, one per add() call
+        agents: list[Any] = []
+        convs: list[Any] = []
+        start = 0
+        for end, conv, agent in self.conv_marks:
+            agents.extend([agent] * (end - start))
+            convs.extend([conv] * (end - start))
+            start = end
+        cols["agent_id"], cols["conversation_id"] = agents, convs
+        categories = list(self.type_codes)
+        type_codes = np.asarray(cols["message_type"], dtype=np.int32)
+        cols["message_type"] = pd.Categorical.from_codes(type_codes, categories=categories)
+        role_of = np.array([_ROLE_CODE.get(t, -1) for t in categories], dtype=np.int8)
+        cols["role"] = pd.Categorical.from_codes(
+            role_of[type_codes] if n else np.array([], dtype=np.int8), categories=list(ROLES)
+        )
+        names: list[Any] = [None] * n
+        args: list[Any] = [None] * n
+        call_ids: list[Any] = [None] * n
+        statuses: list[Any] = [None] * n
+        for row, (name, targs, call_id, status) in self.tools.items():
+            names[row], args[row], call_ids[row], statuses[row] = name, targs, call_id, status
+        cols["tool_name"], cols["tool_args"] = names, args
+        cols["tool_call_id"], cols["tool_status"] = call_ids, statuses
+        frame = _build(cols)
         if self.include_raw or unknown:
-            frame["raw"] = pd.Series(self.raws, dtype="object", index=frame.index)
+            raw = np.empty(n, dtype=object)
+            for row, value in self.raws.items():
+                raw[row] = value
+            frame["raw"] = raw
         if unknown and warn:
             summary = ", ".join(f"{t} ({k})" for t, k in sorted(unknown.items()))
             warnings.warn(
@@ -409,6 +435,11 @@ class RowCollector:
         return frame
 
 
+_DENSE = (
+    "id", "otid", "seq", "date", "message_type", "text", "run_id", "step_id", "sender_id",
+    "is_err", "in_context",
+)  # fmt: skip
+_ROLE_CODE = {t: ROLES.index(r) for t, r in _ROLE_OF.items()}
 _SIMPLE: dict[str, Any] = {
     "assistant_message": lambda m: _content_text(m.get("content")),
     "user_message": lambda m: _content_text(m.get("content")),
@@ -488,23 +519,24 @@ def _arrow_strings() -> bool:
 _ARROW_STRINGS = _arrow_strings()
 
 
-def _build(cols: dict[str, list[Any]], *, extra_types: list[str] | None = None) -> pd.DataFrame:
+def _build(cols: dict[str, Any]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for col, dtype in SCHEMA.items():
         values = cols[col]
         if col == "date":
             data[col] = _dates(values)
-        elif col == "message_type":
-            cats = list(KNOWN_MESSAGE_TYPES) + [t for t in extra_types or () if t]
-            data[col] = pd.Categorical(values, categories=cats)
-        elif col == "role":
-            data[col] = pd.Categorical(values, categories=list(ROLES))
+        elif isinstance(values, pd.Categorical):
+            data[col] = values
         elif col == "tool_args":
             arr = np.empty(len(values), dtype=object)
             arr[:] = values
             data[col] = arr
         elif dtype is _STRING:
             data[col] = _strings(values)
+        elif col == "in_context":
+            data[col] = np.fromiter(values, dtype=bool, count=len(values))
+        elif col == "seq":
+            data[col] = np.fromiter(values, dtype=np.int64, count=len(values))
         else:
             data[col] = pd.array(values, dtype=dtype)
     return pd.DataFrame(data)
