@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 from jlab import (  # noqa: E402
     NON_LOOPBACK,
+    add_cell_and_run,
     launch_chromium,
     open_notebook,
     run_all_cells,
@@ -93,6 +94,20 @@ def _count(client: Letta, cid: str) -> int:
         after = next(m.id for m in reversed(page) if m.id != last)
 
 
+def many_conversations(base_url: str, n: int) -> str:
+    """An agent with ``n`` conversations (summaries only)."""
+    client = Letta(base_url=base_url, max_retries=0)
+    agent = client.agents.create(
+        name="bench-browser-many",
+        model="openai/gpt-4o-mini",
+        embedding="openai/text-embedding-3-small",
+        memory_blocks=[{"label": "human", "value": "The human's name is Ada."}],
+    )
+    for i in range(n):
+        client.conversations.create(agent_id=agent.id, summary=f"conversation {i:05d}")
+    return agent.id
+
+
 def kernel_side(base_url: str, agent_id: str, cid: str, repeat: int) -> list[float]:
     client = Letta(base_url=base_url, max_retries=0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,6 +127,7 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--scroll", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--conversations", type=int, default=2_000)
     args = ap.parse_args()
 
     with DevServerProcess(["--memory"]) as server, tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +135,7 @@ def main() -> int:
         agent_id, long, short, total = fill(server.base_url, args.messages)
         print(f"filled {total:,} messages in {time.perf_counter() - t0:.1f} s", flush=True)
         kernel_ms = kernel_side(server.base_url, agent_id, long, args.repeat)
+        many_agent = many_conversations(server.base_url, args.conversations)
 
         root = Path(tmp) / "root"
         state = Path(tmp) / "state"
@@ -199,6 +216,33 @@ def main() -> int:
                 nodes_after = w.evaluate("el => el.querySelectorAll('*').length")
                 items_after = w.locator(".lw-pages .lw-item").count()
                 per_item = (nodes_first - 200) / max(1, items_first)
+
+                # the conversation list: scroll through every page of a large agent
+                add_cell_and_run(page, f"browser.agent_id = {many_agent!r}")
+                page.wait_for_function(
+                    "id => document.querySelector('.lw-browser').dataset.agent === id",
+                    arg=many_agent,
+                )
+                page.wait_for_function(
+                    "() => document.querySelector('.lw-browser').dataset.listState === 'ready'"
+                )
+                t_list = time.perf_counter()
+                conv_list = w.locator(".lw-conv-list")
+                while w.get_attribute("data-list-done") != "true":
+                    conv_list.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+                    page.wait_for_timeout(50)
+                    if time.perf_counter() - t_list > 600:
+                        break
+                list_s = time.perf_counter() - t_list
+                list_rows = w.locator(".lw-conv-row").count()
+                list_nodes = w.evaluate("el => el.querySelectorAll('*').length")
+                # a click on a row far down still answers promptly
+                t_click = time.perf_counter()
+                w.locator(".lw-conv-row").last.click()
+                page.wait_for_function(
+                    "() => document.querySelector('.lw-browser').dataset.msgState === 'ready'"
+                )
+                list_click_ms = (time.perf_counter() - t_click) * 1000
                 browser.close()
         finally:
             lab.stop()
@@ -222,6 +266,14 @@ def main() -> int:
             f"{int(200 + per_item * len(seen)):,}",
             "for comparison",
         ),
+    ]
+    rows += [
+        (
+            f"conversation list: all {args.conversations:,} loaded by scrolling",
+            f"{list_s:.1f} s",
+            f"{list_rows:,} rows, {list_nodes:,} DOM elements",
+        ),
+        ("conversation list: select the last row (to ready)", f"{list_click_ms:.0f} ms", ""),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"\n{'ConversationBrowser':<{width}}  {'value':>12}  note")

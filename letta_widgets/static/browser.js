@@ -4,6 +4,7 @@
 // (HTML sanitized by letta_widgets.render) or textContent.
 
 const LW_MAX_PAGES = 3; // message pages kept in the DOM (each at most 100 messages)
+const LW_RPC_TIMEOUT_MS = 60000;
 const LW_TYPE_GROUPS = {
   "": [],
   user: ["user_message"],
@@ -48,7 +49,17 @@ function render({ model, el }) {
     return new Promise((resolve, reject) => {
       const id = `${viewId}:${++rpcSeq}`;
       pending.set(id, { resolve, reject });
-      model.send({ kind: "rpc", id, method, params: params || {} });
+      // Python always answers; no answer means no kernel (a saved notebook, a dead kernel).
+      setTimeout(() => {
+        if (!pending.delete(id)) return;
+        reject(new Error("no answer from the kernel in 60 s: is it running? Re-run the cell."));
+      }, LW_RPC_TIMEOUT_MS);
+      try {
+        model.send({ kind: "rpc", id, method, params: params || {} });
+      } catch (err) {
+        pending.delete(id);
+        reject(err);
+      }
     });
   }
   on("msg:custom", (msg) => {
@@ -263,6 +274,8 @@ function render({ model, el }) {
         node = lwEl("div", "lw-conv-row");
         node.addEventListener("click", () => selectConversation(id));
         list.nodes.set(id, node);
+        if (visibility) visibility.observe(node);
+        else wantStats(id);
       }
       if (node._lwDepth !== depth || !node._lwDrawn) {
         node._lwDepth = depth;
@@ -283,6 +296,8 @@ function render({ model, el }) {
   function loadConversations(reset) {
     if (reset) {
       list.token++; list.rows = new Map(); list.order = []; list.next = null; list.done = false;
+      if (visibility) visibility.disconnect();
+      statsQueue.clear();
       list.nodes = new Map(); list.loading = false; convList.replaceChildren();
       listStatus.classList.remove("lw-status--error");
     }
@@ -297,12 +312,10 @@ function render({ model, el }) {
         list.loading = false;
         list.next = res.next;
         list.done = !res.next;
-        const fresh = [];
         for (const row of res.rows) {
           if (list.rows.has(row.id)) continue;
           list.rows.set(row.id, row);
           list.order.push(row.id);
-          if (row.count === undefined) fresh.push(row.id);
         }
         drawList();
         const n = list.order.filter((id) => id !== "default").length;
@@ -311,7 +324,6 @@ function render({ model, el }) {
           : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
         el.dataset.listDone = list.done ? "true" : "false";
         el.dataset.listState = "ready";
-        if (fresh.length) loadStats(fresh, token);
         if (!list.done && convList.scrollHeight <= convList.clientHeight + 20) loadConversations(false);
       })
       .catch((err) => {
@@ -321,6 +333,31 @@ function render({ model, el }) {
         showPaneError(listStatus, err, () => loadConversations(false));
       });
   }
+
+  // Statistics (message count, first user message, staleness) cost a few requests per
+  // conversation: they are asked only for rows that scroll into view, in small batches.
+  const statsQueue = new Set();
+  let statsTimer = null;
+  function wantStats(id) {
+    const row = list.rows.get(id);
+    if (!row || row.count !== undefined || row._statsAsked) return;
+    row._statsAsked = true;
+    statsQueue.add(id);
+    if (!statsTimer) statsTimer = setTimeout(flushStats, 120);
+  }
+  function flushStats() {
+    statsTimer = null;
+    const ids = [...statsQueue].slice(0, 50);
+    for (const id of ids) statsQueue.delete(id);
+    if (ids.length) loadStats(ids, list.token);
+    if (statsQueue.size) statsTimer = setTimeout(flushStats, 120);
+  }
+  const visibility = typeof IntersectionObserver === "function"
+    ? new IntersectionObserver((entries) => {
+        for (const entry of entries) if (entry.isIntersecting) wantStats(entry.target.dataset.id);
+      }, { root: convList, rootMargin: "200px 0px" })
+    : null;
+  if (visibility) cleanups.push(() => visibility.disconnect());
 
   function loadStats(ids, token, memoryOnly) {
     rpc("stats", { ids, memory_only: !!memoryOnly }).then((rows) => {
@@ -814,7 +851,7 @@ function render({ model, el }) {
   on("change:blocks change:memory_checked_at", drawMemory);
   // Memory changed: the stale marks of the rows already listed are re-checked.
   on("change:blocks", () => {
-    const ids = list.order.slice();
+    const ids = list.order.filter((id) => list.rows.get(id).count !== undefined);
     for (let i = 0; i < ids.length; i += 100) loadStats(ids.slice(i, i + 100), list.token, true);
   });
   on("change:generation", () => { if (model.get("agent_id")) reloadAll(); });
