@@ -708,8 +708,9 @@ async def _counts_async(
     async def one(cid: str) -> tuple[int, int]:
         async with sem:
             _agent, in_context = await _context_async(aclient, cid, None)
-            msgs = await _fetch_async(aclient, cid, None, _new_pager(aclient, None))
-            return len(in_context), len(msgs)
+            pager = _new_pager(aclient, None, sink=lambda _batch: None)  # count, keep nothing
+            await _fetch_async(aclient, cid, None, pager)
+            return len(in_context), pager.count
 
     return await _gather(one(cid) for cid in ids)
 
