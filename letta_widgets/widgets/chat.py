@@ -10,8 +10,6 @@ re-opened output or a second view shows the whole transcript.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -19,30 +17,19 @@ from typing import Any
 import traitlets as t
 from letta_client import AsyncLetta, Letta
 
-from letta_widgets._loop import Job, WorkerLoop
+from letta_widgets._loop import Job
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
 from letta_widgets.paging import older_page, oldest_first, trim_partial_group
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
-from letta_widgets.widgets.base import LettaWidget, bundle
+from letta_widgets.widgets.base import bundle
+from letta_widgets.widgets.live import TurnWidget
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
 
-__all__ = ["FLUSH_HZ", "ChatCell"]
-
-FLUSH_HZ = 30
-"""Most front-end delta flushes per second while a turn streams."""
-
-_LIVE_TEXT_TYPES = {
-    "assistant_message",
-    "reasoning_message",
-    "hidden_reasoning_message",
-    "tool_call_message",
-    "approval_request_message",
-    "tool_return_message",
-}
+__all__ = ["ChatCell"]
 
 
-class ChatCell(LettaWidget):
+class ChatCell(TurnWidget):
     """A streaming chat cell bound to one conversation.
 
     ``ChatCell(client, conversation_id="conv-…")`` opens an existing conversation;
@@ -53,6 +40,10 @@ class ChatCell(LettaWidget):
     awaitable. Stop (the button or :meth:`stop`) cancels the run on the server too.
     """
 
+    _busy_message = (
+        "a turn is already streaming in this cell",
+        "wait for it to finish or press Stop before sending again",
+    )
     _esm = bundle("common.js", "chat.js")
     _css = bundle("messages.css", "common.css", "chat.css")
 
@@ -92,12 +83,6 @@ class ChatCell(LettaWidget):
         self._client = client
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
-        self._job: Job | None = None
-        self._stop_requested = False
-        self._lock = threading.Lock()
-        self._ops: list[list[Any]] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._last_flush = 0.0
         self._oldest_cursor: str | None = None
         self._answered: set[str] = set()
         self.last_turn: Turn | None = None
@@ -123,33 +108,16 @@ class ChatCell(LettaWidget):
         job = self._start(
             self._turn(text, override_model=override_model), context=self._last_msg_context
         )
-        try:
-            return job.result()
-        except concurrent.futures.CancelledError:
-            return self._stopped_turn()
+        return self._wait(job, self._stopped_turn)
 
     async def asend(self, text: str, *, override_model: str | None = None) -> Turn:
         """Like :meth:`send`, awaitable (``await chat.asend("…")`` in a cell)."""
         job = self._start(self._turn(text, override_model=override_model))
-        try:
-            return await asyncio.wrap_future(job.future)
-        except asyncio.CancelledError:
-            if not self._stop_requested:
-                raise  # this await itself was cancelled (kernel interrupt): the job is too
-            while not job.done():
-                await asyncio.sleep(0.01)
-            return self._stopped_turn()
+        return await self._await(job, self._stopped_turn)
 
     def start(self, text: str, *, override_model: str | None = None) -> Job:
         """Start a turn and return at once (what the Send button does)."""
         return self._start(self._turn(text, override_model=override_model))
-
-    def stop(self) -> None:
-        """Stop the running turn (safe from any thread); the server run is cancelled."""
-        job = self._job
-        if job is not None and not job.done():
-            self._stop_requested = True
-            job.cancel()
 
     def attach(self) -> Turn:
         """Follow a run that another client started on this conversation to its end."""
@@ -157,10 +125,7 @@ class ChatCell(LettaWidget):
             self._run_engine(lambda listener: self._engine.attach(listener=listener)),
             context=self._last_msg_context,
         )
-        try:
-            return job.result()
-        except concurrent.futures.CancelledError:
-            return self._stopped_turn()
+        return self._wait(job, self._stopped_turn)
 
     def approve(
         self, tool_call_id: str | None = None, *, approve: bool = True, reason: str | None = None
@@ -173,19 +138,11 @@ class ChatCell(LettaWidget):
         if call_id is None:
             raise LettaWidgetsError("no approval request is pending", "nothing to approve")
         job = self._start(self._approval(call_id, approve, reason), context=self._last_msg_context)
-        try:
-            return job.result()
-        except concurrent.futures.CancelledError:
-            return self._stopped_turn()
+        return self._wait(job, self._stopped_turn)
 
     def load_older(self) -> int:
         """Load the next page of older messages; return how many were added."""
         return self._start(self._older()).result()
-
-    @property
-    def busy(self) -> bool:
-        """True while a turn (or a page load) runs."""
-        return self._job is not None and not self._job.done()
 
     # --------------------------------------------------------------- front-end msgs
 
@@ -240,20 +197,6 @@ class ChatCell(LettaWidget):
         kept, self._oldest_cursor, self.has_older = trim_partial_group(msgs, self._history)
         self.items = transcript_items(oldest_first(kept), answered=self._answered)
 
-    def _start(self, coro: Coroutine[Any, Any, Any], *, context: Any = None) -> Job:
-        with self._lock:
-            if self.busy:
-                coro.close()
-                err = ConversationBusy(
-                    "a turn is already streaming in this cell",
-                    "wait for it to finish or press Stop before sending again",
-                )
-                self.status_text = str(err)
-                raise err
-            self._stop_requested = False
-            self._job = WorkerLoop.get().submit(coro, context=context)
-            return self._job
-
     async def _turn(self, text: str, *, override_model: str | None) -> Turn:
         pending = user_item(text, key=f"local-{time.time_ns()}")
         self.items = [*self.items, pending]
@@ -280,11 +223,18 @@ class ChatCell(LettaWidget):
         self.can_attach = False
         self.status = "streaming"
         self.status_text = "streaming…"
-        self._ops = []
-        self._send_ops([["reset"]])
+        self._live.clear()
+        self._live.push(["reset"])
+        live = self._live.listener()
+
+        def listener(turn: Turn, event: TurnEvent) -> None:
+            if event.kind == "reconnect":
+                self.status_text = f"connection dropped, resuming… (attempt {turn.reconnects})"
+            live(turn, event)
+
         turn: Turn | None = None
         try:
-            turn = await call(self._listener)
+            turn = await call(listener)
         except asyncio.CancelledError:
             turn = self._engine.current
             self._finish(turn, "stopped")
@@ -298,52 +248,8 @@ class ChatCell(LettaWidget):
         self._finish(turn, "done")
         return turn
 
-    def _listener(self, turn: Turn, event: TurnEvent) -> None:
-        """Engine events (on the worker loop) -> coalesced front-end ops."""
-        kind = event.kind
-        if kind == "delta":
-            last = self._ops[-1] if self._ops else None
-            if last is not None and last[0] == "delta" and last[1] == event.index:
-                last[2] += event.text
-            else:
-                self._ops.append(["delta", event.index, event.text])
-        elif kind == "message":
-            msg = turn._assembled[event.index or 0]
-            self._ops.append(["begin", event.index, msg.message_type, _live_text(msg)])
-        elif kind == "update":
-            msg = turn._assembled[event.index or 0]
-            self._ops.append(["set", event.index, _live_text(msg)])
-        elif kind == "reconnect":
-            self.status_text = f"connection dropped, resuming… (attempt {turn.reconnects})"
-            return
-        else:
-            return
-        self._schedule_flush()
-
-    def _schedule_flush(self) -> None:
-        """Flush now if the last flush is 1/FLUSH_HZ old, else once that time has come."""
-        delay = self._last_flush + 1.0 / FLUSH_HZ - time.monotonic()
-        if delay <= 0:
-            if self._flush_handle is not None:
-                self._flush_handle.cancel()
-            self._flush()
-        elif self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(delay, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_handle = None
-        if self._ops:
-            ops, self._ops = self._ops, []
-            self._send_ops(ops)
-        self._last_flush = time.monotonic()
-
-    def _send_ops(self, ops: list[list[Any]]) -> None:
-        self.send_custom({"kind": "ops", "ops": ops})
-
     def _finish(self, turn: Turn | None, status: str) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-        self._flush()
+        self._live.flush()
         self.last_turn = turn
         new_items: list[dict[str, Any]] = []
         if turn is not None:
@@ -352,7 +258,7 @@ class ChatCell(LettaWidget):
             info = {"stop_reason": turn.stop_reason, "ttft_s": turn.ttft_s, "total_s": turn.total_s}
             new_items.append(usage_item(key, turn.usage, **info))
         self.items = [*self.items, *new_items]
-        self._send_ops([["reset"]])
+        self._live.push(["reset"])
         reason = turn.stop_reason if turn is not None else None
         took = f" · {turn.total_s:.1f} s" if turn is not None and turn.total_s else ""
         if status == "done" and reason == "requires_approval":
@@ -401,14 +307,3 @@ class ChatCell(LettaWidget):
             turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
         turn.stop_reason = turn.stop_reason or "cancelled"
         return turn
-
-
-def _live_text(msg: Any) -> str:
-    """Plain text shown for a message while it streams (rendered properly at the end)."""
-    if msg.message_type in ("tool_call_message", "approval_request_message"):
-        calls = msg.to_dict().get("tool_calls") or []
-        return "\n".join(f"{c.get('name') or '…'}({c.get('arguments') or ''})" for c in calls)
-    if msg.message_type == "tool_return_message":
-        data = msg.to_dict()
-        return f"{data.get('status', '')}: {data.get('tool_return', '')}"
-    return msg.text if msg.message_type in _LIVE_TEXT_TYPES else ""

@@ -1,0 +1,187 @@
+"""What ChatCell and CompareView share to stream turns into a widget.
+
+- :class:`LiveOps` turns the engine's events into small front-end ops (``begin``,
+  ``delta``, ``set``, ``reset``) and sends them as coalesced custom messages, at most
+  :data:`FLUSH_HZ` a second: bytes to the browser grow with the text, not its square.
+- :class:`TurnWidget` runs one job at a time on the toolkit's worker loop; ``stop()``
+  is safe from any thread and a second start while one runs is refused visibly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from letta_widgets._loop import Job, WorkerLoop
+from letta_widgets.errors import ConversationBusy
+from letta_widgets.stream import AssembledMessage, Turn, TurnEvent
+from letta_widgets.widgets.base import LettaWidget
+
+__all__ = ["FLUSH_HZ", "LiveOps", "TurnWidget", "live_text"]
+
+FLUSH_HZ = 30
+"""Most front-end flushes per second while turns stream (all columns together)."""
+
+T = TypeVar("T")
+
+_TEXT_TYPES = {
+    "assistant_message",
+    "reasoning_message",
+    "hidden_reasoning_message",
+}
+
+
+def live_text(msg: AssembledMessage) -> str:
+    """Plain text shown for a message while it streams (rendered properly at the end)."""
+    if msg.message_type in ("tool_call_message", "approval_request_message"):
+        calls = msg.to_dict().get("tool_calls") or []
+        return "\n".join(f"{c.get('name') or '…'}({c.get('arguments') or ''})" for c in calls)
+    if msg.message_type == "tool_return_message":
+        data = msg.to_dict()
+        return f"{data.get('status', '')}: {data.get('tool_return', '')}"
+    return msg.text if msg.message_type in _TEXT_TYPES else ""
+
+
+class LiveOps:
+    """Coalesces engine events into ops and sends them at most ``FLUSH_HZ`` a second.
+
+    An op is ``[*prefix, kind, index, ...]``; ``prefix`` tells views apart (CompareView
+    uses the column). Consecutive deltas of one message merge into one op. Runs on
+    the worker loop's thread only.
+    """
+
+    def __init__(self, send: Callable[[list[list[Any]]], None]) -> None:
+        self._send = send
+        self._ops: list[list[Any]] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._last = 0.0
+
+    def listener(
+        self, *prefix: Any, when: Callable[[], bool] | None = None
+    ) -> Callable[[Turn, TurnEvent], None]:
+        """An engine listener that queues this turn's ops (only while ``when()``)."""
+        width = len(prefix)
+        head = list(prefix)
+
+        def on_event(turn: Turn, event: TurnEvent) -> None:
+            if when is not None and not when():
+                return
+            kind = event.kind
+            if kind == "delta":
+                last = self._ops[-1] if self._ops else None
+                if (
+                    last is not None
+                    and last[:width] == head
+                    and last[width] == "delta"
+                    and last[width + 1] == event.index
+                ):
+                    last[-1] += event.text
+                    self._schedule()
+                    return
+                self._ops.append([*head, "delta", event.index, event.text])
+            elif kind == "message":
+                msg = turn._assembled[event.index or 0]
+                self._ops.append([*head, "begin", event.index, msg.message_type, live_text(msg)])
+            elif kind == "update":
+                msg = turn._assembled[event.index or 0]
+                self._ops.append([*head, "set", event.index, live_text(msg)])
+            else:
+                return
+            self._schedule()
+
+        return on_event
+
+    def push(self, op: list[Any]) -> None:
+        """Queue one op (e.g. a ``reset``) and flush it right away."""
+        self._ops.append(op)
+        self.flush()
+
+    def _schedule(self) -> None:
+        """Flush now if the last flush is 1/FLUSH_HZ old, else once that time has come."""
+        delay = self._last + 1.0 / FLUSH_HZ - time.monotonic()
+        if delay <= 0:
+            self.flush()
+        elif self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(delay, self.flush)
+
+    def flush(self) -> None:
+        """Send what is queued now."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._ops:
+            ops, self._ops = self._ops, []
+            self._send(ops)
+        self._last = time.monotonic()
+
+    def clear(self) -> None:
+        """Drop what is queued (a new turn starts)."""
+        self._ops = []
+
+
+class TurnWidget(LettaWidget):
+    """A widget that streams turns on the worker loop, one job at a time."""
+
+    _busy_message = ("a turn is already streaming here", "wait for it or press Stop first")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._job: Job | None = None
+        self._job_lock = threading.Lock()
+        self._stop_requested = False
+        self._live = LiveOps(self._send_ops)
+
+    @property
+    def busy(self) -> bool:
+        """True while a job (a turn, a round, a page load) runs."""
+        return self._job is not None and not self._job.done()
+
+    def stop(self) -> None:
+        """Stop the running job (safe from any thread); its server runs are cancelled."""
+        job = self._job
+        if job is not None and not job.done():
+            self._stop_requested = True
+            job.cancel()
+
+    def _send_ops(self, ops: list[list[Any]]) -> None:
+        self.send_custom({"kind": "ops", "ops": ops})
+
+    def _check_can_start(self) -> None:
+        """Raise to refuse a job (subclasses add conditions)."""
+
+    def _start(self, coro: Coroutine[Any, Any, T], *, context: Any = None) -> Job:
+        """Schedule ``coro`` on the worker loop, or refuse (visibly) if a job runs."""
+        with self._job_lock:
+            try:
+                if self.busy:
+                    raise ConversationBusy(*self._busy_message)
+                self._check_can_start()
+            except Exception as err:
+                coro.close()
+                self.status_text = str(err)  # type: ignore[attr-defined]
+                raise
+            self._stop_requested = False
+            self._job = WorkerLoop.get().submit(coro, context=context)
+            return self._job
+
+    def _wait(self, job: Job, stopped: Callable[[], T]) -> T:
+        """Block for ``job``; a Stop returns ``stopped()`` (the partial result)."""
+        try:
+            return job.result()
+        except concurrent.futures.CancelledError:
+            return stopped()
+
+    async def _await(self, job: Job, stopped: Callable[[], T]) -> T:
+        """Await ``job`` from the caller's loop; a Stop returns ``stopped()``."""
+        try:
+            return await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            if not self._stop_requested:
+                raise  # this await itself was cancelled (kernel interrupt): the job is too
+            while not job.done():
+                await asyncio.sleep(0.01)
+            return stopped()
