@@ -50,6 +50,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MODEL = os.environ.get("STUB_MODEL", "stub-model")
 SLOW_DELAY = float(os.environ.get("STUB_SLOW_DELAY", "0.5"))
 REASONING = os.environ.get("STUB_REASONING", "1") != "0"
+BRAIN = os.environ.get("STUB_BRAIN", "script")  # "script" (devserver's agent) or "echo"
+SCRIPT_PATH = os.environ.get(
+    "STUB_SCRIPT",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "letta_widgets",
+                 "devserver", "script.py"),
+)  # fmt: skip
+_script = None
+
+
+def _load_script():
+    """The devserver's scripted agent (pure stdlib), loaded by path; None when unavailable."""
+    global _script
+    if _script is None:
+        try:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("lw_devserver_script", SCRIPT_PATH)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules["lw_devserver_script"] = mod  # dataclasses need the module registered
+            spec.loader.exec_module(mod)
+            _script = mod
+        except Exception as e:
+            print(f"stub-llm: scripted agent unavailable ({e}); echo brain", file=sys.stderr)
+            _script = False
+    return _script or None
+
+
 LOG_PATH = os.environ.get("STUB_LOG")
 
 
@@ -263,6 +290,11 @@ class Handler(BaseHTTPRequestHandler):
             )
         slow = "slow" in last_user and not after_tool
         reasoning = reasoning_for(last_user, tool, after_tool) if REASONING else None
+        scripted = scripted_decide(body) if BRAIN == "script" else None
+        if scripted is not None:
+            content, tool, script_reasoning, slow = scripted
+            finish = "tool_calls" if tool else "stop"
+            reasoning = script_reasoning if REASONING else None
         if not body.get("stream"):
             if slow:
                 time.sleep(SLOW_DELAY * 20)
@@ -352,6 +384,102 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def scripted_decide(body):
+    """Answer as the devserver's scripted agent would, from what Letta sent the model.
+
+    Returns (content, tool_call, reasoning, slow), or None to fall back to the echo brain.
+    The conversation history, the memory compiled into the system message and the offered
+    tools all come from the request, so the real server's own context drives the answer.
+    """
+    script = _load_script()
+    if script is None:
+        return None
+    try:
+        messages = body.get("messages", []) or []
+        tools = {}
+        for t in body.get("tools") or []:
+            fn = t.get("function", {}) if isinstance(t, dict) else {}
+            if fn.get("name"):
+                tools[fn["name"]] = fn
+        system = next(
+            (_text_of(m.get("content")) for m in messages if m.get("role") == "system"), ""
+        )
+        last_user_i = max(
+            (i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1
+        )
+        if last_user_i < 0:
+            return None
+        user_text = _user_text(_text_of(messages[last_user_i].get("content")))
+        history = []
+        for m in messages[:last_user_i]:
+            role = m.get("role")
+            text = _text_of(m.get("content"))
+            if role == "user":
+                history.append(("user", _user_text(text)))
+            elif role == "assistant" and text:
+                history.append(("assistant", text))
+        required = {
+            name: tuple((fn.get("parameters") or {}).get("required") or ())
+            for name, fn in tools.items()
+        }
+        ctx = script.Context(
+            history=tuple(history),
+            memory=script.parse_memory(system),
+            tools=tuple(tools),
+            required_args=required,
+            approval_tools=frozenset(),
+        )
+        last = messages[-1]
+        if last.get("role") == "tool":
+            call = _last_tool_call(messages)
+            if call is None:
+                return None
+            raw = _text_of(last.get("content"))
+            status, result = "success", raw
+            try:
+                obj = json.loads(raw)
+                if isinstance(obj, dict) and "status" in obj:
+                    status = "success" if obj.get("status") == "OK" else "error"
+                    result = str(obj.get("message", raw))
+            except ValueError:
+                pass
+            step = script.follow_up(ctx, user_text, call, result, status)
+            slow = False
+        else:
+            step = script.plan(ctx, user_text)
+            slow = bool(getattr(step, "slow", False))
+        if step.tool_call is not None:
+            if step.tool_call.name not in tools:
+                return None
+            args = _fill_args(
+                tools[step.tool_call.name].get("parameters"), step.tool_call.arguments
+            )
+            tool = {"name": step.tool_call.name, "arguments": json.dumps(args)}
+            return None, tool, step.reasoning, False
+        return step.text or "", None, step.reasoning, slow
+    except Exception as e:
+        print(
+            f"stub-llm: scripted agent failed ({e!r}); echo brain for this request", file=sys.stderr
+        )
+        return None
+
+
+def _last_tool_call(messages):
+    """The tool call the latest tool result answers, as the script's ToolCall."""
+    script = _load_script()
+    tool_id = messages[-1].get("tool_call_id")
+    for m in reversed(messages[:-1]):
+        for tc in m.get("tool_calls") or []:
+            if tool_id is None or tc.get("id") == tool_id:
+                fn = tc.get("function") or {}
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = {}
+                return script.ToolCall(fn.get("name", ""), args)
+    return None
 
 
 def natural_tool_call(text):

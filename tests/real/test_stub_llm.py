@@ -42,6 +42,13 @@ TOOLS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def echo_brain(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain grammar (echo, call:, remember/search) unless a test asks for the script."""
+    if "scripted" not in request.node.name:
+        monkeypatch.setattr(stub, "BRAIN", "echo")
+
+
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), stub.Handler)
@@ -156,3 +163,40 @@ def test_embeddings_are_deterministic_unit_vectors(url: str) -> None:
     assert len(data) == 2 and len(data[0]["embedding"]) == 8
     assert abs(sum(v * v for v in data[0]["embedding"]) - 1) < 1e-9
     assert data[0]["embedding"] == stub._embed("a", 8)
+
+
+def test_scripted_brain_answers_from_history_and_memory(url: str) -> None:
+    system = (
+        "<memory_blocks>\n<human>\n<description>\nx\n</description>\n<metadata>\n</metadata>\n"
+        "<value>\nThe human's name is Ada.\n</value>\n</human>\n</memory_blocks>"
+    )
+    body = {
+        "model": "stub-model",
+        "tools": TOOLS,
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": "I live in Paris."},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "Where do I live?"},
+        ],
+    }
+    _, out = _post(url, body)
+    msg = json.loads(out)["choices"][0]["message"]
+    assert "Paris" in msg["content"] and msg["reasoning_content"]
+    body["messages"][-1]["content"] = "What is my name?"
+    _, out = _post(url, body)
+    assert "Ada" in json.loads(out)["choices"][0]["message"]["content"]
+
+
+def test_scripted_brain_tool_round(url: str) -> None:
+    body = _chat('call:memory_insert {"label": "human", "new_string": "likes tea"}')
+    _, out = _post(url, body)
+    call = json.loads(out)["choices"][0]["message"]["tool_calls"][0]
+    assert call["function"]["name"] == "memory_insert"
+    body["messages"] += [
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"],
+         "content": json.dumps({"status": "OK", "message": "saved"})},
+    ]  # fmt: skip
+    _, out = _post(url, body)
+    assert json.loads(out)["choices"][0]["message"]["content"].startswith("Done: saved")
