@@ -45,8 +45,8 @@ class RunOptions:
     slow_delay: float = 0.25
     override_model: str | None = None
     override_system: str | None = None
-    tool_call_deltas: bool = False
-    """Stream tool calls as ToolCallDelta chunks (the real server does; opt-in for now)."""
+    tool_call_deltas: bool = True
+    """Stream tool calls as ToolCallDelta chunks in tokens mode, as the real server does."""
     fault: FaultSpec = field(default_factory=FaultSpec)
     types: list[str] | None = None
 

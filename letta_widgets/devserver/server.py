@@ -64,9 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fault", default=None, help="server-level fault spec (docs/devserver.md)")
     p.add_argument(
-        "--tool-call-deltas",
-        action="store_true",
-        help="with stream_tokens, stream tool calls as argument deltas (as the real server)",
+        "--no-tool-call-deltas",
+        dest="tool_call_deltas",
+        action="store_false",
+        help="with stream_tokens, send each tool call whole instead of as argument deltas",
     )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
 

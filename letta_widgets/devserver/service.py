@@ -30,7 +30,7 @@ class Config:
     token_delay_ms: int = 0
     step_delay_ms: int = 0
     slow_token_delay_ms: int = 250
-    tool_call_deltas: bool = False
+    tool_call_deltas: bool = True
     """With stream_tokens, stream tool calls as argument deltas like the real server."""
     context_messages: int = 120
     """Compact a conversation once it holds more in-context messages than this."""
