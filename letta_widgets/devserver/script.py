@@ -4,8 +4,10 @@ Given one conversation's earlier messages, the memory compiled into that
 conversation's system message and the new user text, :func:`plan` returns the
 next step (a thought plus either an answer or a tool call); after a tool ran,
 :func:`follow_up` returns the closing step. The server (``runs.py``) executes the
-tool calls and streams the steps; a stub LLM for the real server can reuse this
-module unchanged.
+tool calls and streams the steps. The project's stub LLM for the real server
+(``tests/real/stub_llm.py``) loads this file BY PATH and uses ``Context``, ``Step``,
+``ToolCall``, ``plan``, ``follow_up`` and ``parse_memory``: keep it standard-library only,
+with no imports from the package, and keep that API stable.
 
 Grammar (first match wins; case-insensitive):
 
