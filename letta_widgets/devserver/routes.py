@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from .sse import Chunk, frame
 __all__ = ["Api"]
 
 Handler = Callable[[Request], Awaitable[Response]]
+_log = logging.getLogger("letta_widgets.devserver")
 
 MODELS = [
     ("openai", "gpt-4o-mini", 128000),
@@ -50,6 +52,9 @@ def api(
             return await fn(self, request)
         except ApiError as e:
             return json_response(e.body, e.status, e.headers)
+        except Exception:  # a devserver bug: answer like the real server, log the trace
+            _log.exception("devserver error on %s %s", request.method, request.url.path)
+            return json_response({"detail": "An unknown error occurred"}, 500)
 
     return wrapper
 
