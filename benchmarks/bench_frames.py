@@ -131,6 +131,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--latency-ms", type=int, default=10, help="server latency, 2nd history run")
     ap.add_argument("--quick", action="store_true", help="10,000 messages, 40 x 200")
+    ap.add_argument("--no-history", action="store_true", help="only the one-thread part")
     args = ap.parse_args()
     if args.quick:
         args.messages, args.conversations, args.per_conversation = 10_000, 40, 200
@@ -166,8 +167,17 @@ def main() -> int:
                 out.append(json.loads(raw(conv, **kwargs).http_response.content))
             return out
 
-        t_ours, df = best(ours, args.repeat)
-        t_floor, pages_data = best(floor, args.repeat)
+        # Alternate the two so that load from other processes hits both alike; best of N.
+        t_ours, t_floor = float("inf"), float("inf")
+        for _ in range(args.repeat):
+            t, df = best(ours, 0)
+            t_ours = min(t_ours, t)
+            del df
+            t, pages_data = best(floor, 0)
+            t_floor = min(t_floor, t)
+            del pages_data
+        df = ours()
+        pages_data = floor()
         t_today, naive = best(today, max(1, min(args.repeat, 2)))
         got = df.drop_duplicates(["id", "message_type"]).shape[0]
         naive_rows = len(naive)
@@ -202,58 +212,59 @@ def main() -> int:
             ),
         ]
 
-        # ---------------------------------------------------------- agent_history
-        agent2 = make_agent(client, "bench-many")
-        t0 = time.perf_counter()
-        first = client.conversations.create(agent_id=agent2).id
-        per = fill(client, first, args.per_conversation)
-        for _ in range(args.conversations - 1):
-            fill(client, client.conversations.create(agent_id=agent2).id, args.per_conversation)
-        print(
-            f"filled {args.conversations} conversations of ~{per} messages in "
-            f"{time.perf_counter() - t0:.1f}s",
-            flush=True,
-        )
-
-        def hist(c: int) -> Callable[[], pd.DataFrame]:
-            return lambda: frames.agent_history(client, agent2, concurrency=c, progress=False)
-
-        t8, h8 = best(hist(8), max(1, args.repeat - 1))
-        t1, h1 = best(hist(1), 1)
-        assert len(h8) == len(h1)
-        rows += [
-            (
-                "agent_history concurrency 8 time",
-                f"{t8:.2f} s",
-                f"{args.conversations} x ~{per} messages = {len(h8):,} rows",
-                "",
-            ),
-            (
-                "agent_history concurrency 1 / concurrency 8",
-                f"{t1 / t8:.1f}x",
-                f"{t1:.2f} s (loopback, no latency)",
-                ">= 3x",
-            ),
-        ]
-        # The same with a server that answers after `latency_ms` (a LAN or cloud server):
-        # the devserver's per-request fault header delays each response without blocking.
-        slow = client.with_options(
-            default_headers={"X-Devserver-Fault": f"first_byte_delay_ms={args.latency_ms}"}
-        )
-
-        def slow_hist(c: int) -> Callable[[], pd.DataFrame]:
-            return lambda: frames.agent_history(slow, agent2, concurrency=c, progress=False)
-
-        s8, _ = best(slow_hist(8), 1)
-        s1, _ = best(slow_hist(1), 1)
-        rows.append(
-            (
-                f"  same with {args.latency_ms} ms server latency: c1 / c8",
-                f"{s1 / s8:.1f}x",
-                f"{s1:.2f} s vs {s8:.2f} s",
-                ">= 3x",
+        if not args.no_history:
+            # ---------------------------------------------------------- agent_history
+            agent2 = make_agent(client, "bench-many")
+            t0 = time.perf_counter()
+            first = client.conversations.create(agent_id=agent2).id
+            per = fill(client, first, args.per_conversation)
+            for _ in range(args.conversations - 1):
+                fill(client, client.conversations.create(agent_id=agent2).id, args.per_conversation)
+            print(
+                f"filled {args.conversations} conversations of ~{per} messages in "
+                f"{time.perf_counter() - t0:.1f}s",
+                flush=True,
             )
-        )
+
+            def hist(c: int) -> Callable[[], pd.DataFrame]:
+                return lambda: frames.agent_history(client, agent2, concurrency=c, progress=False)
+
+            t8, h8 = best(hist(8), max(1, args.repeat - 1))
+            t1, h1 = best(hist(1), 1)
+            assert len(h8) == len(h1)
+            rows += [
+                (
+                    "agent_history concurrency 8 time",
+                    f"{t8:.2f} s",
+                    f"{args.conversations} x ~{per} messages = {len(h8):,} rows",
+                    "",
+                ),
+                (
+                    "agent_history concurrency 1 / concurrency 8",
+                    f"{t1 / t8:.1f}x",
+                    f"{t1:.2f} s (loopback, no latency)",
+                    ">= 3x",
+                ),
+            ]
+            # The same with a server that answers after `latency_ms` (a LAN or cloud server):
+            # the devserver's per-request fault header delays each response without blocking.
+            slow = client.with_options(
+                default_headers={"X-Devserver-Fault": f"first_byte_delay_ms={args.latency_ms}"}
+            )
+
+            def slow_hist(c: int) -> Callable[[], pd.DataFrame]:
+                return lambda: frames.agent_history(slow, agent2, concurrency=c, progress=False)
+
+            s8, _ = best(slow_hist(8), 1)
+            s1, _ = best(slow_hist(1), 1)
+            rows.append(
+                (
+                    f"  same with {args.latency_ms} ms server latency: c1 / c8",
+                    f"{s1 / s8:.1f}x",
+                    f"{s1:.2f} s vs {s8:.2f} s",
+                    ">= 3x",
+                )
+            )
 
     width = [
         max(len(r[i]) for r in [*rows, ("measure", "ratio", "detail", "target")]) for i in range(4)
