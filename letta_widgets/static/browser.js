@@ -24,11 +24,7 @@ function lwDate(iso) {
 
 /** An <input>/<select>/<textarea> whose keys never reach JupyterLab's notebook shortcuts
  *  (Shift+Enter would re-run the cell; 'dd' would delete it). */
-function lwField(tag, cls) {
-  const node = lwEl(tag, cls);
-  node.dataset.lmSuppressShortcuts = "true";
-  return node;
-}
+// lwField(tag, className): common.js (a text field whose keys are not notebook shortcuts)
 
 function lwButton(cls, text, title) {
   const b = lwEl("button", cls, text);
@@ -298,6 +294,7 @@ function render({ model, el }) {
       list.token++; list.rows = new Map(); list.order = []; list.next = null; list.done = false;
       if (visibility) visibility.disconnect();
       statsQueue.clear();
+      inView.clear();
       list.nodes = new Map(); list.loading = false; convList.replaceChildren();
       listStatus.classList.remove("lw-status--error");
     }
@@ -324,7 +321,10 @@ function render({ model, el }) {
           : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
         el.dataset.listDone = list.done ? "true" : "false";
         el.dataset.listState = "ready";
-        if (!list.done && convList.scrollHeight <= convList.clientHeight + 20) loadConversations(false);
+        // still at the bottom (or nothing to scroll yet): the next page at once
+        if (!list.done && convList.scrollHeight - convList.scrollTop - convList.clientHeight < 200) {
+          loadConversations(false);
+        }
       })
       .catch((err) => {
         if (token !== list.token) return;
@@ -336,26 +336,33 @@ function render({ model, el }) {
 
   // Statistics (message count, first user message, staleness) cost a few requests per
   // conversation: they are asked only for rows that scroll into view, in small batches.
+  // Rows that fly past while scrolling fast are not asked for (they must stay in view 250 ms).
   const statsQueue = new Set();
+  const inView = new Set();
   let statsTimer = null;
   function wantStats(id) {
     const row = list.rows.get(id);
     if (!row || row.count !== undefined || row._statsAsked) return;
-    row._statsAsked = true;
     statsQueue.add(id);
-    if (!statsTimer) statsTimer = setTimeout(flushStats, 120);
+    if (!statsTimer) statsTimer = setTimeout(flushStats, 250);
   }
   function flushStats() {
     statsTimer = null;
-    const ids = [...statsQueue].slice(0, 50);
-    for (const id of ids) statsQueue.delete(id);
+    const visible = [...statsQueue].filter((id) => !visibility || inView.has(id));
+    const ids = visible.slice(0, 50);
+    statsQueue.clear();
+    for (const id of visible.slice(50)) statsQueue.add(id);
+    for (const id of ids) { const row = list.rows.get(id); if (row) row._statsAsked = true; }
     if (ids.length) loadStats(ids, list.token);
-    if (statsQueue.size) statsTimer = setTimeout(flushStats, 120);
+    if (statsQueue.size) statsTimer = setTimeout(flushStats, 250);
   }
   const visibility = typeof IntersectionObserver === "function"
     ? new IntersectionObserver((entries) => {
-        for (const entry of entries) if (entry.isIntersecting) wantStats(entry.target.dataset.id);
-      }, { root: convList, rootMargin: "200px 0px" })
+        for (const entry of entries) {
+          const id = entry.target.dataset.id;
+          if (entry.isIntersecting) { inView.add(id); wantStats(id); } else inView.delete(id);
+        }
+      }, { root: convList, rootMargin: "100px 0px" })
     : null;
   if (visibility) cleanups.push(() => visibility.disconnect());
 
