@@ -11,10 +11,10 @@ function render({ model, el }) {
   transcript.append(olderBtn, list, live);
   const status = lwEl("div", "lw-status");
   const composer = lwEl("div", "lw-composer");
-  const input = lwEl("textarea", "lw-input");
-  input.rows = 2;
-  // JupyterLab must not treat keys typed here as notebook shortcuts (Shift+Enter, a, b, dd).
-  input.dataset.lmSuppressShortcuts = "true";
+  const input = lwPromptInput((text) => {
+    if (model.get("status") === "streaming") return false;
+    model.send({ kind: "send", text });
+  });
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send");
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
@@ -37,9 +37,8 @@ function render({ model, el }) {
     const ids = item.tool_call_ids || [];
     const approve = lwEl("button", "lw-approve lw-primary", "Approve");
     const deny = lwEl("button", "lw-deny", "Deny");
-    const reason = lwEl("input", "lw-deny-reason");
+    const reason = lwField("input", "lw-deny-reason");
     reason.placeholder = "reason (optional)";
-    reason.dataset.lmSuppressShortcuts = "true";
     const answer = (ok) => {
       approve.disabled = deny.disabled = true;
       model.send({ kind: "approve", tool_call_id: ids[0], approve: ok, reason: reason.value || null });
@@ -78,13 +77,6 @@ function render({ model, el }) {
     transcript.style.height = model.get("height");
   }
 
-  function send() {
-    const text = input.value.trim();
-    if (!text || model.get("status") === "streaming") return;
-    model.send({ kind: "send", text });
-    input.value = "";
-  }
-
   let olderRequested = false;
   function maybeOlder() {
     if (olderRequested || !model.get("has_older") || transcript.scrollTop > 40) return;
@@ -92,18 +84,7 @@ function render({ model, el }) {
     model.send({ kind: "older" });
   }
 
-  input.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.isComposing) return;
-    event.preventDefault();
-    event.stopPropagation();
-    if (event.shiftKey) {
-      input.setRangeText("\n", input.selectionStart, input.selectionEnd, "end");
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    } else {
-      send();
-    }
-  });
-  sendBtn.addEventListener("click", send);
+  sendBtn.addEventListener("click", () => input.submit());
   stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
   attachBtn.addEventListener("click", () => model.send({ kind: "attach" }));
   olderBtn.addEventListener("click", () => { olderRequested = true; model.send({ kind: "older" }); });

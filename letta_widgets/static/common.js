@@ -98,6 +98,38 @@ function lwLiveArea(container) {
   return { apply, size: () => nodes.size };
 }
 
+/** A text field whose keys never reach JupyterLab's notebook shortcuts (Shift+Enter,
+ *  a, b, dd would otherwise run or edit cells). */
+function lwField(tag, className) {
+  const node = lwEl(tag, className);
+  node.dataset.lmSuppressShortcuts = "true";
+  return node;
+}
+
+/** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
+ *  a new line (JupyterLab swallows its default action, so it is inserted here). */
+function lwPromptInput(onSend) {
+  const input = lwField("textarea", "lw-input");
+  input.rows = 2;
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.shiftKey) {
+      input.setRangeText("\n", input.selectionStart, input.selectionEnd, "end");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    } else {
+      submit();
+    }
+  });
+  function submit() {
+    const text = input.value.trim();
+    if (text && onSend(text) !== false) input.value = "";
+  }
+  input.submit = submit;
+  return input;
+}
+
 /** Show the model's `error` trait in a dismissible banner. */
 function lwErrorBanner(model, banner) {
   const update = () => {

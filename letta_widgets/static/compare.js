@@ -85,17 +85,16 @@ function render({ model, el }) {
   const voteBar = lwEl("div", "lw-vote");
   const voteLabel = lwEl("span", "lw-vote-label", "Which is better?");
   const voteButtons = lwEl("span", "lw-vote-buttons");
-  const noteInput = lwEl("input", "lw-vote-note");
+  const noteInput = lwField("input", "lw-vote-note");
   noteInput.placeholder = "note (optional)";
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
   const status = lwEl("div", "lw-status");
   const composer = lwEl("div", "lw-composer");
-  const input = lwEl("textarea", "lw-input");
-  input.rows = 2;
-  // keys typed here are text, not JupyterLab shortcuts (Shift+Enter, a, b, dd, …)
-  input.dataset.lmSuppressShortcuts = "true";
-  noteInput.dataset.lmSuppressShortcuts = "true";
+  const input = lwPromptInput((text) => {
+    if (model.get("status") === "streaming") return false;
+    model.send({ kind: "send", text });
+  });
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
   const stopBtn = lwEl("button", "lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
@@ -241,26 +240,7 @@ function render({ model, el }) {
     input.placeholder = model.get("placeholder");
   }
 
-  function send() {
-    const text = input.value.trim();
-    if (!text || model.get("status") === "streaming") return;
-    model.send({ kind: "send", text });
-    input.value = "";
-  }
-
-  input.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.isComposing) return;
-    event.preventDefault();
-    event.stopPropagation();
-    if (event.shiftKey) {
-      // JupyterLab swallows the default action of Shift+Enter: insert the new line here
-      input.setRangeText("\n", input.selectionStart, input.selectionEnd, "end");
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    } else {
-      send();
-    }
-  });
-  sendBtn.addEventListener("click", send);
+  sendBtn.addEventListener("click", () => input.submit());
   stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
   prevBtn.addEventListener("click", () => model.send({ kind: "goto", index: (model.get("round").index || 0) - 1 }));
   nextBtn.addEventListener("click", () => model.send({ kind: "goto", index: (model.get("round").index || 0) + 1 }));

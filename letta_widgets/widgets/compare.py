@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import json
-import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
@@ -43,23 +40,20 @@ import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets import compare_stats as cs
-from letta_widgets._loop import Job, WorkerLoop
+from letta_widgets._loop import Job
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import (
-    ConversationBusy,
     LettaWidgetsError,
     RequestTimedOut,
     sdk_errors,
     translate,
 )
-from letta_widgets.stream import Turn, TurnEngine, TurnEvent
-from letta_widgets.widgets.base import LettaWidget, bundle
+from letta_widgets.stream import Turn, TurnEngine
+from letta_widgets.widgets.base import bundle
+from letta_widgets.widgets.live import FLUSH_HZ, TurnWidget
 from letta_widgets.widgets.transcript import transcript_items
 
 __all__ = ["FLUSH_HZ", "CompareView", "Round", "Variant"]
-
-FLUSH_HZ = 30
-"""Most front-end delta flushes per second while a round streams (all columns together)."""
 
 MEMORY_TOOLS = frozenset(
     {
@@ -228,7 +222,7 @@ def _row(rnd: Round, cell: _Cell) -> dict[str, Any]:
             completion_tokens=usage.get("completion_tokens"),
             total_tokens=usage.get("total_tokens"),
             steps=usage.get("step_count"),
-            tool_calls=len(_tool_calls(turn)),
+            tool_calls=len(turn.tool_calls),
             stop_reason=turn.stop_reason,
         )
     else:
@@ -238,7 +232,7 @@ def _row(rnd: Round, cell: _Cell) -> dict[str, Any]:
     return row
 
 
-class CompareView(LettaWidget):
+class CompareView(TurnWidget):
     """Send one prompt to several conversations (variants) at once, side by side.
 
     ``CompareView(client, variants=["conv-a", "conv-b"])``, or the constructors
@@ -250,6 +244,10 @@ class CompareView(LettaWidget):
     and cancels the runs on the server.
     """
 
+    _busy_message = (
+        "a round is already streaming in this view",
+        "wait for it to finish or press Stop before sending again",
+    )
     _esm = bundle("common.js", "compare.js")
     _css = bundle("messages.css", "common.css", "compare.css")
 
@@ -286,16 +284,9 @@ class CompareView(LettaWidget):
     ) -> None:
         super().__init__(**kwargs)
         self._client = client
-        self._aclient = async_twin(client)
         self._base_url = base_url_of(client)
         self.timeout = timeout
         """Seconds a variant's turn may take before it is cancelled (``None``: no limit)."""
-        self._job: Job | None = None
-        self._stop_requested = False
-        self._lock = threading.Lock()
-        self._ops: list[list[Any]] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._last_flush = 0.0
         self._rounds: list[Round] = []
         self._shown: int | None = None
         specs = [Variant.coerce(v) for v in variants]
@@ -417,23 +408,12 @@ class CompareView(LettaWidget):
         cancels the server runs; the partial round is returned.
         """
         job = self._start(self._round(prompt, fresh=fresh), context=self._last_msg_context)
-        try:
-            return job.result()
-        except concurrent.futures.CancelledError:
-            job.wait_finished(30)  # the columns' cleanup (server cancels) is still running
-            return self._stopped_round()
+        return self._wait(job, self._stopped_round)
 
     async def asend(self, prompt: str, *, fresh: bool = False) -> Round:
         """Like :meth:`send`, awaitable (``await cmp.asend("…")``)."""
         job = self._start(self._round(prompt, fresh=fresh))
-        try:
-            return await asyncio.wrap_future(job.future)
-        except asyncio.CancelledError:
-            if not self._stop_requested:
-                raise
-            while not job.done():
-                await asyncio.sleep(0.01)
-            return self._stopped_round()
+        return await self._await(job, self._stopped_round)
 
     def start(self, prompt: str, *, fresh: bool = False) -> Job:
         """Start a round and return at once (what the Send button does)."""
@@ -506,13 +486,6 @@ class CompareView(LettaWidget):
             bar.close()
         return self._frame(self._rounds[first:])
 
-    def stop(self) -> None:
-        """Stop every column (safe from any thread); the server runs are cancelled."""
-        job = self._job
-        if job is not None and not job.done():
-            self._stop_requested = True
-            job.cancel()
-
     def vote(self, *args: str, note: str | None = None) -> None:
         """Record a vote: ``cmp.vote("A")`` for the shown round, ``cmp.vote(prompt_id, "A")``.
 
@@ -567,11 +540,6 @@ class CompareView(LettaWidget):
         """Save :attr:`results` as CSV."""
         kwargs.setdefault("index", False)
         self.results.to_csv(path, **kwargs)
-
-    @property
-    def busy(self) -> bool:
-        """True while a round streams."""
-        return self._job is not None and not self._job.done()
 
     @property
     def conversation_ids(self) -> dict[str, str]:
@@ -645,25 +613,12 @@ class CompareView(LettaWidget):
             "system": system if len(system) <= 200 else system[:199] + "…",
         }
 
-    def _start(self, coro: Coroutine[Any, Any, Any], *, context: Any = None) -> Job:
-        with self._lock:
-            if self.busy:
-                coro.close()
-                err = ConversationBusy(
-                    "a round is already streaming in this view",
-                    "wait for it to finish or press Stop before sending again",
-                )
-                self.status_text = str(err)
-                raise err
-            if self.readonly:
-                coro.close()
-                raise LettaWidgetsError(
-                    "this view compares existing history and sends nothing",
-                    "build a live view with CompareView.fork(...) or CompareView(client, [...])",
-                )
-            self._stop_requested = False
-            self._job = WorkerLoop.get().submit(coro, context=context)
-            return self._job
+    def _check_can_start(self) -> None:
+        if self.readonly:
+            raise LettaWidgetsError(
+                "this view compares existing history and sends nothing",
+                "build a live view with CompareView.fork(...) or CompareView(client, [...])",
+            )
 
     @staticmethod
     def _batch(prompts: str | Iterable[str], repeats: int) -> list[tuple[str, int]]:
@@ -701,9 +656,9 @@ class CompareView(LettaWidget):
         """One round: every variant concurrently on the worker loop."""
         self.clear_error()
         rnd = self._new_round(prompt, repeat)
-        self._ops = []
+        self._live.clear()
         self._show(rnd)
-        self._send_ops([[None, "reset"]])
+        self._live.push([None, "reset"])
         self.status = "streaming"
         self.status_text = f"round {rnd.index + 1} · streaming into {len(self._variants)} columns…"
         t0 = time.perf_counter()
@@ -746,14 +701,13 @@ class CompareView(LettaWidget):
             cell.status = "streaming"
             self._sync_cell(rnd, i)
             engine = TurnEngine(
-                self._aclient,
+                self._client,
                 conv_id,
                 agent_id=variant.agent_id,
                 extra_headers=variant.spec.headers,
             )
-            call = _engine_run(
-                engine, prompt, variant.spec, listener=self._listener_for(rnd.index, i)
-            )
+            listener = self._live.listener(i, when=lambda: self._shown == rnd.index)
+            call = _engine_run(engine, prompt, variant.spec, listener=listener)
             if self.timeout:
                 cell.turn = await asyncio.wait_for(call, self.timeout)
             else:
@@ -785,7 +739,7 @@ class CompareView(LettaWidget):
 
     async def _fresh_conversation(self, v: _Resolved) -> str:
         """A new copy of the variant's starting point (fork at its base, or a new conv)."""
-        aclient = self._aclient
+        aclient = async_twin(self._client)
         if v.base_conversation:
             what = f"conversation {v.base_conversation}"
             with sdk_errors(base_url=self._base_url, what=what):
@@ -806,7 +760,7 @@ class CompareView(LettaWidget):
             return None
 
         async def one(agent_id: str) -> dict[str, str]:
-            page = await self._aclient.agents.blocks.list(agent_id)
+            page = await async_twin(self._client).agents.blocks.list(agent_id)
             blocks = getattr(page, "items", page)
             return {str(b.label): str(b.value) for b in blocks}
 
@@ -816,56 +770,9 @@ class CompareView(LettaWidget):
             return None
         return dict(zip(agents, got, strict=True))
 
-    def _listener_for(self, round_index: int, col: int) -> Any:
-        def listener(turn: Turn, event: TurnEvent) -> None:
-            if self._shown != round_index:
-                return
-            kind = event.kind
-            if kind == "delta":
-                last = self._ops[-1] if self._ops else None
-                if (
-                    last is not None
-                    and last[0] == col
-                    and last[1] == "delta"
-                    and last[2] == event.index
-                ):
-                    last[3] += event.text
-                else:
-                    self._ops.append([col, "delta", event.index, event.text])
-            elif kind == "message":
-                msg = turn._assembled[event.index or 0]
-                self._ops.append([col, "begin", event.index, msg.message_type, _live_text(msg)])
-            elif kind == "update":
-                msg = turn._assembled[event.index or 0]
-                self._ops.append([col, "set", event.index, _live_text(msg)])
-            else:
-                return
-            self._schedule_flush()
-
-        return listener
-
-    def _schedule_flush(self) -> None:
-        if self._flush_handle is not None:
-            return
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, self._last_flush + 1.0 / FLUSH_HZ - time.monotonic())
-        self._flush_handle = loop.call_later(delay, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_handle = None
-        if self._ops:
-            ops, self._ops = self._ops, []
-            self._send_ops(ops)
-        self._last_flush = time.monotonic()
-
-    def _send_ops(self, ops: list[list[Any]]) -> None:
-        self.send_custom({"kind": "ops", "ops": ops})  # ``send`` is the prompt API
-
     def _finish_cell(self, rnd: Round, i: int) -> None:
         """A column's turn ended: flush its deltas, render its messages, sync it."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-        self._flush()
+        self._live.flush()
         cell = rnd._cells[i]
         turn = cell.turn
         if turn is not None:
@@ -873,7 +780,7 @@ class CompareView(LettaWidget):
             cell.items = transcript_items(msgs)
             cell.text = turn.assistant_text or None
         if self._shown == rnd.index:
-            self._send_ops([[i, "reset"]])
+            self._live.push([i, "reset"])
         self._sync_cell(rnd, i)
 
     def _sync_cell(self, rnd: Round, i: int) -> None:
@@ -937,7 +844,7 @@ class CompareView(LettaWidget):
             agent_id = variants[cell.label].agent_id or ""
             edited = [
                 c
-                for c in _tool_calls(cell.turn)
+                for c in cell.turn.tool_calls
                 if c.get("status") == "success"
                 and ((c.get("name") or "") in MEMORY_TOOLS or "memory" in (c.get("name") or ""))
             ]
@@ -1027,7 +934,7 @@ class CompareView(LettaWidget):
             "completion_tokens": usage.get("completion_tokens"),
             "total_tokens": usage.get("total_tokens"),
             "steps": usage.get("step_count") if turn is not None else hist.get("steps"),
-            "tool_calls": len(_tool_calls(turn)) if turn is not None else hist.get("tool_calls"),
+            "tool_calls": len(turn.tool_calls) if turn is not None else hist.get("tool_calls"),
             "stop_reason": turn.stop_reason if turn is not None else None,
             "run_id": turn.run_id if turn is not None else hist.get("run_id"),
         }
@@ -1103,54 +1010,6 @@ def _history_message(rec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _call_list(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A message's tool calls as a list: ``tool_calls`` may be one ToolCallDelta dict."""
-    calls = msg.get("tool_calls")
-    if isinstance(calls, Mapping):
-        calls = [calls]
-    if not calls and isinstance(msg.get("tool_call"), Mapping):
-        calls = [msg["tool_call"]]
-    return [dict(c) for c in calls or [] if isinstance(c, Mapping)]
-
-
-def _tool_calls(turn: Turn) -> list[dict[str, Any]]:
-    """``turn.tool_calls``, tolerant of streams whose ``tool_calls`` is a single dict.
-
-    The server streams tool calls as ToolCallDelta chunks (``tool_calls`` is one dict,
-    not a list); until the engine folds those, read names, ids and returns here.
-    """
-    try:
-        return turn.tool_calls
-    except (AttributeError, TypeError):
-        pass
-    msgs = turn.messages
-    returns = {
-        str(m.get("tool_call_id")): m
-        for m in msgs
-        if m.get("message_type") == "tool_return_message"
-    }
-    out = []
-    for m in msgs:
-        if m.get("message_type") not in ("tool_call_message", "approval_request_message"):
-            continue
-        for call in _call_list(m):
-            ret = returns.get(str(call.get("tool_call_id")), {})
-            args = call.get("arguments")
-            with contextlib.suppress(TypeError, ValueError):
-                args = json.loads(args) if isinstance(args, str) else args
-            out.append(
-                {
-                    "name": call.get("name"),
-                    "arguments": args,
-                    "tool_call_id": call.get("tool_call_id"),
-                    "needs_approval": m.get("message_type") == "approval_request_message",
-                    "status": ret.get("status"),
-                    "return": ret.get("tool_return"),
-                }
-            )
-    return out
-
-
 def _column_note(cell: _Cell) -> str:
     """A hint under a column whose turn needs the user (an approval request)."""
     turn = cell.turn
@@ -1210,17 +1069,6 @@ def _latest_message_id(
         return items[0].id if items else None
 
     return _call(client, latest, base_url_of(client), f"conversation {conversation_id}")
-
-
-def _live_text(msg: Any) -> str:
-    """Plain text shown for a message while it streams (rendered properly at the end)."""
-    if msg.message_type in ("tool_call_message", "approval_request_message"):
-        calls = _call_list(msg.to_dict())
-        return "\n".join(f"{c.get('name') or '…'}({c.get('arguments') or ''})" for c in calls)
-    if msg.message_type == "tool_return_message":
-        data = msg.to_dict()
-        return f"{data.get('status', '')}: {data.get('tool_return', '')}"
-    return msg.text
 
 
 def _progress(total: int, enabled: bool) -> Any:

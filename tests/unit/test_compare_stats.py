@@ -289,39 +289,3 @@ def test_variant_coercion_and_strict_kwargs() -> None:
         Variant.coerce(42)
     with pytest.raises(TypeError, match="unexpected keyword"):
         CompareView(object(), ["conv-1"], hieght="10px")  # type: ignore[arg-type]
-
-
-class _DeltaTurn:
-    """A turn whose tool call arrived as ToolCallDelta chunks (``tool_calls`` is one dict)."""
-
-    @property
-    def tool_calls(self) -> list[dict[str, Any]]:
-        raise AttributeError("'str' object has no attribute 'get'")
-
-    messages = [
-        {
-            "message_type": "tool_call_message",
-            "tool_calls": {"name": "memory_insert", "arguments": None, "tool_call_id": "c1"},
-        },
-        {"message_type": "tool_return_message", "tool_call_id": "c1", "status": "success"},
-        {
-            "message_type": "approval_request_message",
-            "tool_call": {
-                "name": "send_email",
-                "arguments": '{"to": "a@b.c"}',
-                "tool_call_id": "c2",
-            },
-        },
-        {"message_type": "assistant_message", "content": "ok"},
-    ]
-
-
-def test_tool_calls_tolerate_delta_shaped_messages() -> None:
-    from letta_widgets.widgets.compare import _call_list, _tool_calls
-
-    calls = _tool_calls(_DeltaTurn())  # type: ignore[arg-type]
-    assert [c["name"] for c in calls] == ["memory_insert", "send_email"]
-    assert calls[0]["status"] == "success" and calls[1]["status"] is None
-    assert calls[1]["arguments"] == {"to": "a@b.c"} and calls[1]["needs_approval"]
-    assert _call_list({"tool_calls": [{"name": "x"}, "junk"]}) == [{"name": "x"}]
-    assert _call_list({}) == []
