@@ -32,6 +32,7 @@ from jlab import (  # noqa: E402
     set_theme,
     start_jupyter,
     wait_for_cells_done,
+    wait_for_widgets_rendered,
 )
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -45,12 +46,7 @@ MAX_HEIGHT = 4000
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
     """Wait for widget views to fill in and for the UI to stop moving."""
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-OutputArea-output')]
-              .filter(o => (o.dataset.mimeType || '').includes('widget-view'))
-              .every(o => o.innerText.trim().length > 0)""",
-        timeout=30_000,
-    )
+    wait_for_widgets_rendered(page)
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     page.evaluate("() => window.jupyterapp.shell.collapseRight()")
     # No cursor or selection highlight: command mode, first cell, scrolled to the top.

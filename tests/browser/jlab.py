@@ -408,6 +408,49 @@ _ERROR_OUTPUTS_JS = """() => {
 }"""
 
 
+_EMPTY_WIDGETS_JS = """(strict) => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const nb = panel && panel.content;
+  const empty = [];
+  if (!nb || !nb.widgets) return empty;
+  nb.widgets.forEach((cw, i) => {
+    if (cw.model.type !== 'code' || !cw.outputArea) return;
+    const outputs = cw.model.toJSON().outputs || [];
+    const children = [...cw.outputArea.node.children]
+      .filter(c => c.classList.contains('jp-OutputArea-child'));
+    outputs.forEach((o, j) => {
+      if (!o.data || !o.data['application/vnd.jupyter.widget-view+json']) return;
+      const out = children[j] && children[j].querySelector('.jp-OutputArea-output');
+      const shows = out && (out.textContent.trim() ||
+        out.querySelector('canvas, svg, img, input, button, select, textarea'));
+      // A view with no element at all is a closed widget (e.g. a finished tqdm bar with
+      // leave=False) or one still loading: only `strict` counts it.
+      if (!shows && (strict || (out && out.children.length > 0))) {
+        empty.push(`cell ${i} output ${j}`);
+      }
+    });
+  });
+  return empty;
+}"""
+
+
+def empty_widget_outputs(page: Page) -> list[str]:
+    """Widget-view outputs (per the notebook model) whose rendered view shows nothing
+    (closed widgets, whose view is gone, are not counted)."""
+    return page.evaluate(_EMPTY_WIDGETS_JS, False)
+
+
+def wait_for_widgets_rendered(page: Page, timeout: float = 10_000) -> bool:
+    """Wait until every widget output shows something; False on timeout (no raise: the
+    caller reports what stayed empty through :func:`page_problems`; a closed widget's
+    output stays empty, so keep the timeout short)."""
+    try:
+        page.wait_for_function(f"() => ({_EMPTY_WIDGETS_JS})(true).length === 0", timeout=timeout)
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
 def page_problems(page: Page) -> list[str]:
     """What a screenshot must not show: error outputs, warnings or tracebacks on stderr,
     empty widget outputs, widgets that failed to render or are in an error state, dialogs.
@@ -416,10 +459,7 @@ def page_problems(page: Page) -> list[str]:
     for text in page.locator(STDERR_OUTPUTS).all_inner_texts():
         if re.search(r"Traceback|Error|Warning", text):
             problems.append(f"stderr: {text[:300]}")
-    for i, out in enumerate(page.locator(".jp-OutputArea-output").all()):
-        mime = out.get_attribute("data-mime-type") or ""
-        if "widget-view" in mime and not out.inner_text().strip():
-            problems.append(f"empty widget output (output #{i})")
+    problems += [f"empty widget output: {where}" for where in empty_widget_outputs(page)]
     if page.locator(WIDGET_ERROR).count():
         problems.append("a widget failed to render (ipywidgets error view)")
     for text in page.locator(".lw-connection-card[data-status='error']").all_inner_texts():

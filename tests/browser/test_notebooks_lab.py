@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jlab import open_notebook, page_problems, run_all_cells, wait_for_cells_done
+from jlab import (
+    open_notebook,
+    page_problems,
+    run_all_cells,
+    wait_for_cells_done,
+    wait_for_widgets_rendered,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +23,6 @@ def test_notebook_runs_clean_in_lab(lab, page, name):
     open_notebook(page, lab, name)
     run_all_cells(page)
     wait_for_cells_done(page, timeout=120_000)
-    # Widget views fill in asynchronously after their cell finishes.
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-OutputArea-output')]
-              .filter(o => (o.dataset.mimeType || '').includes('widget-view'))
-              .every(o => o.innerText.trim().length > 0)""",
-        timeout=30_000,
-    )
+    wait_for_widgets_rendered(page)  # views fill in after their cell finishes
     assert page_problems(page) == []
     assert page.blocked_requests == [], page.blocked_requests
