@@ -319,10 +319,38 @@ def test_server_errors_shown_in_place(lab, page, client, seeded_devserver, tmp_p
     expect(root.locator(".lw-pages")).to_contain_text("hello two")
 
 
+@pytest.fixture(scope="module")
+def showcase(seeded_devserver) -> str:  # type: ignore[no-untyped-def]
+    """An agent of its own whose memory changed after some conversations were compiled."""
+    client = lw.connect(seeded_devserver.base_url, max_retries=0)
+    agent = client.agents.create(
+        name="research-assistant",
+        model="openai/gpt-4o-mini",
+        embedding="openai/text-embedding-3-small",
+        memory_blocks=[
+            {"label": "human", "value": "The human's name is Grace. She works on compilers."},
+            {"label": "persona", "value": "I am a careful research assistant. I cite sources."},
+        ],
+    )
+    weekly = client.conversations.create(agent_id=agent.id, summary="Weekly planning").id
+    httpx.post(
+        f"{seeded_devserver.base_url}/v1/_devserver/conversations/{weekly}/synthetic",
+        json={"turns": 30},
+    ).raise_for_status()
+    grant = client.conversations.create(agent_id=agent.id, summary="Grant proposal outline").id
+    say(client, grant, "Help me outline a grant proposal on incremental compilation.")
+    grace = client.conversations.create(agent_id=agent.id, summary="Getting to know Grace").id
+    for text in ["Hi! My favourite colour is green.", "What do you remember about me?"]:
+        say(client, grace, text)
+    tea = client.conversations.create(agent_id=agent.id, summary="Tea preferences").id
+    say(client, tea, "Please remember that I like green tea.")  # edits the human block
+    say(client, grace, "Search for colour")
+    return agent.id
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(lab, page, client, seeded_devserver, tmp_path, theme):
-    agents = {a.name: a.id for a in client.agents.list()}
-    agent_id = agents["ada-research-assistant"]
+def test_screenshots(lab, page, client, showcase, tmp_path, theme):
+    agent_id = showcase
     name = f"browse_shot_{theme}"
     page.set_viewport_size({"width": 1400, "height": 1000})
     lineage = str(tmp_path / "lineage.json")
@@ -339,6 +367,7 @@ def test_screenshots(lab, page, client, seeded_devserver, tmp_path, theme):
         target.first.click()
         expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
         expect(root.locator(".lw-conv-meta").nth(1)).to_contain_text("messages", timeout=30_000)
+        expect(root.locator(".lw-stale")).to_contain_text("human", timeout=30_000)
         page.wait_for_timeout(500)
         assert page_problems(page) == []
         IMAGES.mkdir(parents=True, exist_ok=True)
