@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 import tracemalloc
@@ -90,6 +91,16 @@ def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     result = fn()
     times.append(time.perf_counter() - t0)
     return min(times), result
+
+
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) the devserver process has used so far (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def peak(fn: Callable[[], Any]) -> int:
@@ -229,8 +240,18 @@ def main() -> int:
             def hist(c: int) -> Callable[[], pd.DataFrame]:
                 return lambda: frames.agent_history(client, agent2, concurrency=c, progress=False)
 
+            c0, s0 = time.process_time(), server_cpu(server.pid)
             t8, h8 = best(hist(8), max(1, args.repeat - 1))
+            runs8 = max(1, args.repeat - 1) + 1
+            cpu8 = ((time.process_time() - c0) / runs8, (server_cpu(server.pid) - s0) / runs8)
+            c0, s0 = time.process_time(), server_cpu(server.pid)
             t1, h1 = best(hist(1), 1)
+            cpu1 = ((time.process_time() - c0) / 2, (server_cpu(server.pid) - s0) / 2)
+            print(
+                f"agent_history CPU per run (client, server): c8 {cpu8[0]:.2f}s, {cpu8[1]:.2f}s;"
+                f" c1 {cpu1[0]:.2f}s, {cpu1[1]:.2f}s",
+                flush=True,
+            )
             assert len(h8) == len(h1)
             rows += [
                 (

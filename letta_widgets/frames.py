@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -297,6 +298,14 @@ def _newest_sync(
     return [m for group in reversed(groups) for m in group][-limit:]
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> Any:
+    """httpx's default verifying SSL context, built once (building one costs ~0.1 s)."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 @contextlib.asynccontextmanager
 async def _scoped_async(client: Letta | AsyncLetta) -> Any:
     """The ``AsyncLetta`` to use for one awaited call.
@@ -311,7 +320,8 @@ async def _scoped_async(client: Letta | AsyncLetta) -> Any:
         return
     import letta_client
 
-    aclient = async_twin(client).copy(http_client=letta_client.DefaultAsyncHttpxClient())
+    pool = letta_client.DefaultAsyncHttpxClient(verify=_ssl_context())
+    aclient = async_twin(client).copy(http_client=pool)
     try:
         yield aclient
     finally:
