@@ -918,6 +918,7 @@ class ConversationBrowser(LettaWidget):
         agent_id = self._require_agent()
         cid = str(params.get("conversation_id") or "") or self.selected
         self.clear_error()
+        self.status_text = ""
         try:
             result = await self._do_action(name, cid, agent_id, params)
         except Exception as exc:
@@ -962,6 +963,12 @@ class ConversationBrowser(LettaWidget):
             with sdk_errors(base_url=base, what=what):
                 forked = await conv.fork(cid, **kwargs)
             self.lineage.record(forked.id, cid, message_id=message_id, agent_id=agent_id)
+            if message_id:  # some servers ignore the fork point and copy everything: say so
+                newest = await self._list_raw(forked.id, order="desc", limit=1)
+                if newest and newest[0].get("id") != message_id:
+                    self.status_text = (
+                        "this server ignored the fork point: the fork has the whole history"
+                    )
             self._pinned.insert(0, forked.to_dict(mode="json"))
             await self._select_after_action(forked.id)
             return {"id": forked.id, "parent": cid}

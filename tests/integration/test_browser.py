@@ -325,6 +325,7 @@ def test_fork_at_message_records_lineage(
     assert any("second question" in h for h in texts)
     assert not any("third question" in h for h in texts)
     assert browser.lineage.parent_of(child)["message_id"] == second["id"]
+    assert "ignored the fork point" not in browser.status_text
     row = next(r for r in browser.conversations_page()["rows"] if r["id"] == child)
     assert row["parent"] == cid and row["depth"] == 1
     grandchild = browser.fork()
