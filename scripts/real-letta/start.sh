@@ -14,7 +14,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-[[ -x "$VENV/bin/letta" ]] || { echo "real-letta: no letta in $VENV: run scripts/real-letta/install.sh" >&2; exit 1; }
+# install on first use (a no-op afterwards: install.sh keeps a stamp)
+[[ -x "$VENV/bin/letta" ]] || "$HERE/install.sh"
 if [[ "${REAL_LETTA_FRESH:-0}" == "1" ]]; then
   "$HERE/stop.sh" >/dev/null 2>&1 || true
   rm -rf "$STATE"
@@ -158,3 +159,6 @@ printf 'real Letta server (letta %s) ready in %.1fs; state %s\n' "$LETTA_VERSION
 echo "LETTA_BASE_URL=$BASE_URL"
 echo "LETTA_MODEL=$MODEL"
 echo "LETTA_EMBEDDING=$EMB"
+if [[ "$INSTANCE" == server ]]; then
+  echo "(source $RUN/env.sh to use it; stop it with scripts/real-letta/stop.sh or make real-server-stop)"
+fi
