@@ -176,3 +176,34 @@ def test_cancel_background_run_ends_resumed_stream(
         )
     )
     assert sup.stop_reason(rest) == "cancelled"
+
+
+def test_otid_retry_is_matched_across_conversations(
+    client: Letta, agent: object, server_label: str
+) -> None:
+    """The real server keys otid retries by the otids alone (in Redis), not per conversation:
+    a background request reusing an otid in ANOTHER conversation gets the first run's stream
+    and stores nothing there."""
+    a = client.conversations.create(agent_id=agent.id).id
+    b = client.conversations.create(agent_id=agent.id).id
+    otid = sup.new_otid()
+    try:
+        first = list(
+            client.conversations.messages.create(
+                a, messages=sup.user("hello from a", otid=otid), background=True
+            )
+        )
+    except APIStatusError as e:
+        sup.skip_if_needs_redis(e, server_label)
+        raise
+    again = list(
+        client.conversations.messages.create(
+            b, messages=sup.user("hello from b", otid=otid), background=True
+        )
+    )
+    run_of = lambda chunks: {c.run_id for c in chunks if getattr(c, "run_id", None)}  # noqa: E731
+    assert run_of(again) == run_of(first)
+    assert not sup.of_type(sup.history(client, b), "user_message")
+    assert [m.content for m in sup.of_type(sup.history(client, a), "user_message")] == [
+        "hello from a"
+    ]
