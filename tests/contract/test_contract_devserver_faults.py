@@ -154,9 +154,7 @@ def test_large_history_paging(client: Letta, conv: object) -> None:
         body={"turns": 1500},
         cast_to=object,
     )
-    t0 = time.perf_counter()
     full = sup.history(client, conv.id, limit=100000)
-    assert time.perf_counter() - t0 < 10
     assert len({m.id for m in full}) >= 3000
     for order, cursor in (("asc", "after"), ("desc", "before")):
         walked: list[Any] = []

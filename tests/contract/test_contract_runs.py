@@ -207,3 +207,29 @@ def test_otid_retry_is_matched_across_conversations(
     assert [m.content for m in sup.of_type(sup.history(client, a), "user_message")] == [
         "hello from a"
     ]
+
+
+def test_send_while_a_run_is_active_is_409(client: Letta, conv: object) -> None:
+    reader = sup.BackgroundReader(
+        lambda: client.conversations.messages.create(
+            conv.id, messages=sup.user(SLOW), stream_tokens=True
+        )
+    )
+    assert reader.first.wait(30), "the run did not start"
+    try:
+        for kw in ({}, {"background": True}):
+            with pytest.raises(letta_client.ConflictError) as err:
+                list(
+                    client.conversations.messages.create(conv.id, messages=sup.user("me too"), **kw)
+                )
+            body = err.value.body
+            assert body["detail"].startswith(
+                "CONFLICT: Cannot send a new message: Another request (run_id="
+            )
+            active = next(c.run_id for c in reader.chunks if getattr(c, "run_id", None))
+            assert body["run_id"] == active
+    finally:
+        chunks = reader.join(60)
+    assert sup.stop_reason(chunks) == "end_turn"
+    users = sup.of_type(sup.history(client, conv.id), "user_message")
+    assert [m.content for m in users] == [SLOW]
