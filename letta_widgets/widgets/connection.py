@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import anywidget
 import traitlets as t
@@ -33,6 +34,16 @@ COUNT_LIMIT = 10_000
 
 _PAGE = 100
 _CHECK_TIMEOUT = 10.0
+
+
+def _public_url(url: str) -> str:
+    """``url`` without user:password or query string (they can carry credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
 
 
 class ConnectionCard(anywidget.AnyWidget):
@@ -86,7 +97,7 @@ class ConnectionCard(anywidget.AnyWidget):
         self._client = client if client is not None else connect()
         # One quick attempt per request: the card reports, it does not retry for minutes.
         self._probe = self._client.with_options(max_retries=0, timeout=_CHECK_TIMEOUT)
-        super().__init__(url=base_url_of(self._client), **kwargs)
+        super().__init__(url=_public_url(base_url_of(self._client)), **kwargs)
         self.on_msg(self._on_custom_msg)
         if check:
             self.refresh()
@@ -115,7 +126,7 @@ class ConnectionCard(anywidget.AnyWidget):
             values["counts_capped"] = capped_a or capped_c
             status = "ok"
         except Exception as exc:  # every failure becomes a message in the card
-            values["error"] = str(translate(exc, base_url=self.url))
+            values["error"] = _public_text(str(translate(exc, base_url=self.url)), self._client)
             status = "error"
         with self.hold_sync():
             for name, value in values.items():
@@ -149,6 +160,12 @@ class ConnectionCard(anywidget.AnyWidget):
     def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
         if isinstance(content, dict) and content.get("type") == "refresh":
             self.refresh()
+
+
+def _public_text(text: str, client: Letta) -> str:
+    """``text`` with the client's API key blanked out, should an error message echo it."""
+    key = getattr(client, "api_key", None)
+    return text.replace(key, "***") if isinstance(key, str) and len(key) >= 8 else text
 
 
 def show_connection(client: Letta | None = None) -> ConnectionCard:
