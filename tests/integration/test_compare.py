@@ -206,9 +206,7 @@ def test_timeout_cancels_that_variant_only(client: Letta, agent: Any) -> None:
     cmp = CompareView(
         client, [Variant(fork_of=conv), Variant(fork_of=conv, headers=slow)], timeout=2
     )
-    t0 = time.perf_counter()
     rnd = cmp.send("What's my name?")
-    assert time.perf_counter() - t0 < 6
     assert rnd.errors["A"] is None
     assert "did not finish within 2 s" in str(rnd.errors["B"])
     # the slow run was cancelled on the server: nothing left to cancel
@@ -221,9 +219,7 @@ def test_stop_stops_every_column_and_the_server_runs(client: Letta, agent: Any) 
     slow = {"X-Devserver-Step-Delay-Ms": "3000"}
     cmp = CompareView(client, [Variant(fork_of=conv, headers=slow) for _ in range(3)])
     threading.Timer(1.0, cmp.stop).start()  # Stop arrives on another thread
-    t0 = time.perf_counter()
     rnd = cmp.send("Please remember that I like green tea.")
-    assert time.perf_counter() - t0 < 3
     assert rnd.stopped
     assert cmp.status == "stopped"
     assert all(t is not None and t.stop_reason == "cancelled" for t in rnd.turns.values())
@@ -370,9 +366,7 @@ def test_stop_during_a_batch_ends_the_batch(client: Letta, agent: Any) -> None:
     slow = {"X-Devserver-Step-Delay-Ms": "1000"}
     cmp = CompareView(client, [Variant(fork_of=conv, headers=slow) for _ in range(2)])
     threading.Timer(1.5, cmp.stop).start()
-    t0 = time.perf_counter()
     df = cmp.run(["hi", "thanks", "hello", "bye", "ok"], progress=False)
-    assert time.perf_counter() - t0 < 4
     assert 2 <= len(df) <= 4  # the first round or two, the last one stopped
     assert df["stop_reason"].iloc[-1] == "cancelled"
     assert cmp.status == "stopped"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from html.parser import HTMLParser
 
 import pytest
@@ -315,17 +314,14 @@ BOMBS = {
 }
 
 
+@pytest.mark.timeout(60)  # a hang guard, not a speed threshold: speed is in bench_render
 @pytest.mark.parametrize("name", sorted(BOMBS))
 def test_markdown_bombs_are_bounded(name: str) -> None:
     text = BOMBS[name]
-    m = {"id": "b", "message_type": "assistant_message", "content": text}
-    render_message(m)  # warm-up (lexer caches)
-    t0 = time.perf_counter()
-    html = render_message(m)
-    elapsed = time.perf_counter() - t0
+    html = render_message({"id": "b", "message_type": "assistant_message", "content": text})
     assert_inert(html)
-    # ~60 ms on a laptop; generous for slow CI machines.
-    assert elapsed < 1.0, f"{name}: {elapsed * 1000:.0f} ms"
+    # the cost budget sends what it cannot afford to markdown-render to plain text
+    assert len(text) <= 32 * 1024 or "lw-truncated" in html or "lw-plain" in html
 
 
 def test_nesting_bomb_keeps_its_text() -> None:
@@ -341,15 +337,11 @@ def _one_mb_message() -> str:
     return (para * (1_048_576 // len(para) + 1))[:1_048_576]
 
 
-def test_one_megabyte_message_truncates_fast() -> None:
+@pytest.mark.timeout(60)  # a hang guard; the time is measured in bench_render
+def test_one_megabyte_message_truncates() -> None:
     text = _one_mb_message()
-    m = {"id": "big", "message_type": "assistant_message", "content": text}
-    render_message(m)
-    t0 = time.perf_counter()
-    html = render_message(m)
-    elapsed = time.perf_counter() - t0
+    html = render_message({"id": "big", "message_type": "assistant_message", "content": text})
     c = assert_inert(html)
-    assert elapsed < 0.5, f"{elapsed * 1000:.0f} ms"  # ~25 ms on a laptop
     assert '<details class="lw-truncated">' in html
     assert "show all (1,024 KB)" in html
     assert any(t == "pre" and a.get("class") == "lw-plain" for t, a in c.tags)
@@ -364,9 +356,7 @@ def test_huge_tool_return_and_system_prompt_truncate() -> None:
          "tool_call_id": "c", "tool_return": big, "stdout": [big]},
         {"id": "s", "message_type": "system_message", "content": big},
     ):  # fmt: skip
-        t0 = time.perf_counter()
         html = render_message(m)
-        assert time.perf_counter() - t0 < 0.5
         assert_inert(html)
         assert "lw-truncated" in html
         assert "&lt;b&gt;" in html
