@@ -303,3 +303,29 @@ def test_conversation_model_and_override_model(client: Letta, agent: object) -> 
     assert plain.model is None
     chunks = sup.send(client, plain.id, "override", override_model=sup.MODEL)
     assert sup.stop_reason(chunks) == "end_turn"
+
+
+def test_default_conversation_runs_api(client: Letta, agent: object) -> None:
+    with pytest.raises(letta_client.ConflictError) as err:
+        client.conversations.cancel("default", agent_id=agent.id)
+    assert "No active runs to cancel for conversation default" in str(err.value)
+    with pytest.raises(letta_client.BadRequestError):
+        list(client.conversations.messages.stream("default", agent_id=agent.id))
+    compiled = client.conversations.recompile("default", agent_id=agent.id)
+    assert "The human's name is Ada." in compiled
+
+
+def test_deleting_the_agent_removes_its_conversations(client: Letta) -> None:
+    doomed = client.agents.create(
+        name=f"contract-doomed-{uuid.uuid4().hex[:6]}",
+        model=sup.MODEL,
+        embedding=sup.EMBEDDING,
+        memory_blocks=[{"label": "human", "value": "x"}],
+    )
+    conv = client.conversations.create(agent_id=doomed.id).id
+    sup.send(client, conv, "hello")
+    client.agents.delete(doomed.id)
+    with pytest.raises(letta_client.NotFoundError):
+        client.conversations.retrieve(conv)
+    assert _convs(client, doomed.id) == []
+    assert sup.history(client, conv) == []
