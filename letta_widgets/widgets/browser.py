@@ -135,6 +135,19 @@ def _effective_type(msg: Mapping[str, Any]) -> str:
     return "summary_message" if _is_summary(msg) else str(msg.get("message_type"))
 
 
+def _depth(cid: str, links: Mapping[str, Mapping[str, Any]], limit: int = 50) -> int:
+    """How many recorded ancestors ``cid`` has (cycles and depth bounded)."""
+    seen = {cid}
+    node = cid
+    while len(seen) <= limit:
+        parent = (links.get(node) or {}).get("parent")
+        if not parent or parent in seen:
+            break
+        seen.add(parent)
+        node = parent
+    return len(seen) - 1
+
+
 def _short(text: str, n: int = _TITLE_CHARS) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -533,9 +546,12 @@ class ConversationBrowser(LettaWidget):
         nxt = page[-1].get("id") if len(page) >= AGENT_PAGE else None
         return {"rows": rows, "next": nxt}
 
-    def _row(self, conv: Mapping[str, Any]) -> dict[str, Any]:
+    def _row(
+        self, conv: Mapping[str, Any], links: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, Any]:
         cid = str(conv.get("id"))
-        link = self.lineage.parent_of(cid)
+        links = self.lineage.all() if links is None else links
+        link = links.get(cid)
         summary = conv.get("summary")
         row: dict[str, Any] = {
             "id": cid,
@@ -546,7 +562,7 @@ class ConversationBrowser(LettaWidget):
             "archived": conv.get("archived"),
             "parent": link.get("parent") if link else None,
             "fork_message_id": link.get("message_id") if link else None,
-            "depth": len(self.lineage.chain(cid)) if link else 0,
+            "depth": _depth(cid, links) if link else 0,
             "is_default": cid == DEFAULT,
         }
         cached = self._cached_stats(cid, conv.get("last_message_at"))
@@ -589,9 +605,10 @@ class ConversationBrowser(LettaWidget):
         needle = (search or "").lower()
         if needle:  # servers that ignore summary_search
             page = [c for c in page if needle in str(c.get("summary") or "").lower()]
-        rows = [self._row(c) for c in page]
+        links = self.lineage.all()  # one read of the lineage file per page
+        rows = [self._row(c, links) for c in page]
         if after is None and agent_id == self.agent_id:
-            pinned = [self._row(p) for p in self._pinned if not needle]
+            pinned = [self._row(p, links) for p in self._pinned if not needle]
             head = [self._default_row()] if not needle and archived != "archived" else []
             seen = {r["id"] for r in rows}
             rows = [*head, *[p for p in pinned if p["id"] not in seen], *rows]
