@@ -300,3 +300,27 @@ def test_llm_error_non_streaming(client: Letta, conv: object, is_devserver: bool
             pytest.skip("this server's model does not fail on the stub LLM's fail:llm prompt")
         pytest.fail("streaming=False with an LLM error must answer HTTP 500")
     assert sup.types(sup.history(client, conv.id)) == ["system_message"]
+
+
+def test_tool_call_token_deltas(client: Letta, conv: object) -> None:
+    raw = sup.raw_stream(client, conv.id, TOOL_PROMPT, stream_tokens=True)
+    calls = [e for e in raw.events if e["message_type"] == "tool_call_message"]
+    assert len(calls) > 1, "tokens mode streams the tool call as deltas"
+    assert len({e["id"] for e in calls}) == 1
+    ids = {e["tool_call"]["tool_call_id"] for e in calls}
+    assert len(ids) == 1
+    # the first delta names the tool; the rest carry pieces of the arguments
+    assert calls[0]["tool_call"]["name"] == "memory_insert"
+    args = "".join(e["tool_call"].get("arguments") or "" for e in calls)
+    assert json.loads(args) == {"label": "human", "new_string": "Ada likes tea."}
+    # in deltas, tool_calls is the same single delta object (not a list)
+    assert all(e["tool_calls"] == e["tool_call"] for e in calls)
+    rets = [e for e in raw.events if e["message_type"] == "tool_return_message"]
+    assert len(rets) == 1 and rets[0]["tool_call_id"] in ids
+    stored = next(m for m in sup.history(client, conv.id) if m.message_type == "tool_call_message")
+    assert stored.id == calls[0]["id"]
+    assert json.loads(stored.tool_call.arguments) == json.loads(args)
+    usage = raw.events[-1]
+    assert usage["message_type"] == "usage_statistics" and usage["step_count"] == 2
+    # token mode leaves the cache/reasoning counters null (steps mode sends 0)
+    assert usage["cached_input_tokens"] is None and usage["reasoning_tokens"] is None
