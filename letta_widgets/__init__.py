@@ -7,8 +7,8 @@ chat = lw.ChatCell(client, agent_id="agent-…")
 turn = chat.send("Hello")
 ```
 
-Heavy parts (widgets, pandas helpers) are imported on first use, so
-``import letta_widgets`` stays quick.
+Every name is imported on first use, so ``import letta_widgets`` (and the
+devserver, which lives in this package) starts quickly.
 """
 
 from __future__ import annotations
@@ -16,24 +16,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from letta_widgets.client import async_twin, connect
-from letta_widgets.errors import (
-    AgentRunError,
-    ApprovalPending,
-    AuthenticationFailed,
-    ConversationBusy,
-    InvalidRequest,
-    LettaWidgetsError,
-    NotFound,
-    RateLimited,
-    RequestTimedOut,
-    ServerError,
-    ServerUnreachable,
-    StreamInterrupted,
-)
-
 if TYPE_CHECKING:
+    from letta_widgets.client import async_twin, connect
     from letta_widgets.compare_stats import align_turns
+    from letta_widgets.errors import (
+        AgentRunError,
+        ApprovalPending,
+        AuthenticationFailed,
+        ConversationBusy,
+        InvalidRequest,
+        LettaWidgetsError,
+        NotFound,
+        RateLimited,
+        RequestTimedOut,
+        ServerError,
+        ServerUnreachable,
+        StreamInterrupted,
+    )
     from letta_widgets.export import export_history, read_history
     from letta_widgets.frames import agent_history, conversations_frame, messages_frame
     from letta_widgets.stream import Turn, TurnEngine
@@ -45,6 +44,20 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "connect": "letta_widgets.client",
+    "async_twin": "letta_widgets.client",
+    "AgentRunError": "letta_widgets.errors",
+    "ApprovalPending": "letta_widgets.errors",
+    "AuthenticationFailed": "letta_widgets.errors",
+    "ConversationBusy": "letta_widgets.errors",
+    "InvalidRequest": "letta_widgets.errors",
+    "LettaWidgetsError": "letta_widgets.errors",
+    "NotFound": "letta_widgets.errors",
+    "RateLimited": "letta_widgets.errors",
+    "RequestTimedOut": "letta_widgets.errors",
+    "ServerError": "letta_widgets.errors",
+    "ServerUnreachable": "letta_widgets.errors",
+    "StreamInterrupted": "letta_widgets.errors",
     "ChatCell": "letta_widgets.widgets.chat",
     "CompareView": "letta_widgets.widgets.compare",
     "ConnectionCard": "letta_widgets.widgets.connection",

@@ -16,10 +16,11 @@ def test_every_public_name_resolves_and_has_a_docstring() -> None:
 
 
 def test_import_is_light() -> None:
-    """`import letta_widgets` must not drag in pandas, anywidget or the devserver."""
+    """`import letta_widgets` must not drag in the SDK, pandas, anywidget or the devserver."""
     code = (
         "import sys, letta_widgets; "
-        "heavy = [m for m in ('pandas', 'anywidget', 'starlette', 'pyarrow') if m in sys.modules]; "
+        "heavy = [m for m in ('pandas', 'anywidget', 'starlette', 'pyarrow', 'letta_client') "
+        "if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
