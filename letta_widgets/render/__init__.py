@@ -44,6 +44,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from letta_widgets.render._cards import (
+    compaction_summary,
     render_message,
     render_messages,
     render_tool_exchange,
@@ -66,6 +67,7 @@ __all__ = [
     "MARKDOWN_LIMIT",
     "PLAIN_LIMIT",
     "as_dict",
+    "compaction_summary",
     "message_text",
     "render_markdown",
     "render_message",

@@ -426,7 +426,34 @@ def render_message(msg: Any) -> str:
     if mtype in ("ping", "usage_statistics"):
         return ""
     env: dict[str, Any] = {}
+    summary = compaction_summary(m)
+    if summary is not None:  # Letta lists compaction summaries as user messages
+        m, mtype = {**m, "message_type": "summary_message", "summary": summary}, "summary_message"
     return _RENDERERS.get(mtype, _generic)(m, mtype, env)
+
+
+def compaction_summary(msg: Any) -> str | None:
+    """The summary text when ``msg`` is a compaction summary, else ``None``.
+
+    That is a ``summary_message``, or the ``user_message`` holding a ``system_alert``
+    JSON document that Letta stores (and lists) in its place.
+    """
+    m = as_dict(msg)
+    mtype = m.get("message_type")
+    if mtype == "summary_message":
+        return str(m.get("summary") or "")
+    if mtype != "user_message":
+        return None
+    raw = content_text(m.get("content")).lstrip()
+    if not raw.startswith("{") or "system_alert" not in raw[:200]:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "system_alert":
+        return None
+    return str(data.get("message") or "")
 
 
 def _as_list(x: Any) -> list[dict[str, Any]]:

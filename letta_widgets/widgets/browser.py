@@ -40,7 +40,8 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import WorkerLoop
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
-from letta_widgets.render import message_text
+from letta_widgets.paging import oldest_first
+from letta_widgets.render import compaction_summary, message_text
 from letta_widgets.widgets.base import LettaWidget, bundle
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import MemoryDiff, diff_memory
@@ -100,33 +101,9 @@ def _cut(page: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], 
     return kept, kept[-1].get("id"), more
 
 
-def _groups_reversed(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A newest-first page as oldest-first, keeping each id group's natural order."""
-    groups: list[list[dict[str, Any]]] = []
-    for m in msgs:
-        if groups and groups[-1][0].get("id") == m.get("id"):
-            groups[-1].append(m)
-        else:
-            groups.append([m])
-    return [m for group in reversed(groups) for m in group]
-
-
 def _is_summary(msg: Mapping[str, Any]) -> bool:
-    """A compaction summary: a ``summary_message``, or the ``system_alert`` user message
-    the server stores in its place (Letta lists summaries as user messages)."""
-    mtype = msg.get("message_type")
-    if mtype == "summary_message":
-        return True
-    if mtype != "user_message":
-        return False
-    text = message_text(msg).lstrip()
-    if not text.startswith("{") or "system_alert" not in text[:200]:
-        return False
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("type") == "system_alert"
+    """A compaction summary (see :func:`letta_widgets.render.compaction_summary`)."""
+    return compaction_summary(msg) is not None
 
 
 def _effective_type(msg: Mapping[str, Any]) -> str:
@@ -784,8 +761,8 @@ class ConversationBrowser(LettaWidget):
         if len(collected) > PAGE_LIMIT:
             collected, cursor, _ = _cut(collected, PAGE_LIMIT)
             more = True
-        oldest_first = collected if newer else _groups_reversed(collected)
-        items = self._items(oldest_first, in_context)
+        ordered = collected if newer else oldest_first(collected)
+        items = self._items(ordered, in_context)
         return {
             "conversation_id": cid,
             "direction": "newer" if newer else "older",

@@ -496,3 +496,20 @@ def test_odd_content_parts_do_not_raise() -> None:
     html = render_message(m)
     assert "<strong>a</strong> b" in html and "42" in html
     assert message_text(m) == "**a** b42c"
+
+
+def test_compaction_summary_stored_as_a_system_alert_renders_as_a_summary() -> None:
+    import json
+
+    from letta_widgets.render import compaction_summary
+
+    alert = json.dumps({"type": "system_alert", "message": "Summary: <b>Ada</b> likes tea.",
+                        "time": "2026-11-24 01:00:00 AM UTC+0000"})  # fmt: skip
+    msg = {"id": "message-1", "message_type": "user_message", "content": alert}
+    assert compaction_summary(msg) == "Summary: <b>Ada</b> likes tea."
+    html = render_message(msg)
+    assert "lw-msg--summary_message" in html and "system_alert" not in html
+    assert "&lt;b&gt;Ada" in html or "<b>Ada</b>" not in html
+    plain = {"id": "m2", "message_type": "user_message", "content": '{"type": "other"}'}
+    assert compaction_summary(plain) is None
+    assert "lw-msg--user_message" in render_message(plain)
