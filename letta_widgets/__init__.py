@@ -34,7 +34,14 @@ if TYPE_CHECKING:
         StreamInterrupted,
     )
     from letta_widgets.export import export_history, read_history
-    from letta_widgets.frames import agent_history, conversations_frame, messages_frame
+    from letta_widgets._messages import UnknownMessageTypeWarning
+    from letta_widgets.frames import (
+        aagent_history,
+        agent_history,
+        amessages_frame,
+        conversations_frame,
+        messages_frame,
+    )
     from letta_widgets.stream import Turn, TurnEngine
     from letta_widgets.widgets.browser import ConversationBrowser
     from letta_widgets.widgets.chat import ChatCell
@@ -65,7 +72,10 @@ _LAZY: dict[str, str] = {
     "Turn": "letta_widgets.stream",
     "TurnEngine": "letta_widgets.stream",
     "Variant": "letta_widgets.widgets.compare",
+    "UnknownMessageTypeWarning": "letta_widgets._messages",
+    "aagent_history": "letta_widgets.frames",
     "agent_history": "letta_widgets.frames",
+    "amessages_frame": "letta_widgets.frames",
     "align_turns": "letta_widgets.compare_stats",
     "conversations_frame": "letta_widgets.frames",
     "export_history": "letta_widgets.export",
@@ -92,10 +102,13 @@ __all__ = [
     "StreamInterrupted",
     "Turn",
     "TurnEngine",
+    "UnknownMessageTypeWarning",
     "Variant",
     "__version__",
+    "aagent_history",
     "agent_history",
     "align_turns",
+    "amessages_frame",
     "async_twin",
     "connect",
     "conversations_frame",
