@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from letta_widgets._messages import UnknownMessageTypeWarning
     from letta_widgets.client import async_twin, connect
     from letta_widgets.compare_stats import align_turns
     from letta_widgets.errors import (
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
         StreamInterrupted,
     )
     from letta_widgets.export import export_history, read_history
-    from letta_widgets._messages import UnknownMessageTypeWarning
     from letta_widgets.frames import (
         aagent_history,
         agent_history,
