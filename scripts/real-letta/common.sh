@@ -27,3 +27,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 pgserver_bin() {
   "$PY" -c 'import importlib.util,os;s=importlib.util.find_spec("pgserver");print(os.path.join(list(s.submodule_search_locations)[0],"pginstall","bin"))'
 }
+# no curl/bc needed (a fresh Debian may lack them): python3 does both
+since() { python3 -c 'import sys,time; print(f"{time.time()-float(sys.argv[1]):.1f}")' "$1"; }
+http_get() {  # URL [timeout]: body on stdout, non-zero exit on failure
+  python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())' "$1" "${2:-10}" 2>/dev/null
+}

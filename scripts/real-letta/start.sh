@@ -81,7 +81,7 @@ if [[ "$NEW_DB" == "1" ]] || ! "$PGBIN/psql" -h "$HOST" -p "$PG_PORT" -U letta -
   # the wheel ships no alembic migrations: build the schema from letta's ORM metadata
   HOME="$STATE/home" "$PY" "$HERE/init_db.py" 2>&1 | grep -v RuntimeDirWarning | tail -1
 fi
-printf 'postgres ready (%.1fs) on %s:%s\n' "$(echo "$(date +%s.%N) - $t0" | bc)" "$HOST" "$PG_PORT"
+echo "postgres ready ($(since "$t0")s) on $HOST:$PG_PORT"
 
 # ---------- the project's stub LLM ----------
 if ! alive "$RUN/stub.pid"; then
@@ -136,26 +136,26 @@ if ! alive "$RUN/letta.pid"; then
   echo "$LETTA_PORT" >"$RUN/letta.port"
   ok=0
   for _ in $(seq 600); do
-    if curl -fsS -m 2 "http://$HOST:$LETTA_PORT/v1/health/" >/dev/null 2>&1; then ok=1; break; fi
+    if http_get "http://$HOST:$LETTA_PORT/v1/health/" 2 >/dev/null; then ok=1; break; fi
     alive "$RUN/letta.pid" || break
     sleep 0.2
   done
   if [[ "$ok" != "1" ]]; then
     echo "letta did not become healthy; last log lines:" >&2; tail -n 30 "$RUN/letta.log" >&2; exit 1
   fi
-  printf 'letta healthy after %.1fs\n' "$(echo "$(date +%s.%N) - $t1" | bc)"
+  echo "letta healthy after $(since "$t1")s"
 fi
 LETTA_PORT="$(cat "$RUN/letta.port")"
 
 BASE_URL="http://$HOST:$LETTA_PORT"
-MODEL="$(curl -fsS "$BASE_URL/v1/models/" | "$PY" -c 'import json,sys; m=[x["handle"] for x in json.load(sys.stdin) if x.get("model")==sys.argv[1]]; print(m[0] if m else "")' "$STUB_MODEL")"
-EMB="$(curl -fsS "$BASE_URL/v1/models/embedding" | "$PY" -c 'import json,sys; h=[x["handle"] for x in json.load(sys.stdin)]; m=[x for x in h if x=="openai/text-embedding-3-small"] or [x for x in h if x.startswith("openai/")]; print(m[0] if m else "")')"
+MODEL="$(http_get "$BASE_URL/v1/models/" | "$PY" -c 'import json,sys; m=[x["handle"] for x in json.load(sys.stdin) if x.get("model")==sys.argv[1]]; print(m[0] if m else "")' "$STUB_MODEL")"
+EMB="$(http_get "$BASE_URL/v1/models/embedding" | "$PY" -c 'import json,sys; h=[x["handle"] for x in json.load(sys.stdin)]; m=[x for x in h if x=="openai/text-embedding-3-small"] or [x for x in h if x.startswith("openai/")]; print(m[0] if m else "")')"
 cat >"$RUN/env.sh" <<ENV
 export LETTA_BASE_URL=$BASE_URL
 export LETTA_MODEL=$MODEL
 export LETTA_EMBEDDING=$EMB
 ENV
-printf 'real Letta server (letta %s) ready in %.1fs; state %s\n' "$LETTA_VERSION" "$(echo "$(date +%s.%N) - $t_all" | bc)" "$STATE"
+echo "real Letta server (letta $LETTA_VERSION) ready in $(since "$t_all")s; state $STATE"
 echo "LETTA_BASE_URL=$BASE_URL"
 echo "LETTA_MODEL=$MODEL"
 echo "LETTA_EMBEDDING=$EMB"
