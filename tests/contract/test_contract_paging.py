@@ -234,3 +234,20 @@ def test_malformed_conversation_id_is_422(client: Letta) -> None:
 
     with pytest.raises(letta_client.UnprocessableEntityError):
         sup.page(client, "conv-not-a-uuid")
+
+
+def test_type_filter_applies_after_the_limit(client: Letta, hist: dict[str, Any]) -> None:
+    """``limit`` picks rows first; ``include_return_message_types`` then filters them, so a
+    filtered page can be shorter than ``limit`` (even empty) while more matches exist."""
+    rows = hist["rows"]
+    got = sup.page(
+        client, hist["conv"], order="desc", limit=2, include_return_message_types=["user_message"]
+    )
+    expected = [m for r in (rows[-1], rows[-2]) for m in r if m.message_type == "user_message"]
+    assert _keys(got) == _keys(expected)
+    assert len(got) < 2  # the newest two rows hold at most one user message
+    newest = sup.page(
+        client, hist["conv"], order="desc", limit=1, include_return_message_types=["user_message"]
+    )
+    if rows[-1][0].message_type != "user_message":
+        assert newest == []
