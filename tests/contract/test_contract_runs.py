@@ -233,3 +233,25 @@ def test_send_while_a_run_is_active_is_409(client: Letta, conv: object) -> None:
     assert sup.stop_reason(chunks) == "end_turn"
     users = sup.of_type(sup.history(client, conv.id), "user_message")
     assert [m.content for m in users] == [SLOW]
+
+
+def test_background_steps_framing(client: Letta, conv: object, server_label: str) -> None:
+    try:
+        raw = sup.raw_stream(
+            client,
+            conv.id,
+            'call:memory_insert {"label": "human", "new_string": "Ada likes tea."}',
+            background=True,
+        )
+    except APIStatusError as e:
+        sup.skip_if_needs_redis(e, server_label)
+        raise
+    assert raw.content_type == "text/event-stream; charset=utf-8"
+    assert raw.done and not raw.event_names
+    body = [e for e in raw.events if e["message_type"] not in ("stop_reason", "usage_statistics")]
+    # every message event is numbered 1, 2, 3...; stop_reason and usage carry no seq_id
+    assert [e["seq_id"] for e in body] == list(range(1, len(body) + 1))
+    assert body[0]["message_type"] == "ping"
+    assert [e["message_type"] for e in raw.events[-2:]] == ["stop_reason", "usage_statistics"]
+    assert "seq_id" not in raw.events[-2] and "seq_id" not in raw.events[-1]
+    assert len({e["run_id"] for e in body}) == 1
