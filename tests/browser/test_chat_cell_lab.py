@@ -79,8 +79,14 @@ def probe(page) -> str:  # type: ignore[no-untyped-def]
     return output_text(page, 1)
 
 
-def test_type_enter_streams_tokens_progressively(lab, page, artifacts_dir):
-    root = setup(lab, page, "chat_live")
+RETURNS = (
+    "print('RETURNS', sum(m['message_type'] == 'tool_return_message'\n"
+    "                     for m in chat.last_turn.messages))"
+)
+
+
+def test_type_enter_streams_tokens_progressively_and_approve(lab, page, artifacts_dir):
+    root = setup(lab, page, "chat_live", extra=(RETURNS,))
     type_and_send(root, "Please tell me a slow story about the sea.")
     wait_live_text(page, root)
     seen: list[int] = []
@@ -98,7 +104,7 @@ def test_type_enter_streams_tokens_progressively(lab, page, artifacts_dir):
     expect(root.locator(".lw-item--usage")).to_have_count(1)
     expect(root.locator(".lw-live-area")).to_be_empty()
     assert "STOP=end_turn BUSY=False STATUS=done RUNNING=no" in probe(page)
-    # Shift+Enter is a new line, not a send
+    # Shift+Enter is a new line, not a send (nor JupyterLab's run-cell shortcut)
     box = root.locator(".lw-input")
     box.click()
     box.fill("line one")
@@ -106,79 +112,16 @@ def test_type_enter_streams_tokens_progressively(lab, page, artifacts_dir):
     box.type("line two")
     expect(box).to_have_value("line one\nline two")
     assert root.get_attribute("data-status") == "done"
-    assert page_problems(page) == []
-    page.screenshot(path=str(artifacts_dir / "chat-light.png"))
-
-
-def test_stop_click_stops_a_click_started_run(lab, page):
-    root = setup(lab, page, "chat_stop_click", delay_ms=150)
-    type_and_send(root, "slow: count to twenty please")
-    wait_live_text(page, root)
-    root.locator(".lw-stop").click()
-    expect(root).to_have_attribute("data-status", "stopped", timeout=15_000)
-    out = probe(page)
-    assert "STOP=cancelled BUSY=False STATUS=stopped RUNNING=no" in out
-    # the widget works after a stop
-    type_and_send(root, "Hello again")
-    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
-
-
-def test_stop_click_during_await_asend(lab, page):
-    asend = 't = await chat.asend("slow: a long answer"); print("ASEND", t.stop_reason)'
-    root = setup(lab, page, "chat_stop_asend", delay_ms=150, extra=(asend,))
-    run_cell(page, 2)
-    wait_live_text(page, root)
-    root.locator(".lw-stop").click()
-    out = cell(page, 2).locator(".jp-OutputArea-output")
-    expect(out).to_contain_text("ASEND cancelled", timeout=15_000)
-    assert "BUSY=False STATUS=stopped RUNNING=no" in probe(page)
-
-
-def test_stop_click_during_blocking_send(lab, page):
-    """JupyterLab >= 4.6 routes widget messages to a comm subshell, so Stop reaches a
-    blocking ``chat.send`` (the job publishes in the context of the last click)."""
-    send = 't = chat.send("slow: one more long answer"); print("SEND", t.stop_reason)'
-    root = setup(lab, page, "chat_stop_send", delay_ms=150, extra=(send,))
-    type_and_send(root, "Hi!")  # a front-end message first, so replies route to the subshell
-    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
-    run_cell(page, 2)
-    wait_live_text(page, root)
-    root.locator(".lw-stop").click()
-    out = cell(page, 2).locator(".jp-OutputArea-output")
-    expect(out).to_contain_text("SEND cancelled", timeout=15_000)
-    assert "BUSY=False STATUS=stopped RUNNING=no" in probe(page)
-
-
-def test_kernel_interrupt_during_send_leaves_nothing_streaming(lab, page):
-    root = setup(
-        lab, page, "chat_interrupt", delay_ms=150, extra=('t = chat.send("slow: interrupt me")',)
-    )
-    run_cell(page, 2)
-    wait_live_text(page, root)
-    page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
-    page.locator('li[data-command="kernelmenu:interrupt"]').click()
-    out = cell(page, 2).locator(".jp-OutputArea-output")
-    expect(out).to_contain_text("KeyboardInterrupt", timeout=15_000)
-    text = probe(page)
-    assert "BUSY=False" in text and "RUNNING=no" in text
-    before = root.locator(".lw-live-area").inner_text()
-    page.wait_for_timeout(1500)
-    assert root.locator(".lw-live-area").inner_text() == before  # nothing streams on
-    assert root.get_attribute("data-status") != "streaming"
-
-
-def test_approve_a_tool_call(lab, page):
-    returns = (
-        "print('RETURNS', sum(m['message_type'] == 'tool_return_message'\n"
-        "                     for m in chat.last_turn.messages))"
-    )
-    root = setup(lab, page, "chat_approve", delay_ms=5, extra=(returns,))
+    box.fill("")
+    # a tool call that needs approval: Approve in the widget continues the run
     type_and_send(root, "Please send an email to bob@example.com saying the build is green.")
     approve = root.locator(".lw-approve")
     expect(approve).to_be_visible(timeout=30_000)
     expect(root.locator(".lw-status")).to_contain_text("approval")
     approve.click()
-    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    # "waiting for your approval" -> streaming -> "done · end_turn"
+    expect(root.locator(".lw-status")).to_contain_text("end_turn", timeout=30_000)
+    expect(root).to_have_attribute("data-status", "done")
     expect(root.locator(".lw-approve")).to_have_count(0)
     expect(
         root.locator(".lw-msg--tool_return_message, .lw-item--tool_exchange").first
@@ -187,9 +130,54 @@ def test_approve_a_tool_call(lab, page):
     expect(cell(page, 2).locator(".jp-OutputArea-output")).to_contain_text(
         "RETURNS 1", timeout=15_000
     )
+    assert page_problems(page) == []
+    page.screenshot(path=str(artifacts_dir / "chat-light.png"))
 
 
-def test_scrolling_up_loads_older_pages(lab, page):
+def test_stop_and_interrupt_leave_nothing_streaming(lab, page):
+    """Stop for a click-started run, for ``await chat.asend()`` and for a blocking
+    ``chat.send()`` (JupyterLab >= 4.6 routes widget messages to a comm subshell, and the
+    job publishes in the context of the last click); the kernel's Interrupt for
+    ``chat.send()``. Each leaves no run on the server and nothing streaming."""
+    cells = (
+        't = await chat.asend("slow: a long answer"); print("ASEND", t.stop_reason)',
+        't = chat.send("slow: one more long answer"); print("SEND", t.stop_reason)',
+        't = chat.send("slow: interrupt me")',
+    )
+    root = setup(lab, page, "chat_stop", delay_ms=150, extra=cells)
+
+    type_and_send(root, "slow: count to twenty please")
+    wait_live_text(page, root)
+    root.locator(".lw-stop").click()
+    expect(root).to_have_attribute("data-status", "stopped", timeout=15_000)
+    assert "STOP=cancelled BUSY=False STATUS=stopped RUNNING=no" in probe(page)
+
+    for index, marker in ((2, "ASEND cancelled"), (3, "SEND cancelled")):
+        run_cell(page, index)
+        wait_live_text(page, root)
+        root.locator(".lw-stop").click()
+        out = cell(page, index).locator(".jp-OutputArea-output")
+        expect(out).to_contain_text(marker, timeout=15_000)
+        assert "BUSY=False STATUS=stopped RUNNING=no" in probe(page)
+
+    run_cell(page, 4)
+    wait_live_text(page, root)
+    page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
+    page.locator('li[data-command="kernelmenu:interrupt"]').click()
+    out = cell(page, 4).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("KeyboardInterrupt", timeout=15_000)
+    text = probe(page)
+    assert "BUSY=False" in text and "RUNNING=no" in text
+    before = root.locator(".lw-live-area").inner_text()
+    page.wait_for_timeout(1500)
+    assert root.locator(".lw-live-area").inner_text() == before  # nothing streams on
+    assert root.get_attribute("data-status") != "streaming"
+    # the widget works after all that
+    type_and_send(root, "Hello again")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+
+
+def test_scrolling_up_loads_older_pages_in_the_dark_theme(lab, page, artifacts_dir):
     older_cell = (
         "conv = client.conversations.create(agent_id=agent.id).id\n"
         'client.post(f"/v1/_devserver/conversations/{conv}/synthetic",\n'
@@ -197,7 +185,23 @@ def test_scrolling_up_loads_older_pages(lab, page):
         "old = lw.ChatCell(client, conversation_id=conv, history=10, height='240px')\n"
         "old"
     )
-    setup(lab, page, "chat_older", delay_ms=1, extra=(older_cell,))
+    root = setup(lab, page, "chat_older", delay_ms=1, extra=(older_cell,))
+    set_theme(page, "dark")
+    try:
+        _older_pages_and_dark_theme(page, root, artifacts_dir)
+    finally:
+        set_theme(page, "light")
+
+
+def _older_pages_and_dark_theme(page, root, artifacts_dir) -> None:  # type: ignore[no-untyped-def]
+    type_and_send(root, "Please remember that I like green tea.")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    bg = root.evaluate("el => getComputedStyle(el).backgroundColor")
+    fg = root.locator(".lw-item--assistant_message").first.evaluate(
+        "el => getComputedStyle(el).color"
+    )
+    assert _luminance(bg) < 0.35, bg
+    assert _luminance(fg) > 0.6, fg
     run_cell(page, 2)
     older = cell(page, 2).locator(".lw-chat")
     wait_for_widget(page, older, timeout=60)
@@ -217,6 +221,8 @@ def test_scrolling_up_loads_older_pages(lab, page):
     assert counts == sorted(counts) and counts[-1] > counts[0]
     keys = older.locator(".lw-items > .lw-item").evaluate_all("els => els.map(e => e.dataset.key)")
     assert len(keys) == len(set(keys))
+    assert page_problems(page) == []
+    page.screenshot(path=str(artifacts_dir / "chat-dark.png"))
 
 
 HOSTILE = (
@@ -266,23 +272,3 @@ def test_hostile_and_huge_text_render_as_text(lab, page):
 def _luminance(rgb: str) -> float:
     r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
-
-
-def test_dark_theme(lab, page, artifacts_dir):
-    root = setup(lab, page, "chat_dark", delay_ms=1)
-    set_theme(page, "dark")
-    try:
-        type_and_send(root, "My name is Grace. What is my name?")
-        expect(root).to_have_attribute("data-status", "done", timeout=30_000)
-        type_and_send(root, "Please remember that I like green tea.")
-        expect(root).to_have_attribute("data-status", "done", timeout=30_000)
-        bg = root.evaluate("el => getComputedStyle(el).backgroundColor")
-        fg = root.locator(".lw-item--assistant_message").first.evaluate(
-            "el => getComputedStyle(el).color"
-        )
-        assert _luminance(bg) < 0.35, bg
-        assert _luminance(fg) > 0.6, fg
-        assert page_problems(page) == []
-        page.screenshot(path=str(artifacts_dir / "chat-dark.png"))
-    finally:
-        set_theme(page, "light")
