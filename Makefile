@@ -67,7 +67,7 @@ test-notebooks: $(STAMPS)/dev ## every notebook executed by nbclient in a real k
 	$(call pytest,-q tests/notebooks)
 
 test-browser: $(STAMPS)/dev browser-deps ## JupyterLab + Notebook 7 in Chromium (Playwright)
-	$(call pytest,-q tests/browser tests/static)
+	$(call pytest,-q -m "not screenshots" tests/browser tests/static)
 
 test-real: $(STAMPS)/dev ## the contract suite against the real Letta server, offline
 	bash scripts/real-letta/run-tests.sh
@@ -83,8 +83,9 @@ real-server-stop: ## stop the real Letta server started by `make real-server`
 bench: $(STAMPS)/dev ## benchmarks: ratios against baselines, printed as tables
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-screenshots: $(STAMPS)/dev browser-deps ## notebooks in JupyterLab (light + dark) -> docs/images/*.png
+screenshots: $(STAMPS)/dev browser-deps ## notebooks and widgets in JupyterLab (light + dark) -> docs/images/*.png
 	$(PY) scripts/screenshots.py
+	LETTA_WIDGETS_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m pytest -q -m screenshots tests/browser
 
 wheel: $(STAMPS)/dev ## build the wheel into dist/
 	$(PY) -m build --wheel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,15 @@ from pw_fixtures import REPO, artifacts_dir, browser, page, pytest_runtest_maker
 from letta_widgets.devserver.process import DevServerProcess
 
 __all__ = ["artifacts_dir", "browser", "page", "pytest_runtest_makereport"]
+
+
+@pytest.fixture(scope="session")
+def shots_dir(artifacts_dir: Path) -> Path:
+    """Where screenshot tests write: ``$LETTA_WIDGETS_SCREENSHOTS`` (``make screenshots``
+    sets docs/images) or ``artifacts/`` (so ``make test`` never rewrites tracked files)."""
+    path = Path(os.environ.get("LETTA_WIDGETS_SCREENSHOTS") or artifacts_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -165,8 +165,9 @@ def test_stop_stops_every_column(lab, page):
     assert page_problems(page) == []
 
 
+@pytest.mark.screenshots
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(lab, page, theme, artifacts_dir):
+def test_screenshots(lab, page, theme, shots_dir):
     page.set_viewport_size({"width": 1400, "height": 1100})
     _setup(lab, page, f"cmp_shot_{theme}", token_ms=5, step_ms=0)
     set_theme(page, theme)
@@ -186,9 +187,8 @@ def test_screenshots(lab, page, theme, artifacts_dir):
         root.locator(".lw-col").nth(0).locator(".lw-steps-summary").click()  # open A's steps
         page.wait_for_timeout(400)
         assert page_problems(page) == []
-        # docs/images/compare-*.png were made by this test; `make test` writes to artifacts/
         cell(page, 0).locator(".jp-OutputArea").screenshot(
-            path=str(artifacts_dir / f"compare-{theme}.png")
+            path=str(shots_dir / f"compare-{theme}.png")
         )
     finally:
         set_theme(page, "light")

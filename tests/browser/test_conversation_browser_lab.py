@@ -33,7 +33,6 @@ import letta_widgets as lw
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGES = REPO / "docs" / "images"
 
 CELL = (
     "import letta_widgets as lw\n"
@@ -348,8 +347,9 @@ def showcase(seeded_devserver) -> str:  # type: ignore[no-untyped-def]
     return agent.id
 
 
+@pytest.mark.screenshots
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(lab, page, client, showcase, tmp_path, theme):
+def test_screenshots(lab, page, client, showcase, tmp_path, theme, shots_dir):
     agent_id = showcase
     name = f"browse_shot_{theme}"
     page.set_viewport_size({"width": 1400, "height": 1000})
@@ -370,9 +370,8 @@ def test_screenshots(lab, page, client, showcase, tmp_path, theme):
         expect(root.locator(".lw-stale")).to_contain_text("human", timeout=30_000)
         page.wait_for_timeout(500)
         assert page_problems(page) == []
-        IMAGES.mkdir(parents=True, exist_ok=True)
         cell(page, 0).locator(".jp-OutputArea").screenshot(
-            path=str(IMAGES / f"browser-{theme}.png")
+            path=str(shots_dir / f"browser-{theme}.png")
         )
     finally:
         set_theme(page, "light")
