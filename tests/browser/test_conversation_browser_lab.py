@@ -32,7 +32,6 @@ import letta_widgets as lw
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 
 CELL = (
     "import letta_widgets as lw\n"
