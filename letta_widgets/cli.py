@@ -61,7 +61,9 @@ def _demo(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        cmd = [jupyter, "lab", str(notebook), *args.jupyter_args]
+        cmd = [jupyter, "lab", str(notebook), "--ServerApp.ip=127.0.0.1", *args.jupyter_args]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--ServerApp.allow_root=True")  # containers and CI machines run as root
         try:
             return subprocess.call(cmd, env=env)
         except KeyboardInterrupt:
