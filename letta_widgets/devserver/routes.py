@@ -524,10 +524,11 @@ class Api:
             opts.background = False
             opts.stream_tokens = False
 
-        # otid idempotency: a repeated otid does not create a second message or run
-        for m in inputs:
+        # otid idempotency (background runs, as on the real server): a repeated otid gets
+        # the first run's stream and creates no second message or run
+        for m in inputs if opts.background else ():
             if m.get("otid"):
-                run_id = self.store.otid_run(conv["id"], m["otid"])
+                run_id = self.store.otid_run(m["otid"])
                 if run_id:
                     prior = self.runs.get(run_id)
                     if prior and prior.active:

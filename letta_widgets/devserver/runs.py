@@ -318,7 +318,13 @@ class RunManager:
             stop = fault.stop_reason
         if stop == "requires_approval":
             status = "completed"
-        run.usage = usage_json(usage["prompt"], usage["completion"], max(1, usage["steps"]))
+        run.usage = usage_json(
+            usage["prompt"],
+            usage["completion"],
+            max(1, usage["steps"]),
+            # the real server leaves the cache/reasoning counters null in tokens mode
+            cached=None if run.opts.stream_tokens else 0,
+        )
         run.emit(Chunk("data", stop_reason_json(stop)))
         run.emit(Chunk("data", run.usage))
         run.emit(Chunk("done"))

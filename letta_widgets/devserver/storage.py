@@ -48,6 +48,7 @@ CREATE INDEX IF NOT EXISTS runs_conv ON runs(conv_id, created_at);
 CREATE TABLE IF NOT EXISTS otids (
   conv_id TEXT NOT NULL, otid TEXT NOT NULL, run_id TEXT NOT NULL,
   PRIMARY KEY (conv_id, otid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS otids_otid ON otids(otid);
 """
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -518,9 +519,10 @@ class Store:
         out["data"] = json.loads(row[7])
         return out
 
-    def otid_run(self, conv_id: str, otid: str) -> str | None:
-        """The run an otid already started in this conversation."""
-        row = self.one("SELECT run_id FROM otids WHERE conv_id=? AND otid=?", (conv_id, otid))
+    def otid_run(self, otid: str) -> str | None:
+        """The run an otid already started (in any conversation, as the real server's
+        Redis lookup is keyed on the otid alone)."""
+        row = self.one("SELECT run_id FROM otids WHERE otid=? LIMIT 1", (otid,))
         return row[0] if row else None
 
     def put_otids(self, conv_id: str, otids: Iterable[str], run_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import pytest
 from letta_client import Letta
@@ -88,11 +89,12 @@ def test_malformed_event_is_survived_by_resuming(client, conversation) -> None:
 
 def test_same_otid_twice_stores_one_user_message(client, conversation) -> None:
     engine = TurnEngine(client, conversation)
-    first = run(engine.run("Remember the otid test.", otid="7b0b7a63-0c4e-4c1e-9d55-111111111111"))
+    otid = str(uuid.uuid4())  # otids are global on the real server: never reuse one
+    first = run(engine.run("Remember the otid test.", otid=otid))
     assert first.stop_reason == "end_turn"
     # the server may refuse the duplicate: what matters is what it stored
     with contextlib.suppress(lw.LettaWidgetsError):
-        run(engine.run("Remember the otid test.", otid="7b0b7a63-0c4e-4c1e-9d55-111111111111"))
+        run(engine.run("Remember the otid test.", otid=otid))
     assert len(user_messages(client, conversation)) == 1
 
 
