@@ -148,7 +148,9 @@ def translate(
         )
     if isinstance(exc, letta_client.APIConnectionError):
         return ServerUnreachable(
-            f"no Letta server at {url or 'the configured URL'}", _DOWN_REMEDY, url=url,
+            f"no Letta server at {url or 'the configured URL'}",
+            _DOWN_REMEDY,
+            url=url,
             detail=str(exc.__cause__ or exc),
         )
     if isinstance(exc, letta_client.APIStatusError):

@@ -77,4 +77,3 @@ def load_ipython_extension(ipython: Any) -> None:
             chat.start(text, override_model=args.model)
 
     ipython.register_magics(_LettaMagics)
-
