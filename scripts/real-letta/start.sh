@@ -26,7 +26,12 @@ t_all=$(date +%s.%N)
 pick_port() {  # name env-value pidfile [preferred]
   local val="$2"
   if [[ -n "$val" ]]; then echo "$val"; return; fi
-  if [[ -f "$RUN/$1.port" ]] && alive "$RUN/$3"; then cat "$RUN/$1.port"; return; fi
+  if [[ -f "$RUN/$1.port" ]]; then
+    # Running: reuse it. Stopped: reuse the port if it is free, because a kept database
+    # remembers the stub LLM's URL (its provider base URL) from the previous start.
+    local old; old="$(cat "$RUN/$1.port")"
+    if alive "$RUN/$3" || ! port_busy "$old"; then echo "$old"; return; fi
+  fi
   if [[ -n "${4:-}" ]] && ! port_busy "$4"; then echo "$4"; return; fi
   free_port
 }
