@@ -20,15 +20,10 @@ from letta_widgets.frames import messages_frame
 from letta_widgets.widgets.base import LettaWidget
 from letta_widgets.widgets.compare import CompareView, Variant
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.real_server]
+devserver_only = pytest.mark.devserver_only  # delay / fault headers, send_email approvals
 
 STEP = {"X-Devserver-Step-Delay-Ms": "1500"}
-
-
-@pytest.fixture(autouse=True)
-def _devserver_only(is_devserver: bool) -> None:
-    if not is_devserver:
-        pytest.skip("uses devserver delay and fault headers")
 
 
 def _messages(client: Letta, conversation_id: str) -> list[dict[str, Any]]:
@@ -46,10 +41,14 @@ def _when(msg: dict[str, Any]) -> datetime:
 
 def _seeded_conversation(client: Letta, agent_id: str) -> str:
     conv = client.conversations.create(agent_id=agent_id).id
-    client.conversations.messages.create(conv, messages=[{"role": "user", "content": "Hello"}])
+    stream = client.conversations.messages.create(
+        conv, messages=[{"role": "user", "content": "Hello"}]
+    )
+    list(stream)  # to the end: the run is over before a variant forks or sends
     return conv
 
 
+@devserver_only
 def test_rounds_stream_concurrently_by_server_timestamps(client: Letta, agent: Any) -> None:
     """Every variant's run was in progress at once: proven by the server's message dates.
 
@@ -82,6 +81,7 @@ def test_rounds_stream_concurrently_by_server_timestamps(client: Letta, agent: A
         assert max(r.created_at for r in runs) < min(r.completed_at for r in runs)
 
 
+@devserver_only
 def test_results_equal_what_the_server_recorded(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     cmp = CompareView.fork(client, conv, n=2, models=["openai/gpt-4o-mini", "anthropic/x"])
@@ -173,6 +173,7 @@ def test_batch_runs_each_prompt_in_fresh_forks(client: Letta, agent: Any) -> Non
     assert cmp.round_count == 7
 
 
+@devserver_only
 def test_a_failing_variant_shows_its_error_and_the_others_finish(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     cmp = CompareView(
@@ -200,6 +201,7 @@ def test_a_failing_variant_shows_its_error_and_the_others_finish(client: Letta, 
     assert cmp.send("hi").errors["A"] is None
 
 
+@devserver_only
 def test_timeout_cancels_that_variant_only(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     slow = {"X-Devserver-Step-Delay-Ms": "8000"}
@@ -253,6 +255,7 @@ def test_shared_memory_notice(client: Letta, agent: Any) -> None:
     assert "green tea" in block.value
 
 
+@devserver_only
 def test_mixed_variants_and_overrides(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     seen: list[dict[str, Any]] = []
@@ -314,6 +317,7 @@ def test_deltas_are_coalesced_into_few_front_end_messages(client: Letta, agent: 
     assert sum(len(t.reasoning) + len(t.assistant_text) for t in rnd.turns.values()) >= len(text)
 
 
+@devserver_only
 def test_from_history_aligns_turns_and_sends_nothing(client: Letta, agent: Any) -> None:
     a = client.conversations.create(agent_id=agent.id).id
     b = client.conversations.create(agent_id=agent.id).id
@@ -361,6 +365,7 @@ def test_asend_and_arun_are_awaitable(client: Letta, agent: Any) -> None:
     assert len(cmp.results) == 6
 
 
+@devserver_only
 def test_stop_during_a_batch_ends_the_batch(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     slow = {"X-Devserver-Step-Delay-Ms": "1000"}
@@ -372,6 +377,7 @@ def test_stop_during_a_batch_ends_the_batch(client: Letta, agent: Any) -> None:
     assert cmp.status == "stopped"
 
 
+@devserver_only
 def test_a_pending_approval_is_explained_in_its_column(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     cmp = CompareView.fork(client, conv, n=2)

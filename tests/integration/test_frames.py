@@ -21,7 +21,7 @@ from letta_widgets.frames import (
     messages_frame,
 )
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.real_server]
 
 MISSING_CONV = "conv-5f0e6f3c-1d2b-4c3d-8e4f-5a6b7c8d9e0f"
 MISSING_AGENT = "agent-5f0e6f3c-1d2b-4c3d-8e4f-5a6b7c8d9e0f"
@@ -401,6 +401,7 @@ def test_export_is_readable_by_pyarrow_dataset(client, agent, tmp_path):
     assert "tool_args" in table.column_names
 
 
+@pytest.mark.devserver_only  # bulk data through the devserver's admin endpoint
 def test_agent_history_many_conversations(client, agent):
     convs = [client.conversations.create(agent_id=agent.id) for _ in range(20)]
     for c in convs:
