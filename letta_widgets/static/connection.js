@@ -80,7 +80,7 @@ function render({ model, el }) {
     card.dataset.status = "checking";
     status.textContent = STATUS_TEXT.checking;
     button.disabled = true;
-    model.send({ type: "refresh" });
+    model.send({ kind: "refresh" });
   };
 
   button.addEventListener("click", onClick);

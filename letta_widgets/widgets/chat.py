@@ -249,7 +249,6 @@ class ChatCell(TurnWidget):
         return turn
 
     def _finish(self, turn: Turn | None, status: str) -> None:
-        self._live.flush()
         self.last_turn = turn
         new_items: list[dict[str, Any]] = []
         if turn is not None:
@@ -258,7 +257,7 @@ class ChatCell(TurnWidget):
             info = {"stop_reason": turn.stop_reason, "ttft_s": turn.ttft_s, "total_s": turn.total_s}
             new_items.append(usage_item(key, turn.usage, **info))
         self.items = [*self.items, *new_items]
-        self._live.push(["reset"])
+        self._live.push(["reset"])  # the last deltas and the reset: one message
         reason = turn.stop_reason if turn is not None else None
         took = f" · {turn.total_s:.1f} s" if turn is not None and turn.total_s else ""
         if status == "done" and reason == "requires_approval":

@@ -771,17 +771,16 @@ class CompareView(TurnWidget):
         return dict(zip(agents, got, strict=True))
 
     def _finish_cell(self, rnd: Round, i: int) -> None:
-        """A column's turn ended: flush its deltas, render its messages, sync it."""
-        self._live.flush()
+        """A column's turn ended: render its messages, sync it, clear its live view."""
         cell = rnd._cells[i]
         turn = cell.turn
         if turn is not None:
             msgs = [m for m in turn.messages if m.get("message_type") != "user_message"]
             cell.items = transcript_items(msgs)
             cell.text = turn.assistant_text or None
-        if self._shown == rnd.index:
-            self._live.push([i, "reset"])
         self._sync_cell(rnd, i)
+        if self._shown == rnd.index:
+            self._live.push([i, "reset"])  # the column's last deltas and its reset: one message
 
     def _sync_cell(self, rnd: Round, i: int) -> None:
         if self._shown != rnd.index:

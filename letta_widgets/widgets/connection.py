@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import anywidget
 import traitlets as t
 from letta_client import Letta
 
 from letta_widgets.client import base_url_of, connect
 from letta_widgets.errors import translate
+from letta_widgets.widgets.base import STATIC, LettaWidget
 
 __all__ = ["ConnectionCard", "show_connection"]
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 
 COUNT_LIMIT = 10_000
 """Counting stops here; the card then shows ``10000+``."""
@@ -46,7 +44,7 @@ def _public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
 
 
-class ConnectionCard(anywidget.AnyWidget):
+class ConnectionCard(LettaWidget):
     """A card showing the Letta server a client talks to, with a Refresh button.
 
     Parameters
@@ -82,23 +80,16 @@ class ConnectionCard(anywidget.AnyWidget):
     rtt_ms = t.Float(
         None, allow_none=True, help="Round-trip time of the health request, in milliseconds."
     ).tag(sync=True)
-    error = t.Unicode("", help="What went wrong and what to do, when status is 'error'.").tag(
-        sync=True
-    )
     checks = t.Int(0, help="How many checks have completed (initial one and every Refresh).").tag(
         sync=True
     )
     checked_at = t.Unicode("", help="When the last check completed (ISO 8601, UTC).").tag(sync=True)
 
     def __init__(self, client: Letta | None = None, *, check: bool = True, **kwargs: Any) -> None:
-        bad = set(kwargs) - set(self.class_trait_names())
-        if bad:
-            raise TypeError(f"Unexpected keyword argument(s): {sorted(bad)}")
         self._client = client if client is not None else connect()
         # One quick attempt per request: the card reports, it does not retry for minutes.
         self._probe = self._client.with_options(max_retries=0, timeout=_CHECK_TIMEOUT)
         super().__init__(url=_public_url(base_url_of(self._client)), **kwargs)
-        self.on_msg(self._on_custom_msg)
         if check:
             self.refresh()
 
@@ -157,9 +148,8 @@ class ConnectionCard(anywidget.AnyWidget):
                 return n, False
             after = page[-1].id
 
-    def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
-        if isinstance(content, dict) and content.get("type") == "refresh":
-            self.refresh()
+    def _on_refresh(self, _content: dict[str, Any]) -> None:
+        self.refresh()
 
 
 def _public_text(text: str, client: Letta) -> str:

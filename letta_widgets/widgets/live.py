@@ -23,8 +23,9 @@ from letta_widgets.widgets.base import LettaWidget
 
 __all__ = ["FLUSH_HZ", "LiveOps", "TurnWidget", "live_text"]
 
-FLUSH_HZ = 30
-"""Most front-end flushes per second while turns stream (all columns together)."""
+FLUSH_HZ = 25
+"""Most front-end flushes per second while turns stream (all columns together): under
+the design's ~30, with room for the message that starts and the one that ends a turn."""
 
 T = TypeVar("T")
 
