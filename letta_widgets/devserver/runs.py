@@ -593,24 +593,6 @@ def _decision(approval: dict[str, Any], tool_call_id: str) -> dict[str, Any]:
     }
 
 
-def _approval_item(a: dict[str, Any]) -> dict[str, Any]:
-    if a.get("type") == "tool":
-        return {
-            "type": "tool",
-            "tool_call_id": a.get("tool_call_id"),
-            "status": a.get("status", "success"),
-            "tool_return": a.get("tool_return"),
-            "stdout": a.get("stdout"),
-            "stderr": a.get("stderr"),
-        }
-    return {
-        "type": "approval",
-        "tool_call_id": a.get("tool_call_id"),
-        "approve": bool(a.get("approve")),
-        "reason": a.get("reason"),
-    }
-
-
 def _approval_body(m: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
     """The stored approval response: ``approvals`` plus the deprecated single fields."""
     pending = (conv.get("data") or {}).get("pending_approval") or {}
