@@ -2,7 +2,7 @@
 
 The stream runs on the toolkit's worker loop (:mod:`letta_widgets._loop`) through
 the one turn engine (:mod:`letta_widgets.stream`). Token deltas reach the front-end
-as coalesced custom messages (at most ``FLUSH_HZ`` a second); finished messages are
+as coalesced custom messages (:class:`~letta_widgets.widgets.live.LiveOps`); finished messages are
 rendered by :mod:`letta_widgets.render` into the compact ``items`` snapshot, so a
 re-opened output or a second view shows the whole transcript.
 """
