@@ -18,7 +18,7 @@ from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
 from .ids import fmt_timestamp, is_valid_id, now
 from .runs import Run, RunManager, RunOptions
-from .serialize import agent_json, block_json, conversation_json, stop_reason_json
+from .serialize import agent_json, block_json, conversation_json, llm_config, stop_reason_json
 from .service import Service, check_limit
 from .sse import Chunk, frame
 
@@ -123,40 +123,18 @@ class Api:
         """``GET /v1/models/``: LLM handles the devserver accepts (any handle works)."""
         out = []
         for provider, name, ctx in MODELS:
-            handle = f"{provider}/{name}"
+            kind = "anthropic" if provider == "anthropic" else "openai"
             out.append(
                 {
-                    "context_window": ctx,
+                    **llm_config(f"{provider}/{name}", ctx),
                     "max_context_window": ctx,
-                    "model": name,
                     "name": name,
-                    "model_endpoint_type": "anthropic" if provider == "anthropic" else "openai",
-                    "provider_type": "anthropic" if provider == "anthropic" else "openai",
-                    "compatibility_type": None,
                     "display_name": name,
-                    "effort": None,
-                    "enable_reasoner": False,
-                    "frequency_penalty": None,
-                    "handle": handle,
-                    "max_reasoning_tokens": 0,
-                    "max_tokens": 16384,
-                    "model_endpoint": "http://127.0.0.1/devserver/v1",
+                    "model_endpoint_type": kind,
+                    "provider_type": kind,
                     "model_type": "llm",
-                    "model_wrapper": None,
-                    "parallel_tool_calls": False,
-                    "provider_category": "base",
                     "provider_name": provider,
-                    "put_inner_thoughts_in_kwargs": False,
-                    "reasoning_effort": None,
-                    "response_format": None,
-                    "return_logprobs": False,
-                    "return_token_ids": False,
-                    "strict": False,
                     "temperature": 0.7,
-                    "tier": None,
-                    "tool_call_parser": None,
-                    "top_logprobs": None,
-                    "verbosity": None,
                 }
             )
         return json_response(out)
