@@ -359,22 +359,7 @@ class Store:
         descending: bool,
     ) -> list[StoredMessage]:
         """Stored messages of a conversation between two positions, ordered, limited."""
-        where = ["c.conv_id=?"]
-        args: list[Any] = [conv_id]
-        if after_pos is not None:
-            where.append("c.pos>?")
-            args.append(after_pos)
-        if before_pos is not None:
-            where.append("c.pos<?")
-            args.append(before_pos)
-        sql = (
-            f"SELECT {MESSAGE_COLUMNS} FROM conv_messages c JOIN messages m "
-            f"ON m.id=c.message_id WHERE {' AND '.join(where)} "
-            f"ORDER BY c.pos {'DESC' if descending else 'ASC'}"
-        )
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
+        sql, args = _page_query(MESSAGE_COLUMNS, conv_id, after_pos, before_pos, limit, descending)
         return [StoredMessage.from_row(r) for r in self.q(sql, args)]
 
     def page_json(
@@ -387,22 +372,7 @@ class Store:
         descending: bool,
     ) -> str:
         """Like :meth:`page`, but the JSON array of Letta messages, from pre-rendered rows."""
-        where = ["c.conv_id=?"]
-        args: list[Any] = [conv_id]
-        if after_pos is not None:
-            where.append("c.pos>?")
-            args.append(after_pos)
-        if before_pos is not None:
-            where.append("c.pos<?")
-            args.append(before_pos)
-        sql = (
-            "SELECT m.letta FROM conv_messages c JOIN messages m "
-            f"ON m.id=c.message_id WHERE {' AND '.join(where)} "
-            f"ORDER BY c.pos {'DESC' if descending else 'ASC'}"
-        )
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
+        sql, args = _page_query("m.letta", conv_id, after_pos, before_pos, limit, descending)
         return "[" + ",".join(r[0] for r in self.q(sql, args) if r[0]) + "]"
 
     def in_context(self, conv_id: str) -> list[StoredMessage]:
@@ -585,3 +555,31 @@ def _conv(row: Sequence[Any]) -> dict[str, Any]:
     out = dict(zip(keys, row[:13], strict=False))
     out["data"] = json.loads(row[13])
     return out
+
+
+def _page_query(
+    columns: str,
+    conv_id: str,
+    after_pos: int | None,
+    before_pos: int | None,
+    limit: int | None,
+    descending: bool,
+) -> tuple[str, list[Any]]:
+    """SQL and arguments for one page of a conversation's messages between positions."""
+    where = ["c.conv_id=?"]
+    args: list[Any] = [conv_id]
+    if after_pos is not None:
+        where.append("c.pos>?")
+        args.append(after_pos)
+    if before_pos is not None:
+        where.append("c.pos<?")
+        args.append(before_pos)
+    sql = (
+        f"SELECT {columns} FROM conv_messages c JOIN messages m "
+        f"ON m.id=c.message_id WHERE {' AND '.join(where)} "
+        f"ORDER BY c.pos {'DESC' if descending else 'ASC'}"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return sql, args
