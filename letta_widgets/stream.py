@@ -18,7 +18,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,10 @@ __all__ = [
     "TurnEngine",
     "TurnEvent",
 ]
+
+LANDING_TIMEOUT_S = 10.0
+"""How long a Stop during the send request waits for the server to start the run
+(so that the run can be cancelled) before giving up on it."""
 
 ERROR_STOP_REASONS = frozenset(
     {
@@ -446,15 +450,17 @@ class TurnEngine:
         try:
             first_error: BaseException | None = None
             try:
-                stream = await self.aclient.conversations.messages.create(
-                    self.conversation_id,
-                    streaming=True,
-                    stream_tokens=self.stream_tokens,
-                    background=self.background,
-                    include_pings=self.include_pings,
-                    extra_headers=headers or None,
-                    **self._target(),
-                    **kwargs,
+                stream = await self._land(
+                    self.aclient.conversations.messages.create(
+                        self.conversation_id,
+                        streaming=True,
+                        stream_tokens=self.stream_tokens,
+                        background=self.background,
+                        include_pings=self.include_pings,
+                        extra_headers=headers or None,
+                        **self._target(),
+                        **kwargs,
+                    )
                 )
                 await self._consume(stream, turn, listener, t0)
             except asyncio.CancelledError:
@@ -571,6 +577,29 @@ class TurnEngine:
                 ) from exc
             except letta_client.LettaError as exc:
                 raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+
+    async def _land(self, request: Awaitable[Any]) -> Any:
+        """Await the request that starts a run, even through a cancel.
+
+        Cancelling mid-request would leave the run the server is still creating
+        alive, out of reach of the cancel that follows. So a cancel here waits (up
+        to ``LANDING_TIMEOUT_S``) for the server's answer, closes the stream, and
+        only then lets the cancel through, to cancel that run on the server.
+        """
+        task = asyncio.ensure_future(request)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            deadline = time.monotonic() + LANDING_TIMEOUT_S
+            while not task.done() and time.monotonic() < deadline:
+                with contextlib.suppress(asyncio.CancelledError):  # a second Stop: same job
+                    await asyncio.wait({task}, timeout=deadline - time.monotonic())
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled() and task.exception() is None:
+                with contextlib.suppress(Exception):
+                    await task.result().close()
+            raise
 
     async def _consume(self, stream: Any, turn: Turn, listener: Listener | None, t0: float) -> None:
         """Fold every chunk of ``stream`` into ``turn``."""

@@ -102,6 +102,7 @@ class Api:
             ("/v1/conversations/{cid}/messages", self.messages_list, ["GET"]),
             ("/v1/conversations/{cid}/messages", self.messages_create, ["POST"]),
             ("/v1/conversations/{cid}/stream", self.stream_resume, ["GET", "POST"]),
+            ("/v1/runs", self.runs_list, ["GET"]),
             ("/v1/runs/{run_id}", self.runs_retrieve, ["GET"]),
             ("/v1/_devserver/faults", self.admin_faults, ["GET", "PUT", "DELETE"]),
             ("/v1/_devserver/reset", self.admin_reset, ["POST"]),
@@ -611,6 +612,38 @@ class Api:
         )
 
     @api
+    async def runs_list(self, request: Request) -> Response:
+        """``GET /v1/runs/`` (agent_id(s), conversation_id, statuses, active, background,
+        stop_reason, before/after run-id cursors, limit, order), newest first by default."""
+        qp = request.query_params
+        agent_ids = qp.getlist("agent_ids") + ([qp["agent_id"]] if qp.get("agent_id") else [])
+        ascending = qp.get("order", "desc") == "asc"
+        if "ascending" in qp:
+            ascending = _bool(qp.get("ascending"), False)
+        runs = [
+            self._run_json(rec)
+            for rec in self.store.list_runs(
+                agent_ids=agent_ids, conv_id=qp.get("conversation_id"), ascending=ascending
+            )
+        ]
+        statuses = set(qp.getlist("statuses"))
+        if not statuses and _bool(qp.get("active"), False):
+            statuses = {"created", "running"}
+        if statuses:
+            runs = [r for r in runs if r["status"] in statuses]
+        if qp.get("background") is not None:
+            runs = [r for r in runs if r["background"] == _bool(qp.get("background"), False)]
+        if qp.get("stop_reason"):
+            runs = [r for r in runs if r["stop_reason"] == qp["stop_reason"]]
+        ids = [r["id"] for r in runs]
+        if qp.get("after") in ids:
+            runs = runs[ids.index(qp["after"]) + 1 :]
+        elif qp.get("before") in ids:
+            runs = runs[: ids.index(qp["before"])]
+        limit = check_limit(qp.get("limit"), 100)
+        return json_response(runs[:limit] if limit is not None else runs)
+
+    @api
     async def runs_retrieve(self, request: Request) -> Response:
         """``GET /v1/runs/{run_id}``: status, stop reason, timings, request config."""
         run_id = request.path_params["run_id"]
@@ -619,40 +652,40 @@ class Api:
         rec = self.store.get_run(run_id)
         if rec is None:
             raise not_found(f"Run with id={run_id} not found")
-        live = self.runs.get(run_id)
+        return json_response(self._run_json(rec))
+
+    def _run_json(self, rec: dict[str, Any]) -> dict[str, Any]:
+        live = self.runs.get(rec["id"])
         data = rec["data"]
         conv_id = rec["conv_id"]
-        status = live.status if live else rec["status"]
-        return json_response(
-            {
-                "id": run_id,
-                "agent_id": rec["agent_id"],
-                "background": bool(rec["background"]),
-                "base_template_id": None,
-                "callback_error": None,
-                "callback_sent_at": None,
-                "callback_status_code": None,
-                "callback_url": None,
-                "completed_at": fmt_timestamp(data.get("completed_at")),
-                "conversation_id": None if conv_id.startswith("default-") else conv_id,
-                "created_at": fmt_timestamp(rec["created_at"]),
-                "metadata": {
-                    "run_type": "send_conversation_message",
-                    "model": data.get("model"),
-                    "override_system": data.get("override_system"),
-                },
-                "request_config": {
-                    "assistant_message_tool_kwarg": "message",
-                    "assistant_message_tool_name": "send_message",
-                    "include_return_message_types": None,
-                    "use_assistant_message": True,
-                },
-                "status": status,
-                "stop_reason": (live.stop_reason if live else rec["stop_reason"]),
-                "total_duration_ns": data.get("total_duration_ns"),
-                "ttft_ns": data.get("ttft_ns") if not live else live.ttft_ns,
-            }
-        )
+        return {
+            "id": rec["id"],
+            "agent_id": rec["agent_id"],
+            "background": bool(rec["background"]),
+            "base_template_id": None,
+            "callback_error": None,
+            "callback_sent_at": None,
+            "callback_status_code": None,
+            "callback_url": None,
+            "completed_at": fmt_timestamp(data.get("completed_at")),
+            "conversation_id": None if conv_id.startswith("default-") else conv_id,
+            "created_at": fmt_timestamp(rec["created_at"]),
+            "metadata": {
+                "run_type": "send_conversation_message",
+                "model": data.get("model"),
+                "override_system": data.get("override_system"),
+            },
+            "request_config": {
+                "assistant_message_tool_kwarg": "message",
+                "assistant_message_tool_name": "send_message",
+                "include_return_message_types": None,
+                "use_assistant_message": True,
+            },
+            "status": live.status if live else rec["status"],
+            "stop_reason": live.stop_reason if live else rec["stop_reason"],
+            "total_duration_ns": data.get("total_duration_ns"),
+            "ttft_ns": live.ttft_ns if live else data.get("ttft_ns"),
+        }
 
     # ------------------------------------------------------------------ admin
     @api

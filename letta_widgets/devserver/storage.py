@@ -477,17 +477,25 @@ class Store:
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """A run record."""
-        row = self.one(
-            "SELECT id, conv_id, agent_id, status, background, created_at, stop_reason, "
-            "data FROM runs WHERE id=?",
-            (run_id,),
-        )
-        if not row:
-            return None
-        keys = ("id", "conv_id", "agent_id", "status", "background", "created_at", "stop_reason")
-        out = dict(zip(keys, row[:7], strict=False))
-        out["data"] = json.loads(row[7])
-        return out
+        row = self.one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,))
+        return _run_record(row) if row else None
+
+    def list_runs(
+        self, *, agent_ids: Sequence[str] = (), conv_id: str | None = None, ascending: bool = False
+    ) -> list[dict[str, Any]]:
+        """Run records of some agents and/or one conversation, by creation time."""
+        where, args = [], []
+        if agent_ids:
+            where.append(f"agent_id IN ({','.join('?' * len(agent_ids))})")
+            args += list(agent_ids)
+        if conv_id is not None:
+            where.append("conv_id=?")
+            args.append(conv_id)
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY created_at {'ASC' if ascending else 'DESC'}, id"
+        return [_run_record(row) for row in self.q(sql, args)]
 
     def otid_run(self, otid: str) -> str | None:
         """The run an otid already started (in any conversation, as the real server's
@@ -583,3 +591,13 @@ def _page_query(
         sql += " LIMIT ?"
         args.append(limit)
     return sql, args
+
+
+_RUN_COLUMNS = "id, conv_id, agent_id, status, background, created_at, stop_reason, data"
+_RUN_KEYS = ("id", "conv_id", "agent_id", "status", "background", "created_at", "stop_reason")
+
+
+def _run_record(row: Sequence[Any]) -> dict[str, Any]:
+    out = dict(zip(_RUN_KEYS, row[:7], strict=True))
+    out["data"] = json.loads(row[7])
+    return out

@@ -287,6 +287,27 @@ def test_run_retrieve(client: Letta, conv: object) -> None:
     assert run.completed_at >= run.created_at.replace(tzinfo=run.completed_at.tzinfo)
 
 
+def test_runs_list_filters_by_conversation_status_and_order(client: Letta, conv: object) -> None:
+    first = sup.of_type(sup.send(client, conv.id, "one"), "assistant_message")[0].run_id
+    second = sup.of_type(sup.send(client, conv.id, "two"), "assistant_message")[0].run_id
+    for run_id in (first, second):  # runs are finalized just after their streams end
+        assert sup.wait_for(lambda r=run_id: client.runs.retrieve(r).status == "completed", 15)
+    other = client.conversations.create(agent_id=conv.agent_id).id
+    sup.send(client, other, "elsewhere")
+
+    listed = client.runs.list(conversation_id=conv.id).items
+    assert [r.id for r in listed] == [second, first]  # newest first
+    assert all(r.conversation_id == conv.id for r in listed)
+    asc = client.runs.list(conversation_id=conv.id, order="asc").items
+    assert [r.id for r in asc] == [first, second]
+    assert [r.id for r in client.runs.list(conversation_id=conv.id, limit=1).items] == [second]
+    assert client.runs.list(conversation_id=conv.id, active=True).items == []
+    done = client.runs.list(conversation_id=conv.id, statuses=["completed"]).items
+    assert {r.id for r in done} == {first, second}
+    by_agent = {r.id for r in client.runs.list(agent_id=conv.agent_id, limit=1000).items}
+    assert {first, second} <= by_agent
+
+
 def test_hidden_conversation(client: Letta, agent: object, server_label: str) -> None:
     hidden = client.conversations.create(agent_id=agent.id, hidden=True).id
     if hidden in _convs(client, agent.id):

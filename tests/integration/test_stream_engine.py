@@ -120,6 +120,31 @@ def test_cancel_mid_stream_cancels_the_server_run(client, conversation) -> None:
     assert after.stop_reason == "end_turn"
 
 
+@devserver_only
+def test_cancel_before_the_server_answers_still_cancels_the_run(client, conversation) -> None:
+    # Stop while the send request is in flight: the server creates the run after we
+    # gave up waiting (a loaded real server takes seconds). That run must not survive.
+    slow_start = {FAULT: "first_byte_delay_ms=1200", "X-Devserver-Step-Delay-Ms": "3000"}
+    engine = TurnEngine(client, conversation)
+
+    async def scenario():
+        task = asyncio.create_task(engine.run("slow: count to twenty", extra_headers=slow_start))
+        await asyncio.sleep(0.3)
+        assert engine.current is not None and engine.current.run_id is None
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return engine.current
+
+    turn = run(scenario())
+    assert turn.stop_reason == "cancelled"
+    runs = client.runs.list(conversation_id=conversation).items
+    assert runs and {r.status for r in runs} == {"cancelled"}
+    with pytest.raises(Exception) as info:
+        client.conversations.cancel(conversation)
+    assert getattr(info.value, "status_code", None) == 409
+
+
 def test_engine_cancel_ends_the_stream_with_cancelled(client, conversation) -> None:
     engine = TurnEngine(client, conversation)
 
