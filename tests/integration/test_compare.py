@@ -218,10 +218,16 @@ def test_timeout_cancels_that_variant_only(client: Letta, agent: Any) -> None:
 
 def test_stop_stops_every_column_and_the_server_runs(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
-    slow = {"X-Devserver-Step-Delay-Ms": "3000"}
-    cmp = CompareView(client, [Variant(fork_of=conv, headers=slow) for _ in range(3)])
-    threading.Timer(1.0, cmp.stop).start()  # Stop arrives on another thread
-    rnd = cmp.send("Please remember that I like green tea.")
+    cmp = CompareView(client, [Variant(fork_of=conv) for _ in range(3)])
+
+    def stop_once_every_column_streams() -> None:  # Stop arrives on another thread
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and {c["status"] for c in cmp.columns} != {"streaming"}:
+            time.sleep(0.02)
+        cmp.stop()
+
+    threading.Thread(target=stop_once_every_column_streams, daemon=True).start()
+    rnd = cmp.send("slow: tell me a long story, please")  # both servers pace "slow" replies
     assert rnd.stopped
     assert cmp.status == "stopped"
     assert all(t is not None and t.stop_reason == "cancelled" for t in rnd.turns.values())
