@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "METRICS",
     "RESULT_COLUMNS",
     "RESULT_DTYPES",
     "SPECIAL_VOTES",
@@ -148,7 +149,7 @@ def wilson_interval(wins: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (low, high)
 
 
-_SUMMARY_MEDIANS = [
+METRICS = (
     "ttft_s",
     "total_s",
     "prompt_tokens",
@@ -156,7 +157,8 @@ _SUMMARY_MEDIANS = [
     "total_tokens",
     "steps",
     "tool_calls",
-]
+)
+"""A turn's numbers: timings, token counts, steps, tool calls (summarized as medians)."""
 
 
 def summarize(results: pd.DataFrame, variants: Sequence[str] | None = None) -> pd.DataFrame:
@@ -186,7 +188,7 @@ def summarize(results: pd.DataFrame, variants: Sequence[str] | None = None) -> p
             "rounds": len(mine),
             "errors": int(mine["error"].notna().sum()),
         }
-        for col in _SUMMARY_MEDIANS:
+        for col in METRICS:
             values = pd.to_numeric(ok[col], errors="coerce").dropna().astype("float64")
             row[f"median_{col}"] = float(values.median()) if len(values) else math.nan
         wins = int((votes == name).sum())

@@ -1,0 +1,79 @@
+"""CompareView's history view: existing conversations aligned turn by turn as rounds.
+
+``CompareView.from_history`` sends nothing: it loads each conversation's messages,
+aligns their turns by user prompt (:func:`letta_widgets.compare_stats.align_history`;
+unmatched turns become gaps) and turns every aligned prompt into a finished
+:class:`~letta_widgets.widgets.compare_rounds.Round`, so the view and the results frame
+are the same as for live rounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from letta_client import AsyncLetta, Letta
+
+from letta_widgets import compare_stats as cs
+from letta_widgets.widgets.compare_rounds import Cell, Round, answer_diffs
+from letta_widgets.widgets.compare_variants import ResolvedVariant
+from letta_widgets.widgets.transcript import transcript_items
+
+__all__ = ["history_frames", "history_rounds"]
+
+
+def history_frames(
+    client: Letta | AsyncLetta, conversation_ids: Sequence[str], agent_id: str | None
+) -> list[pd.DataFrame]:
+    """Each conversation's messages frame (with raw messages, for rendering)."""
+    from letta_widgets.frames import messages_frame
+
+    if not isinstance(client, Letta):
+        raise TypeError("from_history needs the synchronous client (lw.connect())")
+    return [
+        messages_frame(
+            client, cid, agent_id=agent_id if cid == "default" else None, include_raw=True
+        )
+        for cid in conversation_ids
+    ]
+
+
+def history_rounds(
+    frames: Sequence[pd.DataFrame], variants: Sequence[ResolvedVariant]
+) -> list[Round]:
+    """One finished round per aligned prompt, one cell per variant (a gap if missing)."""
+    rounds = []
+    for index, slot in enumerate(cs.align_history(frames)):
+        prompt = next(t.prompt for t in slot if t is not None)
+        rnd = Round(prompt_id=f"h{index:04d}", index=index, prompt=prompt, done=True)
+        for v, turn in zip(variants, slot, strict=True):
+            cell = Cell(label=v.label, conversation_id=v.conversation_id, gap=turn is None)
+            if turn is not None:
+                cell.history = turn.row
+                cell.text = turn.row.get("text")
+                cell.status = "error" if turn.row.get("error") else "done"
+                msgs = [_history_message(r) for r in turn.messages[1:]]
+                cell.items = transcript_items(msgs)
+                if turn.row.get("started_at") is not None:
+                    rnd.started_at = pd.Timestamp(turn.row["started_at"]).to_pydatetime()
+            rnd._cells.append(cell)
+        rnd.diffs = answer_diffs(rnd._cells)
+        rounds.append(rnd)
+    return rounds
+
+
+def _history_message(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """A message as the renderer takes it: the raw message, else rebuilt from the row."""
+    raw = rec.get("raw")
+    if isinstance(raw, dict):
+        return raw
+    out = {}
+    for k, v in rec.items():
+        if isinstance(v, (list, dict)) or not pd.isna(v):
+            out[k] = v.isoformat() if isinstance(v, pd.Timestamp) else v
+    if "text" in out and out.get("message_type") in ("assistant_message", "user_message"):
+        out.setdefault("content", out["text"])
+    if out.get("message_type") in ("reasoning_message", "hidden_reasoning_message"):
+        out.setdefault("reasoning", out.get("text"))
+    return out

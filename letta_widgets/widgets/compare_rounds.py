@@ -1,0 +1,227 @@
+"""CompareView's rounds: one prompt's cells, their results rows and their front-end JSON.
+
+A :class:`Round` is one prompt sent to every variant; each variant's part of it is a
+:class:`Cell` (a live turn, or a turn read back from history by ``from_history``). This
+module turns them into rows of the results frame (:data:`compare_stats.RESULT_COLUMNS`)
+and into the compact dicts the widget syncs (``columns`` and ``round``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from letta_widgets import compare_stats as cs
+from letta_widgets.errors import LettaWidgetsError
+from letta_widgets.stream import Turn
+
+__all__ = [
+    "Cell",
+    "Round",
+    "answer_diffs",
+    "cell_metrics",
+    "column_info",
+    "result_row",
+    "round_info",
+    "rounds_frame",
+]
+
+_METRICS = ("run_id", *cs.METRICS, "stop_reason")
+"""What a column shows of a turn (and ``cell_metrics`` returns)."""
+
+
+@dataclass
+class Cell:
+    """One variant's part of a round: its status, turn (or history row) and rendering."""
+
+    label: str
+    conversation_id: str | None = None
+    model: str | None = None
+    status: str = "waiting"
+    turn: Turn | None = None
+    error: BaseException | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    text: str | None = None
+    blocks_changed: list[str] = field(default_factory=list)
+    history: dict[str, Any] | None = None
+    gap: bool = False
+
+
+@dataclass
+class Round:
+    """One prompt sent to every variant (what :meth:`CompareView.send` returns)."""
+
+    prompt_id: str
+    index: int
+    prompt: str
+    repeat: int = 0
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    total_s: float | None = None
+    vote: str | None = None
+    note: str | None = None
+    notice: str = ""
+    diffs: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+    stopped: bool = False
+    _cells: list[Cell] = field(default_factory=list, repr=False)
+
+    @property
+    def turns(self) -> dict[str, Turn | None]:
+        """Each variant's Turn (``None`` when it failed before streaming)."""
+        return {c.label: c.turn for c in self._cells}
+
+    @property
+    def texts(self) -> dict[str, str | None]:
+        """Each variant's answer text."""
+        return {c.label: c.text for c in self._cells}
+
+    @property
+    def errors(self) -> dict[str, LettaWidgetsError | None]:
+        """Each variant's error (``None`` when it succeeded)."""
+        return {c.label: c.error for c in self._cells}  # type: ignore[misc]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """This round's rows of the results frame."""
+        return [result_row(self, c) for c in self._cells]
+
+    def frame(self) -> pd.DataFrame:
+        """This round in the ``CompareView.results`` schema."""
+        return cs.results_frame(self.rows())
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{c.label}={'error' if c.error else (c.turn.stop_reason if c.turn else c.status)}"
+            for c in self._cells
+        )
+        return f"Round({self.prompt_id!r}, prompt={self.prompt[:40]!r}, {parts})"
+
+
+def rounds_frame(rounds: Sequence[Round]) -> pd.DataFrame:
+    """The results frame of several rounds, one row per (round, variant)."""
+    return cs.results_frame([row for rnd in rounds for row in rnd.rows()])
+
+
+def cell_metrics(cell: Cell) -> dict[str, Any]:
+    """The cell's run id, timings, token counts, steps, tool calls and stop reason.
+
+    From its live turn, else from its history row (which has no tokens or stop reason).
+    """
+    turn = cell.turn
+    if turn is None:
+        hist = cell.history or {}
+        return {k: hist.get(k) for k in _METRICS}
+    usage = dict(turn.usage or {})
+    return {
+        "run_id": turn.run_id,
+        "ttft_s": turn.ttft_s,
+        "total_s": turn.total_s,
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "completion_tokens": usage.get("completion_tokens"),
+        "total_tokens": usage.get("total_tokens"),
+        "steps": usage.get("step_count"),
+        "tool_calls": len(turn.tool_calls),
+        "stop_reason": turn.stop_reason,
+    }
+
+
+def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
+    """One row of the results frame: this cell in this round."""
+    row: dict[str, Any] = {
+        "prompt_id": rnd.prompt_id,
+        "round": rnd.index,
+        "repeat": rnd.repeat,
+        "prompt": rnd.prompt,
+        "variant": cell.label,
+        "conversation_id": cell.conversation_id,
+        "model": cell.model,
+        "vote": rnd.vote,
+        "note": rnd.note,
+        "gap": cell.gap,
+        "started_at": rnd.started_at,
+        "text": cell.text,
+        "error": str(cell.error) if cell.error is not None else None,
+        "blocks_changed": ",".join(cell.blocks_changed) or None,
+    }
+    row.update(cell_metrics(cell))
+    if cell.turn is None and cell.history and cell.history.get("conversation_id"):
+        row["conversation_id"] = cell.history["conversation_id"]
+    return row
+
+
+def answer_diffs(cells: Sequence[Cell]) -> list[dict[str, Any]]:
+    """Word-level diffs of the answers: each variant against the first that answered."""
+    answered = [c for c in cells if c.text]
+    if len(answered) < 2:
+        return []
+    base = answered[0]
+    diffs = []
+    for other in answered[1:]:
+        ops = cs.word_diff(base.text or "", other.text or "")
+        diffs.append(
+            {
+                "a": base.label,
+                "b": other.label,
+                "similarity": round(cs.diff_similarity(ops), 3),
+                "ops": ops,
+            }
+        )
+    return diffs
+
+
+def round_info(rnd: Round) -> dict[str, Any]:
+    """The synced ``round`` trait for this round."""
+    return {
+        "prompt_id": rnd.prompt_id,
+        "index": rnd.index,
+        "prompt": rnd.prompt,
+        "repeat": rnd.repeat,
+        "vote": rnd.vote or "",
+        "note": rnd.note or "",
+        "diffs": rnd.diffs,
+        "notice": rnd.notice,
+        "done": rnd.done,
+        "total_s": rnd.total_s,
+    }
+
+
+def column_info(cell: Cell) -> dict[str, Any]:
+    """One entry of the synced ``columns`` trait: status, sanitized items, metrics, error."""
+    return {
+        "label": cell.label,
+        "conversation_id": cell.conversation_id or "",
+        "model": cell.model or "",
+        "status": "gap" if cell.gap else cell.status,
+        "items": cell.items,
+        "metrics": {k: _plain(v) for k, v in cell_metrics(cell).items()},
+        "error": str(cell.error) if cell.error is not None else "",
+        "note": _column_note(cell),
+    }
+
+
+def _column_note(cell: Cell) -> str:
+    """A hint under a column whose turn needs the user (an approval request)."""
+    turn = cell.turn
+    if turn is not None and turn.stop_reason == "requires_approval":
+        return (
+            "A tool call waits for approval: approve or deny it in a ChatCell on "
+            f"{cell.conversation_id} (this conversation refuses new messages until then)."
+        )
+    return ""
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-ready scalar: ``None`` for NA, a Python number for a numpy one."""
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(v, "item"):
+        return v.item()
+    return v
