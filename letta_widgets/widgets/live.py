@@ -146,6 +146,9 @@ class TurnWidget(LettaWidget):
         job = self._job
         if job is not None and not job.done():
             self._stop_requested = True
+            # Seen at once; the job's cleanup (cancelling the server runs, which may
+            # first wait for a slow server to start them) then writes the final status.
+            self.status_text = "stopping…"  # type: ignore[attr-defined]
             job.cancel()
 
     def _send_ops(self, ops: list[list[Any]]) -> None:

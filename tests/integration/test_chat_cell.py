@@ -115,6 +115,28 @@ def test_stop_from_another_thread_cancels_the_server_run(client, conversation) -
     assert chat.send("Still there?").stop_reason == "end_turn"
 
 
+@devserver_only
+def test_stop_before_a_slow_server_starts_the_run(client, conversation) -> None:
+    # Every request of this client waits 1 s before the server handles it: Stop lands
+    # while the send request is in flight, before the run exists.
+    slow = client.with_options(
+        default_headers={"X-Devserver-Fault": "first_byte_delay_ms=1000"}, max_retries=0
+    )
+    chat = ChatCell(slow, conversation_id=conversation)
+    job = chat.start("slow: please write a long poem")
+    deadline = time.monotonic() + 20
+    while chat._engine.current is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the turn began: its send request is on its way
+    assert chat.status == "streaming" and chat._engine.current.run_id is None
+    chat.stop()
+    assert chat.status_text == "stopping…"  # at once, while the run is being cancelled
+    assert job.wait_finished(20)
+    assert chat.status == "stopped" and chat.status_text.startswith("stopped")
+    runs = client.runs.list(conversation_id=conversation).items
+    assert [r.status for r in runs] == ["cancelled"]
+    assert chat.send("Still there?").stop_reason == "end_turn"
+
+
 def test_a_second_send_while_streaming_is_refused(client, conversation) -> None:
     chat = ChatCell(client, conversation_id=conversation)
     job = chat.start("slow: a long answer")
