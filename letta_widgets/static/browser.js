@@ -1,9 +1,12 @@
 // ConversationBrowser front-end. Python owns the data; this view asks for pages by RPC
 // ({kind:"rpc", id, method, params} -> {kind:"reply", id, result|error}), keeps a bounded
-// window of message pages in the DOM, and sets agent text only through lwSafeFragment
-// (HTML sanitized by letta_widgets.render) or textContent.
+// window of message pages and of conversation rows in the DOM, and sets agent text only
+// through lwSafeFragment (HTML sanitized by letta_widgets.render) or textContent.
 
 const LW_MAX_PAGES = 3; // message pages kept in the DOM (each at most 100 messages)
+const LW_LIST_OVERSCAN = 8; // conversation rows kept in the DOM above and below the viewport
+const LW_ROW_GUESS_PX = 48; // a conversation row's height until one is measured
+const LW_LIST_FALLBACK_PX = 800; // the list's height while it is not laid out
 const LW_RPC_TIMEOUT_MS = 60000;
 const LW_TYPE_GROUPS = {
   "": [],
@@ -197,8 +200,25 @@ function render({ model, el }) {
   }
 
   // ------------------------------------------------------------------ conversation list
-  const list = { rows: new Map(), order: [], next: null, loading: false, token: 0, done: false, nodes: new Map() };
+  // Windowed: the data of every loaded row stays here (a few hundred bytes each), but only
+  // the rows in view plus LW_LIST_OVERSCAN on each side are in the DOM, between two spacers
+  // that stand for the rest, so the scrollbar is truthful. A row's height is measured when
+  // it is drawn; rows not drawn yet count as the mean of the measured ones.
+  const list = {
+    rows: new Map(), order: [], next: null, loading: false, token: 0, done: false,
+    flat: [], index: new Map(), // [id, depth] in display (tree) order; id -> position
+    heights: new Map(), measured: 0, guess: LW_ROW_GUESS_PX, offsets: [0], dirty: true,
+    nodes: new Map(), width: 0, // the rows in the DOM, by id
+  };
   let localSel = model.get("selected") || "";
+  const topPad = lwEl("div", "lw-conv-pad lw-conv-pad--top");
+  const rowsBox = lwEl("div", "lw-conv-rows");
+  const bottomPad = lwEl("div", "lw-conv-pad lw-conv-pad--bottom");
+  convList.append(topPad, rowsBox, bottomPad);
+  convList.tabIndex = 0;
+  convList.setAttribute("role", "listbox");
+  convList.setAttribute("aria-label", "Conversations (arrow keys select)");
+  el.dataset.listOverscan = String(LW_LIST_OVERSCAN);
 
   function rowTitle(row) {
     return row.title || row.first_user || (row.count === 0 ? "(no messages yet)" : row.count === undefined ? "…" : "(untitled)");
@@ -236,6 +256,7 @@ function render({ model, el }) {
     node.dataset.id = row.id;
     node.dataset.stale = row.stale ? "true" : "false";
     node.className = "lw-conv-row" + (row.id === localSel ? " lw-selected" : "") + (row.is_default ? " lw-default" : "") + (row.archived ? " lw-archived" : "");
+    node.setAttribute("aria-selected", row.id === localSel ? "true" : "false");
     node.style.paddingLeft = `${8 + Math.min(depth, 6) * 16}px`;
     const top = lwEl("div", "lw-conv-title");
     if (depth > 0 || row.parent) top.append(lwEl("span", "lw-fork-mark", "↳ "));
@@ -259,43 +280,131 @@ function render({ model, el }) {
       node.append(top, meta, fork);
     } else node.append(top, meta);
     if (row.error) node.append(lwEl("div", "lw-conv-row-error", row.error));
+    node._lwRow = row;
+    node._lwDepth = depth;
+    node._lwVersion = row._lwVersion;
+    node._lwMeasured = false;
   }
 
-  function drawList() {
-    // Rows already drawn are reused as they are (statistics redraw only their own row).
-    const frag = document.createDocumentFragment();
-    for (const [id, depth] of treeOrder()) {
-      let node = list.nodes.get(id);
-      if (!node) {
-        node = lwEl("div", "lw-conv-row");
-        node.addEventListener("click", () => selectConversation(id));
-        list.nodes.set(id, node);
-        if (visibility) visibility.observe(node);
-        else wantStats(id);
-      }
-      if (node._lwDepth !== depth || !node._lwDrawn) {
-        node._lwDepth = depth;
-        node._lwDrawn = true;
-        drawRow(node, list.rows.get(id), depth);
-      }
-      frag.append(node);
-    }
-    convList.replaceChildren(frag);
+  function rowNode(id) {
+    const node = lwEl("div", "lw-conv-row");
+    node.setAttribute("role", "option");
+    node.addEventListener("click", () => { selectConversation(id); convList.focus({ preventScroll: true }); });
+    return node;
+  }
+
+  /** Display order changed (a page came, a reset): recompute it and the positions. */
+  function flatten() {
+    list.flat = treeOrder();
+    list.index = new Map(list.flat.map(([id], i) => [id, i]));
+    list.dirty = true;
     el.dataset.conversations = String(list.order.length);
   }
 
+  function setHeight(id, h) {
+    const old = list.heights.get(id);
+    if (old === h) return false;
+    if (old === undefined) list.measured++;
+    list.heights.set(id, h);
+    list.guess += ((old === undefined ? h - list.guess : h - old)) / list.measured;
+    return true;
+  }
+
+  function layout() {
+    const n = list.flat.length;
+    const off = new Array(n + 1);
+    off[0] = 0;
+    for (let i = 0; i < n; i++) {
+      const h = list.heights.get(list.flat[i][0]);
+      off[i + 1] = off[i] + (h === undefined ? list.guess : h);
+    }
+    list.offsets = off;
+    list.dirty = false;
+  }
+
+  /** The row at content height y (the last one starting at or above it). */
+  function indexAt(y) {
+    const off = list.offsets;
+    let lo = 0;
+    let hi = list.flat.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (off[mid] <= y) lo = mid; else hi = mid - 1;
+    }
+    return Math.max(0, lo);
+  }
+
+  /** Put the rows near the viewport into the DOM (reusing the ones already there), size
+   *  the spacers, measure rows drawn since the last pass, and keep the first visible row
+   *  where it was when measuring corrected the heights above it. */
+  function renderWindow() {
+    if (list.dirty) layout();
+    const n = list.flat.length;
+    const view = convList.clientHeight || LW_LIST_FALLBACK_PX;
+    const top = convList.scrollTop;
+    const first = n ? indexAt(top) : 0;
+    const start = Math.max(0, first - LW_LIST_OVERSCAN);
+    const end = n ? Math.min(n, indexAt(top + view) + 1 + LW_LIST_OVERSCAN) : 0;
+    const anchor = list.offsets[first] || 0;
+    const keep = new Map();
+    let previous = null;
+    for (let i = start; i < end; i++) {
+      const [id, depth] = list.flat[i];
+      const row = list.rows.get(id);
+      let node = list.nodes.get(id);
+      if (!node) node = rowNode(id);
+      if (node._lwRow !== row || node._lwDepth !== depth || node._lwVersion !== row._lwVersion) drawRow(node, row, depth);
+      keep.set(id, node);
+      const expected = previous ? previous.nextSibling : rowsBox.firstChild;
+      if (expected !== node) rowsBox.insertBefore(node, expected);
+      previous = node;
+    }
+    for (const [id, node] of list.nodes) if (!keep.has(id)) node.remove();
+    list.nodes = keep;
+    let changed = false;
+    for (const [id, node] of keep) {
+      if (node._lwMeasured) continue;
+      const h = node.offsetHeight;
+      if (!h) continue; // not laid out (the pane is hidden): measured on the next pass
+      node._lwMeasured = true;
+      if (setHeight(id, h)) changed = true;
+    }
+    if (changed) layout();
+    topPad.style.height = `${list.offsets[start]}px`;
+    bottomPad.style.height = `${list.offsets[n] - list.offsets[end]}px`;
+    const shift = (list.offsets[first] || 0) - anchor;
+    if (shift && top > 0) convList.scrollTop = top + shift;
+    el.dataset.listWindow = `${start}-${end}`;
+    scheduleStats();
+  }
+
+  function scrollToIndex(i) {
+    if (list.dirty) layout();
+    const view = convList.clientHeight || LW_LIST_FALLBACK_PX;
+    const y = list.offsets[i];
+    const h = list.offsets[i + 1] - y;
+    if (y < convList.scrollTop) convList.scrollTop = y;
+    else if (y + h > convList.scrollTop + view) convList.scrollTop = y + h - view;
+    renderWindow();
+  }
+
   function redrawRow(id) {
-    const node = list.nodes.get(id);
-    if (node) drawRow(node, list.rows.get(id), node._lwDepth || 0);
+    const row = list.rows.get(id);
+    if (row) row._lwVersion = (row._lwVersion || 0) + 1;
+  }
+
+  function nearEnd() {
+    return convList.scrollHeight - convList.scrollTop - convList.clientHeight < Math.max(200, convList.clientHeight);
   }
 
   function loadConversations(reset) {
     if (reset) {
       list.token++; list.rows = new Map(); list.order = []; list.next = null; list.done = false;
-      if (visibility) visibility.disconnect();
-      statsQueue.clear();
-      inView.clear();
-      list.nodes = new Map(); list.loading = false; convList.replaceChildren();
+      list.heights = new Map(); list.measured = 0; list.loading = false;
+      clearTimeout(statsTimer); statsTimer = null;
+      flatten();
+      convList.scrollTop = 0;
+      renderWindow();
       listStatus.classList.remove("lw-status--error");
     }
     if (list.loading || list.done || !model.get("agent_id")) return;
@@ -314,17 +423,16 @@ function render({ model, el }) {
           list.rows.set(row.id, row);
           list.order.push(row.id);
         }
-        drawList();
+        flatten();
+        renderWindow();
         const n = list.order.filter((id) => id !== "default").length;
         listStatus.textContent = n === 0
           ? (convSearch.value.trim() ? "No conversation matches." : "No conversations yet: start one with New conversation.")
           : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
         el.dataset.listDone = list.done ? "true" : "false";
         el.dataset.listState = "ready";
-        // still at the bottom (or nothing to scroll yet): the next page at once
-        if (!list.done && convList.scrollHeight - convList.scrollTop - convList.clientHeight < 200) {
-          loadConversations(false);
-        }
+        // still near the bottom (or nothing to scroll yet): the next page at once
+        if (!list.done && nearEnd()) loadConversations(false);
       })
       .catch((err) => {
         if (token !== list.token) return;
@@ -335,36 +443,36 @@ function render({ model, el }) {
   }
 
   // Statistics (message count, first user message, staleness) cost a few requests per
-  // conversation: they are asked only for rows that scroll into view, in small batches.
-  // Rows that fly past while scrolling fast are not asked for (they must stay in view 250 ms).
-  const statsQueue = new Set();
-  const inView = new Set();
+  // conversation: they are asked only for the rows in view once scrolling has rested for
+  // 250 ms (rows that fly past are not asked), at most a screenful at a time. After memory
+  // changed, rows are re-checked (memory only) as they come into view.
   let statsTimer = null;
-  function wantStats(id) {
-    const row = list.rows.get(id);
-    if (!row || row.count !== undefined || row._statsAsked) return;
-    statsQueue.add(id);
-    if (!statsTimer) statsTimer = setTimeout(flushStats, 250);
+  function scheduleStats() {
+    clearTimeout(statsTimer);
+    statsTimer = setTimeout(flushStats, 250);
   }
   function flushStats() {
     statsTimer = null;
-    const visible = [...statsQueue].filter((id) => !visibility || inView.has(id));
-    const ids = visible.slice(0, 50);
-    statsQueue.clear();
-    for (const id of visible.slice(50)) statsQueue.add(id);
-    for (const id of ids) { const row = list.rows.get(id); if (row) row._statsAsked = true; }
-    if (ids.length) loadStats(ids, list.token);
-    if (statsQueue.size) statsTimer = setTimeout(flushStats, 250);
+    const n = list.flat.length;
+    if (!n || !convList.clientHeight) return;
+    if (list.dirty) layout();
+    const top = convList.scrollTop;
+    const from = Math.max(0, indexAt(top) - 2);
+    const to = Math.min(n, indexAt(top + convList.clientHeight) + 3);
+    const full = [];
+    const memory = [];
+    for (let i = from; i < to; i++) {
+      const row = list.rows.get(list.flat[i][0]);
+      if (row.count === undefined) {
+        if (!row._statsAsked) { row._statsAsked = true; full.push(row.id); }
+      } else if (row._memoryDirty) {
+        row._memoryDirty = false;
+        memory.push(row.id);
+      }
+    }
+    if (full.length) loadStats(full, list.token);
+    if (memory.length) loadStats(memory, list.token, true);
   }
-  const visibility = typeof IntersectionObserver === "function"
-    ? new IntersectionObserver((entries) => {
-        for (const entry of entries) {
-          const id = entry.target.dataset.id;
-          if (entry.isIntersecting) { inView.add(id); wantStats(id); } else inView.delete(id);
-        }
-      }, { root: convList, rootMargin: "100px 0px" })
-    : null;
-  if (visibility) cleanups.push(() => visibility.disconnect());
 
   function loadStats(ids, token, memoryOnly) {
     rpc("stats", { ids, memory_only: !!memoryOnly }).then((rows) => {
@@ -373,18 +481,57 @@ function render({ model, el }) {
         const row = list.rows.get(stats.id);
         if (row) { Object.assign(row, stats); redrawRow(stats.id); }
       }
+      renderWindow();
     }).catch(() => { /* rows keep "…"; the next refresh retries */ });
   }
 
   convList.addEventListener("scroll", () => {
-    if (convList.scrollHeight - convList.scrollTop - convList.clientHeight < 200) loadConversations(false);
+    renderWindow();
+    if (nearEnd()) loadConversations(false);
   }, { passive: true });
+  const listResizes = typeof ResizeObserver === "function"
+    ? new ResizeObserver(() => {
+        const width = convList.clientWidth;
+        if (width !== list.width) { // rows may wrap differently: measure them again
+          list.width = width;
+          list.heights = new Map(); list.measured = 0; list.dirty = true;
+          for (const node of list.nodes.values()) node._lwMeasured = false;
+        }
+        renderWindow();
+      })
+    : null;
+  if (listResizes) { listResizes.observe(convList); cleanups.push(() => listResizes.disconnect()); }
+  cleanups.push(() => clearTimeout(statsTimer));
+
+  // Keyboard: arrows, Page Up/Down, Home/End move the selection through the loaded rows.
+  // Only these keys stop here; the rest (Escape, notebook shortcuts) reach JupyterLab.
+  convList.addEventListener("keydown", (event) => {
+    const n = list.flat.length;
+    if (!n || event.altKey || event.ctrlKey || event.metaKey) return;
+    const current = list.index.get(localSel);
+    const page = Math.max(1, Math.floor((convList.clientHeight || LW_LIST_FALLBACK_PX) / list.guess) - 1);
+    const at = current === undefined ? -1 : current;
+    const moves = {
+      ArrowDown: at + 1, ArrowUp: current === undefined ? 0 : at - 1,
+      PageDown: at + page, PageUp: current === undefined ? 0 : at - page, Home: 0, End: n - 1,
+    };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const next = Math.min(n - 1, Math.max(0, moves[event.key]));
+    scrollToIndex(next);
+    selectConversation(list.flat[next][0]);
+  });
+
   let convTimer = null;
   convSearch.addEventListener("input", () => { clearTimeout(convTimer); convTimer = setTimeout(() => loadConversations(true), 250); });
   archSelect.addEventListener("change", () => loadConversations(true));
 
   function markSelectedRow() {
-    for (const [id, node] of list.nodes) node.classList.toggle("lw-selected", id === localSel);
+    for (const [id, node] of list.nodes) {
+      node.classList.toggle("lw-selected", id === localSel);
+      node.setAttribute("aria-selected", id === localSel ? "true" : "false");
+    }
     el.dataset.selected = localSel;
   }
 
@@ -851,15 +998,16 @@ function render({ model, el }) {
     editing = false; confirming = false;
     markSelectedRow();
     if (sel && !list.rows.has(sel)) loadConversations(true);
+    else if (sel) scrollToIndex(list.index.get(sel)); // chosen from Python: bring it into view
     loadNewest();
     drawHeader();
   });
   on("change:info", () => { drawHeader(); drawMemory(); });
   on("change:blocks change:memory_checked_at", drawMemory);
-  // Memory changed: the stale marks of the rows already listed are re-checked.
+  // Memory changed: the stale marks of the listed rows are re-checked as they come into view.
   on("change:blocks", () => {
-    const ids = list.order.filter((id) => list.rows.get(id).count !== undefined);
-    for (let i = 0; i < ids.length; i += 100) loadStats(ids.slice(i, i + 100), list.token, true);
+    for (const row of list.rows.values()) if (row.count !== undefined) row._memoryDirty = true;
+    scheduleStats();
   });
   on("change:generation", () => { if (model.get("agent_id")) reloadAll(); });
   on("change:status_text", () => { status.textContent = model.get("status_text"); });

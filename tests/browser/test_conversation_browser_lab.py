@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def test_scroll_search_select_and_bounded_dom(lab, page, client, seeded_devserve
     # the default conversation has its own row; the newest activity comes first
     first = root.locator(".lw-conv-row").first
     expect(first).to_have_class(re.compile("lw-default"))
-    expect(root.locator(".lw-conv-row")).to_have_count(51, timeout=30_000)  # default + a page
+    expect(root).to_have_attribute("data-conversations", "51", timeout=30_000)  # default + a page
     recent = root.locator(".lw-conv-row .lw-conv-title-text").all_inner_texts()[1:3]
     assert sorted(recent) == ["hostile text", "long history"]  # the two with messages
 
@@ -117,7 +118,9 @@ def test_scroll_search_select_and_bounded_dom(lab, page, client, seeded_devserve
         conv_list.evaluate("el => { el.scrollTop = el.scrollHeight; }")
         page.wait_for_timeout(400)
     expect(root).to_have_attribute("data-list-done", "true", timeout=30_000)
-    assert root.locator(".lw-conv-row").count() == 1 + 130 + 2
+    expect(root).to_have_attribute("data-conversations", str(1 + 130 + 2))
+    assert root.locator(".lw-conv-row").count() < 1 + 130 + 2  # windowed: not every row
+    conv_list.evaluate("el => { el.scrollTop = 0; }")
     # rows get their statistics (message count) lazily
     expect(row(root, "long history").locator(".lw-conv-meta")).to_contain_text(
         re.compile(r"\d{4} messages"), timeout=60_000
@@ -184,6 +187,120 @@ def test_scroll_search_select_and_bounded_dom(lab, page, client, seeded_devserve
     assert page.evaluate("() => window.__lwPwned === undefined")
     assert page_problems(page) == []
     assert page.blocked_requests == []
+
+
+def bulk_conversations(base_url: str, agent_id: str, n: int) -> list[str]:
+    """``n`` conversations, one short turn each; returned in list order (newest activity first)."""
+
+    def one(i: int) -> str:
+        with httpx.Client(base_url=base_url, timeout=60) as http:
+            made = http.post(
+                "/v1/conversations/",
+                params={"agent_id": agent_id},
+                json={"summary": f"bulk {i:05d}"},
+            )
+            cid = str(made.raise_for_status().json()["id"])
+            http.post(
+                f"/v1/_devserver/conversations/{cid}/synthetic",
+                json={"turns": 1, "start": 1_700_000_000 + 60 * i},  # activity order = i
+            ).raise_for_status()
+            return cid
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(one, range(n)))
+    return ids[::-1]
+
+
+LIST_SHAPE = """(el) => {
+  const list = el.querySelector('.lw-conv-list');
+  const rows = [...list.querySelectorAll('.lw-conv-row')];
+  const smallest = Math.min(...rows.map((r) => r.offsetHeight));
+  const overscan = Number(el.dataset.listOverscan);
+  return {
+    rows: rows.length,
+    ids: rows.map((r) => r.dataset.id),
+    bound: Math.ceil(list.clientHeight / smallest) + 1 + 2 * overscan,
+    smallest,
+    scrollHeight: list.scrollHeight,
+    overscan,
+  };
+}"""
+
+
+def test_thousands_of_conversations_windowed(lab, page, client, seeded_devserver, tmp_path):
+    n = 2500
+    agent = make_agent(client, "many")
+    ids = bulk_conversations(seeded_devserver.base_url, agent.id, n)
+    root = open_browser(page, lab, tmp_path, "browse_many", agent.id)
+    conv_list = root.locator(".lw-conv-list")
+    handle = root.element_handle()
+
+    # scroll to the end, a page at a time: only the rows near the viewport are in the DOM
+    most = 0
+    for _ in range(2 * n // 50):
+        if root.get_attribute("data-list-done") == "true":
+            break
+        loaded = int(root.get_attribute("data-conversations") or "0")
+        conv_list.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_function(
+            "([el, before]) => el.dataset.listDone === 'true'"
+            " || Number(el.dataset.conversations) > before",
+            arg=[handle, loaded],
+            timeout=30_000,
+        )
+        shape = root.evaluate(LIST_SHAPE)
+        assert 0 < shape["rows"] <= shape["bound"], shape
+        most = max(most, shape["rows"])
+    expect(root).to_have_attribute("data-list-done", "true")
+    expect(root).to_have_attribute("data-conversations", str(n + 1))  # and the default row
+    conv_list.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    last = root.locator(".lw-conv-row").last
+    expect(last).to_have_attribute("data-id", ids[-1], timeout=30_000)
+    shape = root.evaluate(LIST_SHAPE)
+    assert shape["rows"] <= shape["bound"] < 100, shape
+    assert shape["ids"] == ids[n - shape["rows"] :]  # the oldest, in order
+    # the spacers stand for every row: the scrollbar is truthful
+    assert shape["scrollHeight"] >= 0.8 * (n + 1) * shape["smallest"], shape
+
+    # the last conversation can be selected and its messages load
+    last.click()
+    expect(root).to_have_attribute("data-selected", ids[-1])
+    expect(last).to_have_class(re.compile("lw-selected"))
+    expect(root.locator(".lw-conv-heading")).to_have_text("bulk 00000", timeout=30_000)
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    expect(root.locator(".lw-pages .lw-item[data-mtype='user_message']")).to_have_count(1)
+    expect(last.locator(".lw-conv-meta")).to_contain_text(
+        re.compile(r"\d+ messages"), timeout=30_000
+    )
+    # the keyboard moves the selection (the list has the focus after the click)
+    page.keyboard.press("ArrowUp")
+    expect(root).to_have_attribute("data-selected", ids[-2], timeout=30_000)
+    expect(root.locator(".lw-conv-heading")).to_have_text("bulk 00001", timeout=30_000)
+    page.keyboard.press("ArrowDown")
+    expect(root).to_have_attribute("data-selected", ids[-1], timeout=30_000)
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    add_cell_and_run(page, "print(browser.selected)")
+    expect(cell(page, 1).locator(".jp-OutputArea-output")).to_have_text(ids[-1], timeout=30_000)
+
+    # back to the top: the first rows again, the DOM still bounded
+    conv_list.evaluate("el => { el.scrollTop = 0; }")
+    expect(root.locator(".lw-conv-row").first).to_have_class(re.compile("lw-default"))
+    expect(root.locator(".lw-conv-row").nth(1)).to_have_attribute("data-id", ids[0])
+    expect(root.locator(".lw-conv-row").nth(1).locator(".lw-conv-title-text")).to_have_text(
+        f"bulk {n - 1:05d}"
+    )
+    shape = root.evaluate(LIST_SHAPE)
+    assert shape["rows"] <= shape["bound"], shape
+    assert shape["ids"][1:4] == ids[:3]
+    # selecting from Python scrolls the row into view, highlighted
+    add_cell_and_run(page, f"browser.select({ids[1500]!r}); print(browser.selected)")
+    picked = root.locator(f".lw-conv-row[data-id='{ids[1500]}']")
+    expect(picked).to_have_class(re.compile("lw-selected"), timeout=30_000)
+    expect(picked).to_be_in_viewport()
+    shape = root.evaluate(LIST_SHAPE)
+    assert shape["rows"] <= shape["bound"], shape
+    assert most <= shape["bound"]
+    assert page_problems(page) == []
 
 
 def test_fork_archive_delete(lab, page, client, tmp_path):
