@@ -86,6 +86,7 @@ bench: $(STAMPS)/dev ## benchmarks: ratios against baselines, printed as tables
 screenshots: $(STAMPS)/dev browser-deps ## notebooks and widgets in JupyterLab (light + dark) -> docs/images/*.png
 	$(PY) scripts/screenshots.py
 	LETTA_WIDGETS_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m pytest -q -m screenshots tests/browser
+	$(PY) scripts/shrink_pngs.py docs/images/*.png
 
 wheel: $(STAMPS)/dev ## build the wheel into dist/
 	$(PY) -m build --wheel
