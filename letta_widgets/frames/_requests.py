@@ -62,11 +62,7 @@ def _fetch_plan(
 
 
 def _fetch_sync(
-    client: Letta,
-    conversation_id: str,
-    agent_id: str | None,
-    pager: _Pager,
-    order: str = "asc",
+    client: Letta, conversation_id: str, agent_id: str | None, pager: _Pager, order: str = "asc"
 ) -> list[dict[str, Any]]:
     """Drive ``pager`` with the sync client's raw responses (no pydantic objects built)."""
     plan = _fetch_plan(base_url_of(client), conversation_id, agent_id, pager, order)

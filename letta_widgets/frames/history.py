@@ -18,6 +18,7 @@ from letta_widgets.frames._requests import (
     _fetch_async,
     _list_conversations_async,
 )
+from letta_widgets.frames.messages import _row_sink
 
 
 async def aagent_history(
@@ -74,19 +75,7 @@ async def _agent_history(
         async def one(cid: str) -> None:
             async with sem:
                 agent, in_context = await _context_async(aclient, cid, agent_id)
-                in_ctx = frozenset(in_context)
-                seq = 0
-
-                def sink(batch: list[dict[str, Any]]) -> None:
-                    nonlocal seq
-                    seq = rows.add(
-                        batch,
-                        conversation_id=cid,
-                        agent_id=agent,
-                        in_context_ids=in_ctx,
-                        seq_start=seq,
-                    )
-
+                sink = _row_sink(rows, cid, agent, in_context)
                 await _fetch_async(aclient, cid, agent, _new_pager(aclient, None, sink=sink))
             bar.update(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pandas as pd
@@ -24,6 +25,26 @@ def _check_order(order: str) -> None:
         raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
 
 
+def _row_sink(
+    rows: RowCollector, conversation_id: str, agent_id: str, in_context: list[str]
+) -> Callable[[list[dict[str, Any]]], None]:
+    """A pager ``sink`` adding each page's messages to ``rows``, ``seq`` running on."""
+    in_ctx = frozenset(in_context)
+    seq = 0
+
+    def sink(batch: list[dict[str, Any]]) -> None:
+        nonlocal seq
+        seq = rows.add(
+            batch,
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+            in_context_ids=in_ctx,
+            seq_start=seq,
+        )
+
+    return sink
+
+
 def _finish(
     messages: list[dict[str, Any]],
     *,
@@ -31,8 +52,12 @@ def _finish(
     agent_id: str,
     in_context: list[str],
     order: str,
+    limit: int | None,
     include_raw: bool,
 ) -> pd.DataFrame:
+    """The frame of ``messages`` (oldest first), cut to the ``limit`` oldest or newest."""
+    if limit is not None:
+        messages = messages[:limit] if order == "asc" else messages[-limit:]
     frame = rows_from_messages(
         messages,
         conversation_id=conversation_id,
@@ -109,14 +134,13 @@ def messages_frame(
         want = limit if order == "asc" else None
         pager = _new_pager(client, page_size, want=want)
         msgs = _fetch_sync(client, conversation_id, agent, pager)
-        if limit is not None:
-            msgs = msgs[:limit] if order == "asc" else msgs[-limit:]
     return _finish(
         msgs,
         conversation_id=conversation_id,
         agent_id=agent,
         in_context=in_context,
         order=order,
+        limit=limit,
         include_raw=include_raw,
     )
 
@@ -138,19 +162,7 @@ def _pipelined_sync(
     ``recv``.)
     """
     rows = RowCollector(include_raw=include_raw)
-    in_ctx = frozenset(in_context)
-    seq = 0
-
-    def sink(batch: list[dict[str, Any]]) -> None:
-        nonlocal seq
-        seq = rows.add(
-            batch,
-            conversation_id=conversation_id,
-            agent_id=agent_id,
-            in_context_ids=in_ctx,
-            seq_start=seq,
-        )
-
+    sink = _row_sink(rows, conversation_id, agent_id, in_context)
     _fetch_sync(client, conversation_id, agent_id, _new_pager(client, page_size, sink=sink))
     return rows.frame(stacklevel=3)
 
@@ -175,13 +187,12 @@ async def amessages_frame(
         msgs = await _fetch_async(
             aclient, conversation_id, agent, _new_pager(aclient, page_size, want=want)
         )
-    if limit is not None:
-        msgs = msgs[:limit] if order == "asc" else msgs[-limit:]
     return _finish(
         msgs,
         conversation_id=conversation_id,
         agent_id=agent,
         in_context=in_context,
         order=order,
+        limit=limit,
         include_raw=include_raw,
     )
