@@ -128,6 +128,14 @@ def cell_metrics(cell: Cell) -> dict[str, Any]:
     }
 
 
+def error_text(cell: Cell) -> str | None:
+    """Why the cell's turn failed: this view's error, or the one recorded in its history."""
+    if cell.error is not None:
+        return str(cell.error)
+    recorded = (cell.history or {}).get("error")
+    return str(recorded) if recorded else None
+
+
 def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
     """One row of the results frame: this cell in this round."""
     row: dict[str, Any] = {
@@ -143,7 +151,7 @@ def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
         "gap": cell.gap,
         "started_at": rnd.started_at,
         "text": cell.text,
-        "error": str(cell.error) if cell.error is not None else None,
+        "error": error_text(cell),
         "blocks_changed": ",".join(cell.blocks_changed) or None,
     }
     row.update(cell_metrics(cell))
@@ -197,7 +205,7 @@ def column_info(cell: Cell) -> dict[str, Any]:
         "status": "gap" if cell.gap else cell.status,
         "items": cell.items,
         "metrics": {k: _plain(v) for k, v in cell_metrics(cell).items()},
-        "error": str(cell.error) if cell.error is not None else "",
+        "error": error_text(cell) or "",
         "note": _column_note(cell),
     }
 

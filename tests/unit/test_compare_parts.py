@@ -91,3 +91,13 @@ def test_history_cell_row_and_column_take_its_metrics() -> None:
     assert col["metrics"]["total_s"] == 2.0 and col["metrics"]["total_tokens"] is None
     assert col["status"] == "done" and col["note"] == ""
     assert column_info(Cell(label="B", gap=True))["status"] == "gap"
+
+
+def test_history_cell_keeps_the_recorded_error_in_row_and_column() -> None:
+    rnd = Round(prompt_id="h0000", index=0, prompt="hi", done=True)
+    hist = {"conversation_id": "conv-h", "text": "", "error": "tool send_email failed"}
+    cell = Cell(label="A", history=hist, status="error")
+    assert result_row(rnd, cell)["error"] == "tool send_email failed"
+    assert column_info(cell)["error"] == "tool send_email failed"
+    fine = Cell(label="B", history={**hist, "error": None}, status="done")
+    assert result_row(rnd, fine)["error"] is None and column_info(fine)["error"] == ""
