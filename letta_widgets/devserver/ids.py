@@ -16,6 +16,7 @@ __all__ = [
     "fmt_timestamp",
     "is_valid_id",
     "new_id",
+    "next_message_id",
     "now",
     "otid_for",
     "pattern_for",
@@ -55,6 +56,15 @@ class IdSequence:
         self.counter += 1
         h = f"{self.counter:012x}{self.rng.getrandbits(80):020x}"
         return f"{prefix}-{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def next_message_id(message_id: str) -> str:
+    """The id whose uuid is one more than ``message_id``'s (the real server streams a tokens-mode
+    step's reasoning under it when the step ends in an approval request stored as ``message_id``).
+    """
+    prefix, raw = message_id.split("-", 1)
+    h = f"{int(raw.replace('-', ''), 16) + 1:032x}"
+    return f"{prefix}-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def otid_for(message_id: str, index: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -17,7 +19,7 @@ from .errors import ApiError, bad_request, conflict, invalid_id, not_found
 from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
 from .ids import fmt_timestamp, is_valid_id, now
-from .runs import Run, RunManager, RunOptions
+from .runs import Run, RunManager, RunOptions, ping_chunk
 from .serialize import agent_json, block_json, conversation_json, llm_config, stop_reason_json
 from .service import Service, check_limit
 from .sse import Chunk, frame
@@ -485,6 +487,7 @@ class Api:
             override_model=body.get("override_model"),
             override_system=body.get("override_system"),
             tool_call_deltas=_bool(h.get("x-devserver-tool-call-deltas"), cfg.tool_call_deltas),
+            keepalive=ms("x-devserver-keepalive-ms", cfg.keepalive_ms),
             fault=fault_of(request),
             types=body.get("include_return_message_types") or None,
         )
@@ -567,20 +570,61 @@ class Api:
                 }
             )
         return SSEResponse(
-            self._frames(run, 0, run.opts.background, malformed=opts.fault.malformed_event),  # type: ignore[return-value]
+            self._frames(
+                run,
+                0,
+                run.opts.background,
+                malformed=opts.fault.malformed_event,
+                keepalive=opts.keepalive if opts.include_pings else None,
+            ),  # type: ignore[return-value]
             drop_after=opts.fault.drop_after,
         )
 
     async def _frames(
-        self, run: Run, start: int, with_seq: bool, malformed: bool = False
+        self,
+        run: Run,
+        start: int,
+        with_seq: bool,
+        malformed: bool = False,
+        keepalive: float | None = None,
     ) -> AsyncIterator[bytes]:
-        """The run's events as SSE bytes; a ``malformed_event`` fault only touches this response."""
+        """The run's events as SSE bytes; a ``malformed_event`` fault only touches this response.
+
+        With ``keepalive``, a ping after that many seconds without an event, as the real
+        server's keepalive wrapper sends them: not part of the run's log (a resume does not
+        replay them), ``seq_id`` the last one this response carried (null outside background
+        mode).
+        """
         sent = 0
-        async for seq, chunk in run.follow(start):
-            yield frame(chunk, seq if with_seq else None)
-            sent += 1
-            if malformed and sent == 1:
-                yield frame(Chunk("malformed"))
+        last_seq: int | None = None
+        events = run.follow(start)
+        pending: asyncio.Future[tuple[int, Chunk]] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(events.__anext__())
+                if keepalive:
+                    done, _ = await asyncio.wait({pending}, timeout=keepalive)
+                    if not done:
+                        yield frame(ping_chunk(run.id, last_seq))
+                        continue
+                try:
+                    seq, chunk = await pending
+                except StopAsyncIteration:
+                    return
+                pending = None
+                if with_seq and chunk.payload and "seq_id" in chunk.payload:
+                    last_seq = seq
+                yield frame(chunk, seq if with_seq else None)
+                sent += 1
+                if malformed and sent == 1:
+                    yield frame(Chunk("malformed"))
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            await events.aclose()
 
     @api
     async def stream_resume(self, request: Request) -> Response:
@@ -606,8 +650,15 @@ class Api:
             start = int(params.get("starting_after") or 0)
         except (TypeError, ValueError):
             raise bad_request("starting_after must be an integer") from None
+        keepalive = self._options(request, {}).keepalive
         return SSEResponse(
-            self._frames(run, max(0, start), True, malformed=fault_of(request).malformed_event),  # type: ignore[return-value]
+            self._frames(
+                run,
+                max(0, start),
+                True,
+                malformed=fault_of(request).malformed_event,
+                keepalive=keepalive if _bool(params.get("include_pings"), True) else None,
+            ),  # type: ignore[return-value]
             drop_after=fault_of(request).drop_after,
         )
 

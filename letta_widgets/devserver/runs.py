@@ -18,13 +18,13 @@ from typing import Any
 
 from . import script
 from .faults import FaultSpec
-from .ids import new_id, now
+from .ids import new_id, next_message_id, now, otid_for
 from .serialize import letta_messages, stop_reason_json, usage_json
 from .service import Service
 from .sse import Chunk
 from .storage import StoredMessage
 
-__all__ = ["Run", "RunManager", "RunOptions"]
+__all__ = ["Run", "RunManager", "RunOptions", "ping_chunk"]
 
 _KEEP_RUNS = 2000
 
@@ -47,6 +47,8 @@ class RunOptions:
     override_system: str | None = None
     tool_call_deltas: bool = True
     """Stream tool calls as ToolCallDelta chunks in tokens mode, as the real server does."""
+    keepalive: float = 20.0
+    """Seconds without an event before a keepalive ping (with ``include_pings``)."""
     fault: FaultSpec = field(default_factory=FaultSpec)
     types: list[str] | None = None
 
@@ -70,6 +72,10 @@ class Run:
     error: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
+    unsaved_inputs: list[StoredMessage] = field(default_factory=list)
+    """The input messages, stored with the first step (a run cancelled before stores none)."""
+    muted: bool = False
+    """Cancelled in steps mode: the step in flight completes unstreamed, then the run ends."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -183,6 +189,8 @@ class RunManager:
 
     # ------------------------------------------------------------------ execution
     def _chunk(self, run: Run, d: dict[str, Any]) -> None:
+        if run.muted:
+            return
         if (
             run.opts.types
             and d.get("message_type") not in run.opts.types
@@ -192,26 +200,12 @@ class RunManager:
         run.emit(Chunk("data", d))
 
     def _ping(self, run: Run) -> None:
-        run.emit(
-            Chunk(
-                "data",
-                {
-                    "id": new_id("ping"),
-                    "date": _date(now()),
-                    "name": None,
-                    "message_type": "ping",
-                    "otid": None,
-                    "sender_id": None,
-                    "step_id": None,
-                    "is_err": None,
-                    "seq_id": None,
-                    "run_id": run.id,
-                },
-            )
-        )
+        run.emit(ping_chunk(run.id))
 
     async def _stream_message(self, run: Run, stored: StoredMessage, slow: bool = False) -> None:
         """Emit the Letta messages of a stored message (token deltas in tokens mode)."""
+        tokens = run.opts.stream_tokens
+        approval = stored.role == "approval_request"
         for d in letta_messages(stored):
             run.messages.append(d)
             mt = d["message_type"]
@@ -219,27 +213,22 @@ class RunManager:
             delay = (
                 run.opts.slow_delay if slow and mt == "assistant_message" else run.opts.token_delay
             )
-            if run.opts.stream_tokens and run.opts.tool_call_deltas and mt == "tool_call_message":
-                # as the real server: ToolCallDelta chunks (name first, then argument pieces)
-                call = d["tool_call"]
-                args = call["arguments"] or ""
-                step = max(1, len(args) // 4)
-                pieces = [None] + [args[i : i + step] for i in range(0, len(args), step)]
-                for k, piece in enumerate(pieces):
+            if tokens and approval and mt == "reasoning_message":
+                # the real server streams this step's reasoning under the id after the stored one
+                streamed_id = next_message_id(stored.id)
+                d = {**d, "id": streamed_id, "otid": otid_for(streamed_id, 0)}
+            deltas = tokens and (mt == "approval_request_message" or run.opts.tool_call_deltas)
+            if deltas and mt in ("tool_call_message", "approval_request_message"):
+                # ToolCallDelta chunks: the name first, then argument pieces, one id; the real
+                # server drops null keys from tool-call deltas but keeps them in approval ones
+                for delta in _tool_call_deltas(d["tool_call"], keep_nulls=approval):
                     await run.sleep(delay)
-                    delta = {
-                        "name": call["name"] if k == 0 else None,
-                        "arguments": piece,
-                        "tool_call_id": call["tool_call_id"],
-                    }
                     self._chunk(run, {**d, "tool_call": delta, "tool_calls": delta})
-            elif run.opts.stream_tokens and field_name and isinstance(d.get(field_name), str):
+            elif tokens and field_name and isinstance(d.get(field_name), str):
                 for tok in script.tokenize(d[field_name]) or [""]:
                     await run.sleep(delay)
                     self._chunk(run, {**d, field_name: tok})
             else:
-                if slow and mt == "assistant_message":
-                    await run.sleep(delay * max(1, len(script.tokenize(d.get("content") or ""))))
                 self._chunk(run, d)
 
     async def _execute(self, run: Run, conv: dict[str, Any], inputs: list[dict[str, Any]]) -> None:
@@ -284,14 +273,14 @@ class RunManager:
                     run.emit(Chunk("done"))
                 store.finish_run(run.id, "failed", "llm_api_error", self._run_data(run))
                 return
-            user_text, _stored_inputs, approval = self._store_inputs(
-                run, conv, inputs, first_step_id
-            )
+            user_text, run.unsaved_inputs, approval = self._inputs(run, conv, inputs, first_step_id)
 
             if approval is not None:
                 stop = await self._continue_approval(run, conv, ctx, approval, usage)
             else:
                 stop = await self._turn(run, conv, ctx, user_text, first_step_id, usage)
+            if run.muted:  # cancelled during the last step's LLM call (steps mode)
+                raise _Cancelled
         except _Cancelled:
             stop, status = "cancelled", "cancelled"
         except Exception as exc:  # a bug: end the stream like the real server would
@@ -325,9 +314,16 @@ class RunManager:
             # the real server leaves the cache/reasoning counters null in tokens mode
             cached=None if run.opts.stream_tokens else 0,
         )
+        run.muted = False
         run.emit(Chunk("data", stop_reason_json(stop)))
-        run.emit(Chunk("data", run.usage))
-        run.emit(Chunk("done"))
+        if stop == "cancelled":
+            # the real server ends a cancelled stream right after its stop reason: no usage,
+            # and [DONE] only in background mode
+            if run.opts.background:
+                run.emit(Chunk("done"))
+        else:
+            run.emit(Chunk("data", run.usage))
+            run.emit(Chunk("done"))
         run.status, run.stop_reason = status, stop
         store.finish_run(run.id, status, stop, self._run_data(run))
         agent = store.get_agent(conv["agent_id"])
@@ -359,9 +355,10 @@ class RunManager:
             "total_duration_ns": int((run.completed_at - run.created_at) * 1e9),
         }
 
-    def _store_inputs(
+    def _inputs(
         self, run: Run, conv: dict[str, Any], inputs: list[dict[str, Any]], step_id: str
     ) -> tuple[str, list[StoredMessage], dict[str, Any] | None]:
+        """The input messages to store with the first step, the user text, the approval."""
         stored: list[StoredMessage] = []
         text = ""
         approval = None
@@ -376,8 +373,8 @@ class RunManager:
                         t,
                         _approval_body(m, conv),
                         run.id,
-                        step_id,
-                        m.get("otid") or _otid(),
+                        None,  # the real server stores approval responses outside any step
+                        m.get("otid"),
                         conv["agent_id"],
                     )
                 )
@@ -396,8 +393,12 @@ class RunManager:
                     conv["agent_id"],
                 )
             )
-        self.store.append(conv["id"], stored)
         return text, stored, approval
+
+    def _persist(self, run: Run, conv: dict[str, Any], msgs: list[StoredMessage]) -> None:
+        """Store a step's messages, with the run's input messages before the first step's."""
+        self.store.append(conv["id"], [*run.unsaved_inputs, *msgs])
+        run.unsaved_inputs = []
 
     async def _step(
         self,
@@ -410,7 +411,9 @@ class RunManager:
         role: str = "assistant",
     ) -> StoredMessage:
         """Emit and persist one step's assistant message (reasoning + answer or tool call)."""
-        await run.sleep(run.opts.step_delay)
+        if run.muted:
+            raise _Cancelled
+        await self._llm_wait(run, step)
         body: dict[str, Any] = {"reasoning": step.reasoning}
         completion = script.count_tokens(step.reasoning)
         if step.tool_call:
@@ -427,14 +430,29 @@ class RunManager:
             body["content"] = step.text or ""
             completion += script.count_tokens(step.text or "")
         msg = StoredMessage(
-            new_id("message"), role, now(), body, run.id, step_id, None, conv["agent_id"]
+            _message_id(), role, now(), body, run.id, step_id, None, conv["agent_id"]
         )
         await self._stream_message(run, msg, slow=step.slow)
-        self.store.append(conv["id"], [msg])
+        self._persist(run, conv, [msg])
         usage["steps"] += 1
         usage["completion"] += completion
         usage["prompt"] += _prompt_tokens(ctx)
         return msg
+
+    async def _llm_wait(self, run: Run, step: script.Step) -> None:
+        """The "LLM call" of a step. In steps mode a cancel lets it finish (the real server
+        completes and stores the step in flight, streams none of it, then ends the run)."""
+        wait = run.opts.step_delay + step.pause
+        if step.slow and not run.opts.stream_tokens:
+            wait += run.opts.slow_delay * max(1, len(script.tokenize(step.text or "")))
+        t0 = time.monotonic()
+        try:
+            await run.sleep(wait)
+        except _Cancelled:
+            if run.opts.stream_tokens:
+                raise
+            run.muted = True
+            await asyncio.sleep(max(0.0, wait - (time.monotonic() - t0)))
 
     async def _turn(
         self,
@@ -464,13 +482,14 @@ class RunManager:
             data = dict(conv.get("data") or {})
             data["pending_approval"] = {
                 "message_id": msg.id,
+                "step_id": step_id,
                 "tool_call": call,
                 "user_text": user_text,
             }
             self.store.update_conversation(conv["id"], data=data)
             return "requires_approval"
-        result, status = self._run_tool(conv, step.tool_call, run.id)
-        await self._tool_return(run, conv, call, result, status, step_id)
+        result, status, stderr = self._run_tool(conv, step.tool_call, run.id)
+        await self._tool_return(run, conv, call, result, status, step_id, stderr=stderr)
         final = script.follow_up(ctx, user_text, step.tool_call, result, status)
         await self._step(run, conv, final, new_id("step"), ctx, usage)
         return "end_turn"
@@ -483,6 +502,8 @@ class RunManager:
         result: str,
         status: str,
         step_id: str,
+        stderr: list[str] | None = None,
+        stream: bool = True,
     ) -> None:
         msg = StoredMessage(
             new_id("message"),
@@ -494,15 +515,16 @@ class RunManager:
                 "status": status,
                 "tool_return": result,
                 "stdout": None,
-                "stderr": None,
+                "stderr": stderr,
             },
             run.id,
             step_id,
             None,
             conv["agent_id"],
         )
-        await self._stream_message(run, msg)
-        self.store.append(conv["id"], [msg])
+        if stream:
+            await self._stream_message(run, msg)
+        self._persist(run, conv, [msg])
 
     async def _continue_approval(
         self,
@@ -516,67 +538,130 @@ class RunManager:
         pending = data.pop("pending_approval", None)
         self.store.update_conversation(conv["id"], data=data)
         if not pending:
+            self._persist(run, conv, [])
             return "end_turn"
         call = pending["tool_call"]
         decision = _decision(approval, call["tool_call_id"])
         approve, reason = decision.get("approve", False), decision.get("reason")
         tool_call = script.ToolCall(call["name"], json.loads(call["arguments"] or "{}"))
-        step_id = new_id("step")
+        # the tool return belongs to the step that asked for approval
+        step_id = pending.get("step_id") or new_id("step")
+        stderr = None
         if decision.get("type") == "tool":
             result = _as_text(decision.get("tool_return"))
             status = decision.get("status", "success")
         elif approve:
-            result, status = self._run_tool(conv, tool_call, run.id)
+            result, status, stderr = self._run_tool(conv, tool_call, run.id)
         else:
             result = "Error: request to call tool denied. User reason: " + (reason or "None")
             status = "error"
         denied = decision.get("type", "approval") == "approval" and not approve
         shown = {**call, "name": None} if denied else call  # the real server: name null
-        await self._tool_return(run, conv, shown, result, status, step_id)
+        await self._tool_return(
+            run,
+            conv,
+            shown,
+            result,
+            status,
+            step_id,
+            stderr=stderr,
+            # the real server does not stream a denial's tool return in tokens mode
+            stream=not (denied and run.opts.stream_tokens),
+        )
         final = script.follow_up(ctx, pending.get("user_text", ""), tool_call, result, status)
         await self._step(run, conv, final, new_id("step"), ctx, usage)
         return "end_turn"
 
     def _run_tool(
         self, conv: dict[str, Any], call: script.ToolCall, run_id: str | None = None
-    ) -> tuple[str, str]:
-        """Execute a tool; ``(result, status)``."""
+    ) -> tuple[str, str, list[str] | None]:
+        """Execute a tool; ``(result, status, stderr)``. An exception becomes, as on the real
+        server, the result ``str(exc)`` with status ``error`` and one stderr line."""
+        try:
+            return self._call_tool(conv, call, run_id), "success", None
+        except (KeyError, ValueError) as exc:
+            line = f"Error executing function {call.name}: {type(exc).__name__}: {exc}"
+            return str(exc), "error", [line[:1000]]
+
+    def _call_tool(self, conv: dict[str, Any], call: script.ToolCall, run_id: str | None) -> str:
+        """Execute a tool and return its result; raises like the real server's tools."""
         args = call.arguments
         agent_id = conv["agent_id"]
-        try:
-            if call.name in ("memory_insert", "memory_replace"):
-                label = str(args.get("label", "human"))
-                blk = self.store.block(agent_id, label)
-                if blk is None:
-                    raise ValueError(f"Block with label '{label}' not found on agent '{agent_id}'")
-                if blk.get("read_only"):
-                    raise ValueError("This memory block is read-only and cannot be edited.")
-                if call.name == "memory_insert":
-                    value = script.memory_insert(
-                        blk["value"],
-                        str(args.get("new_string", "")),
-                        int(args.get("insert_line", -1)),
-                    )
-                else:
-                    value = script.memory_replace(
-                        blk["value"],
-                        str(args.get("old_string", "")),
-                        str(args.get("new_string", "")),
-                        label,
-                    )
-                self.service.set_block(agent_id, label, value)
-                return value, "success"
-            if call.name == "conversation_search":
-                return self.service.search(
-                    conv, str(args.get("query") or ""), int(args.get("limit") or 5), run_id
-                ), "success"
-            if call.name == "send_email":
-                return (
-                    f"Email sent to {args.get('to')} with subject {args.get('subject')!r}."
-                ), "success"
-            return f"Tool {call.name} ran (devserver stub).", "success"
-        except ValueError as exc:
-            return f"ValueError: {exc}", "error"
+        if call.name in ("memory_insert", "memory_replace"):
+            label = str(args.get("label", "human"))
+            blk = self.store.block(agent_id, label)
+            if blk is None:
+                labels = ", ".join(b["label"] for b in self.store.blocks(agent_id))
+                raise KeyError(
+                    f"Block field {label} does not exist (available sections = {labels})"
+                )
+            if blk.get("read_only"):
+                raise ValueError("Error This block is read-only and cannot be edited.")
+            if call.name == "memory_insert":
+                value = script.memory_insert(
+                    blk["value"],
+                    str(args.get("new_string", "")),
+                    int(args.get("insert_line", -1)),
+                )
+            else:
+                value = script.memory_replace(
+                    blk["value"],
+                    str(args.get("old_string", "")),
+                    str(args.get("new_string", "")),
+                    label,
+                )
+            self.service.set_block(agent_id, label, value)
+            return value
+        if call.name == "conversation_search":
+            return self.service.search(
+                conv, str(args.get("query") or ""), int(args.get("limit") or 5), run_id
+            )
+        if call.name == "send_email":
+            return f"Email sent to {args.get('to')} with subject {args.get('subject')!r}."
+        return f"Tool {call.name} ran (devserver stub)."
+
+
+def ping_chunk(run_id: str, seq_id: int | None = None) -> Chunk:
+    """A ``ping`` event (the first event of a run, and the keepalives)."""
+    return Chunk(
+        "data",
+        {
+            "id": new_id("ping"),
+            "date": _date(now()),
+            "name": None,
+            "message_type": "ping",
+            "otid": None,
+            "sender_id": None,
+            "step_id": None,
+            "is_err": None,
+            "seq_id": seq_id,
+            "run_id": run_id,
+        },
+    )
+
+
+def _message_id() -> str:
+    """A new message id whose successor (``next_message_id``) is a valid uuid4 id too."""
+    while True:
+        mid = new_id("message")
+        if not mid.endswith("f"):
+            return mid
+
+
+def _tool_call_deltas(call: dict[str, Any], keep_nulls: bool) -> list[dict[str, Any]]:
+    """A whole tool call as the real server streams it: the name, then argument pieces."""
+    args = call["arguments"] or ""
+    step = max(1, len(args) // 4)
+    pieces = [None] + [args[i : i + step] for i in range(0, len(args), step)]
+    out = []
+    for k, piece in enumerate(pieces):
+        delta = {
+            "name": call["name"] if k == 0 else None,
+            "arguments": piece,
+            "tool_call_id": call["tool_call_id"],
+        }
+        out.append(delta if keep_nulls else {k: v for k, v in delta.items() if v is not None})
+    return out
 
 
 def _decision(approval: dict[str, Any], tool_call_id: str) -> dict[str, Any]:

@@ -43,6 +43,9 @@ text containing ``fail:llm``
     (HTTP 500 with ``streaming=false``); nothing is stored.
 text containing ``slow``
     a 20-token answer the server streams with a delay per token (cancel/resume tests).
+text containing ``pause:N``
+    the LLM call takes N more seconds (at most 120) before the step's first token
+    (keepalive pings); the rest of the text is answered as usual.
 anything else
     ``You said: "<text>". ...`` (the text verbatim).
 
@@ -56,7 +59,7 @@ import ast
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
@@ -75,6 +78,7 @@ __all__ = [
     "memory_replace",
     "parse_memory",
     "parse_search_results",
+    "pause_of",
     "plan",
     "tokenize",
 ]
@@ -108,6 +112,8 @@ class Step:
     text: str | None = None
     tool_call: ToolCall | None = None
     slow: bool = False
+    pause: float = 0.0
+    """Seconds the LLM call takes before its first token (``pause:N`` in the user text)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,12 @@ def is_llm_failure(text: str) -> bool:
     return "fail:llm" in (text or "").lower()
 
 
+def pause_of(text: str) -> float:
+    """The ``pause:N`` the text asks for, in seconds (0 when none; at most 120)."""
+    m = re.search(r"\bpause:(\d+(?:\.\d+)?)", text or "", re.I)
+    return min(120.0, float(m.group(1))) if m else 0.0
+
+
 def is_slow(text: str) -> bool:
     """True when the text asks for a slow, paced answer."""
     return "slow" in (text or "").lower()
@@ -175,23 +187,25 @@ def memory_insert(value: str, new_string: str, insert_line: int = -1) -> str:
     if insert_line < 0 or insert_line > len(lines):
         raise ValueError(
             f"Invalid `insert_line` parameter: {insert_line}. It should be within the range "
-            f"of lines of the memory block: {[0, len(lines)]}, or -1 to append to the end."
+            f"of lines of the memory block: {[0, len(lines)]}, or -1 to append to the end "
+            "of the memory block."
         )
     return "\n".join(lines[:insert_line] + new_string.split("\n") + lines[insert_line:])
 
 
 def memory_replace(value: str, old_string: str, new_string: str, label: str = "human") -> str:
     """The block value with ``old_string`` (which must occur exactly once) replaced."""
-    n = value.count(old_string) if old_string else 0
+    n = value.count(old_string)
     if n == 0:
         raise ValueError(
             f"No replacement was performed, old_string `{old_string}` did not appear verbatim "
             f"in memory block with label `{label}`."
         )
     if n > 1:
+        lines = [i + 1 for i, line in enumerate(value.split("\n")) if old_string in line]
         raise ValueError(
-            f"No replacement was performed. Multiple occurrences of old_string `{old_string}`. "
-            "Please ensure it is unique."
+            f"No replacement was performed. Multiple occurrences of old_string `{old_string}` "
+            f"in lines {lines}. Please ensure it is unique."
         )
     return value.replace(old_string, new_string)
 
@@ -365,6 +379,12 @@ def _block_with(memory: Mapping[str, str], needle: str) -> str | None:
 
 def plan(ctx: Context, user_text: str) -> Step:
     """The first step of the agent's answer to ``user_text``."""
+    step = _plan(ctx, user_text)
+    pause = pause_of(user_text)
+    return replace(step, pause=pause) if pause else step
+
+
+def _plan(ctx: Context, user_text: str) -> Step:
     text = (user_text or "").strip()
     low = text.lower()
 

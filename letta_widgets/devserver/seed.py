@@ -294,7 +294,12 @@ def scripted_turn(
     if needs and approve is None:
         store.append(conv["id"], msgs)
         data = dict(conv.get("data") or {})
-        data["pending_approval"] = {"message_id": req.id, "tool_call": call, "user_text": text}
+        data["pending_approval"] = {
+            "message_id": req.id,
+            "step_id": s1,
+            "tool_call": call,
+            "user_text": text,
+        }
         store.update_conversation(conv["id"], data=data, last_message_at=t, updated_at=t)
         store.put_run(run, conv["id"], conv["agent_id"], "completed", False, when)
         store.finish_run(run, "completed", "requires_approval")
@@ -317,12 +322,11 @@ def scripted_turn(
                         }
                     ],
                     "approve": bool(approve),
-                    "approval_request_id": req.id,
+                    "approval_request_id": call["tool_call_id"],
                     "reason": deny_reason,
                 },
                 run,
-                s1,
-                new_id("x")[2:],
+                None,
             )
         )
     if needs and not approve:
@@ -340,7 +344,7 @@ def scripted_turn(
             t,
             {
                 "tool_call_id": call["tool_call_id"],
-                "name": call["name"],
+                "name": None if needs and not approve else call["name"],
                 "status": status,
                 "tool_return": result,
                 "stdout": None,

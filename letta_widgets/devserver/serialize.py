@@ -189,7 +189,8 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
         i = 0
         if b.get("reasoning"):
             d = _base(m, i, "reasoning_message")
-            d.update(source="non_reasoner_model", reasoning=b["reasoning"], signature=None)
+            # letta_v1_agent streams reasoning only from reasoner models
+            d.update(source="reasoner_model", reasoning=b["reasoning"], signature=None)
             out.append(d)
             i += 1
         if b.get("hidden_reasoning") is not None:
@@ -199,8 +200,10 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
             i += 1
         if b.get("tool_calls"):
             one, full = _tool_calls(b["tool_calls"])
-            kind = "approval_request_message" if role == "approval_request" else "tool_call_message"
-            d = _base(m, i, kind)
+            if role == "approval_request":  # the real server's otid: the message id itself
+                d = _base(m, i, "approval_request_message", otid=m.id)
+            else:
+                d = _base(m, i, "tool_call_message")
             d.update(tool_call=one, tool_calls=full)
             out.append(d)
             i += 1
@@ -218,12 +221,12 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
             stderr=b.get("stderr"),
             tool_returns=[
                 {
-                    "tool_call_id": b.get("tool_call_id"),
-                    "status": b.get("status", "success"),
-                    "stdout": b.get("stdout"),
-                    "stderr": b.get("stderr"),
                     "type": "tool",
                     "tool_return": b.get("tool_return", ""),
+                    "status": b.get("status", "success"),
+                    "tool_call_id": b.get("tool_call_id"),
+                    "stdout": b.get("stdout"),
+                    "stderr": b.get("stderr"),
                 }
             ],
         )
@@ -231,6 +234,7 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
         out.append(d)
     elif role == "approval_response":
         d = _base(m, 0, "approval_response_message", otid=m.otid)
+        d["step_id"] = None  # stored outside any step, as on the real server
         d.update(
             approvals=b.get("approvals"),
             approve=b.get("approve"),

@@ -62,6 +62,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=120,
         help="compact a conversation past this many in-context messages",
     )
+    p.add_argument(
+        "--keepalive-ms",
+        type=int,
+        default=20000,
+        help="send a keepalive ping after this many ms without an event (default 20000)",
+    )
     p.add_argument("--fault", default=None, help="server-level fault spec (docs/devserver.md)")
     p.add_argument(
         "--no-tool-call-deltas",
@@ -92,6 +98,7 @@ async def serve(args: argparse.Namespace) -> None:
         token_delay_ms=args.token_delay_ms,
         step_delay_ms=args.step_delay_ms,
         context_messages=args.context_messages,
+        keepalive_ms=args.keepalive_ms,
     )
     app, api = build_app(store, config, args.fault)
     if args.seed:

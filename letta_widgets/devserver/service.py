@@ -32,6 +32,8 @@ class Config:
     slow_token_delay_ms: int = 250
     tool_call_deltas: bool = True
     """With stream_tokens, stream tool calls as argument deltas like the real server."""
+    keepalive_ms: int = 20000
+    """A ping after this long without an event (the real server's keepalive, 20 s)."""
     context_messages: int = 120
     """Compact a conversation once it holds more in-context messages than this."""
     keep_after_compaction: float = 0.3

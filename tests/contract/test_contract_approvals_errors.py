@@ -138,3 +138,113 @@ def test_unknown_ids_are_404(client: Letta) -> None:
 def test_empty_messages_is_422(client: Letta, conv: object) -> None:
     with pytest.raises(letta_client.UnprocessableEntityError):
         list(client.conversations.messages.create(conv.id, messages=[]))
+
+
+def _answer_raw(client: Letta, conv_id: str, tool_call_id: str, approve: bool, **kw: object):
+    """Answer a pending approval; the raw SSE events (via the SDK's raw-response access)."""
+    approval = {"type": "approval", "tool_call_id": tool_call_id, "approve": approve}
+    if not approve:
+        approval["reason"] = "not today"
+    resp = client.conversations.messages.with_raw_response.create(
+        conv_id, messages=[{"type": "approval", "approvals": [approval]}], **kw
+    )
+    resp.http_response.read()
+    lines = resp.http_response.text.splitlines()
+    return [json.loads(x[6:]) for x in lines if x.startswith("data: {")]
+
+
+def test_approval_request_in_tokens_mode(
+    client: Letta, conv: object, server_label: str, is_devserver: bool
+) -> None:
+    """With stream_tokens the request arrives as deltas (name, then argument pieces; null keys
+    kept, unlike tool-call deltas) under the id it is stored with, its otid that same id; the
+    step's reasoning streams under the next id up and is listed under the request's id."""
+    _require_approval(client, conv.agent_id, server_label, is_devserver)
+    raw = sup.raw_stream(client, conv.id, INSERT, stream_tokens=True)
+    reqs = [e for e in raw.events if e["message_type"] == "approval_request_message"]
+    assert len(reqs) > 1, "tokens mode streams the approval request as deltas"
+    assert len({e["id"] for e in reqs}) == 1 and all(e["otid"] == reqs[0]["id"] for e in reqs)
+    call_ids = {e["tool_call"]["tool_call_id"] for e in reqs}
+    assert len(call_ids) == 1
+    assert reqs[0]["tool_call"] == {
+        "name": "memory_insert",
+        "arguments": None,
+        "tool_call_id": next(iter(call_ids)),
+    }
+    assert all(e["tool_call"]["name"] is None for e in reqs[1:])
+    assert all(e["tool_calls"] == e["tool_call"] for e in reqs)
+    args = "".join(e["tool_call"]["arguments"] or "" for e in reqs)
+    assert json.loads(args) == {"label": "human", "new_string": "Ada likes jam."}
+    thoughts = [e for e in raw.events if e["message_type"] == "reasoning_message"]
+    assert thoughts and {e["id"] for e in thoughts} != {reqs[0]["id"]}
+    listed = sup.history(client, conv.id)
+    group = sup.id_groups(listed)[reqs[0]["id"]]
+    assert group == ["reasoning_message", "approval_request_message"]
+    stored = next(m for m in listed if m.message_type == "approval_request_message")
+    assert stored.otid == stored.id
+    assert json.loads(stored.tool_call.arguments) == json.loads(args)
+
+
+def test_denied_approval_in_tokens_mode(
+    client: Letta, conv: object, server_label: str, is_devserver: bool
+) -> None:
+    """A denial's tool return is stored (in the requesting step) but not streamed in tokens
+    mode; the approval response is stored outside any step, with no otid."""
+    _require_approval(client, conv.agent_id, server_label, is_devserver)
+    _, req = _ask(client, conv.id)
+    events = _answer_raw(client, conv.id, req.tool_call.tool_call_id, False, stream_tokens=True)
+    kinds = [e["message_type"] for e in events]
+    assert "tool_return_message" not in kinds, kinds
+    assert "assistant_message" in kinds and kinds[-2:] == ["stop_reason", "usage_statistics"]
+    listed = sup.history(client, conv.id)
+    ret = sup.of_type(listed, "tool_return_message")[0]
+    assert ret.status == "error" and "not today" in ret.tool_return
+    assert ret.step_id == req.step_id
+    resp = sup.of_type(listed, "approval_response_message")[0]
+    assert resp.otid is None and resp.step_id is None
+
+
+def test_approved_tool_return_belongs_to_the_requesting_step(
+    client: Letta, conv: object, server_label: str, is_devserver: bool
+) -> None:
+    _require_approval(client, conv.agent_id, server_label, is_devserver)
+    _, req = _ask(client, conv.id)
+    assert req.otid == req.id
+    events = _answer_raw(client, conv.id, req.tool_call.tool_call_id, True, stream_tokens=True)
+    rets = [e for e in events if e["message_type"] == "tool_return_message"]
+    assert len(rets) == 1 and rets[0]["status"] == "success"
+    assert rets[0]["step_id"] == req.step_id and rets[0]["run_id"] != req.run_id
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (
+            {"label": "human", "old_string": "zzz", "new_string": "tea"},
+            "ValueError",
+            "No replacement was performed, old_string `zzz` did not appear verbatim in memory "
+            "block with label `human`.",
+        ),
+        (
+            {"label": "nolabel", "old_string": "Ada", "new_string": "tea"},
+            "KeyError",
+            "'Block field nolabel does not exist (available sections = human, persona)'",
+        ),
+    ],
+)
+def test_tool_error_return(
+    client: Letta, conv: object, args: dict, error: str, message: str
+) -> None:
+    """A failing tool: status error, the exception's text as the return, one stderr line."""
+    raw = sup.raw_stream(client, conv.id, f"call:memory_replace {json.dumps(args)}")
+    rets = [e for e in raw.events if e["message_type"] == "tool_return_message"]
+    assert len(rets) == 1
+    ret = rets[0]
+    assert ret["status"] == "error" and ret["tool_return"] == message
+    line = f"Error executing function memory_replace: {error}: {message}"
+    assert ret["stderr"] == [line] and ret["stdout"] is None
+    assert ret["tool_returns"][0]["stderr"] == [line]
+    assert ret["tool_returns"][0]["tool_return"] == message
+    listed = sup.of_type(sup.history(client, conv.id), "tool_return_message")[0]
+    assert listed.stderr == [line] and listed.tool_return == message
+    assert [e["stop_reason"] for e in raw.events if "stop_reason" in e] == ["end_turn"]

@@ -152,6 +152,10 @@ def test_cancel_during_a_run(client: Letta, conv: object) -> None:
     assert len(run_ids) == 1
     assert out == {next(iter(run_ids)): "cancelled"}
     assert sup.stop_reason(chunks) == "cancelled"
+    # the stream ends at its stop reason (no usage_statistics), and the step it cut short is
+    # not stored: not even the user message
+    assert sup.types(chunks)[-1] == "stop_reason"
+    assert sup.types(sup.history(client, conv.id)) == ["system_message"]
     # the conversation is usable again, and there is nothing left to cancel
     with pytest.raises(letta_client.ConflictError):
         client.conversations.cancel(conv.id)
@@ -255,3 +259,69 @@ def test_background_steps_framing(client: Letta, conv: object, server_label: str
     assert [e["message_type"] for e in raw.events[-2:]] == ["stop_reason", "usage_statistics"]
     assert "seq_id" not in raw.events[-2] and "seq_id" not in raw.events[-1]
     assert len({e["run_id"] for e in body}) == 1
+
+
+def _raw_lines_in_thread(client: Letta, conv_id: str, text: str, **kw: Any) -> Any:
+    """Send a message in a thread; the reader's ``lines`` are the raw SSE lines."""
+    box: dict[str, Any] = {}
+
+    def make() -> list[Any]:
+        resp = client.conversations.messages.with_raw_response.create(
+            conv_id, messages=sup.user(text), **kw
+        )
+        resp.http_response.read()
+        box["lines"] = [x for x in resp.http_response.text.splitlines() if x]
+        return []
+
+    reader = sup.BackgroundReader(make)
+    reader.box = box  # type: ignore[attr-defined]
+    return reader
+
+
+def _wait_until_running(client: Letta, conv_id: str) -> None:
+    assert sup.wait_for(
+        lambda: any(r.status == "running" for r in client.runs.list(conversation_id=conv_id).items),
+        30,
+    ), "the run did not start"
+
+
+def test_cancel_in_steps_mode_finishes_the_step_unstreamed(client: Letta, conv: object) -> None:
+    """Steps mode: the LLM call in flight completes and its step is stored, but the stream
+    shows none of it: the initial ping, then the stop reason, and no [DONE]."""
+    reader = _raw_lines_in_thread(client, conv.id, SLOW)
+    _wait_until_running(client, conv.id)
+    time.sleep(0.5)
+    client.conversations.cancel(conv.id)
+    reader.join(60)
+    assert reader.error is None, reader.error
+    lines = reader.box["lines"]
+    assert len(lines) == 2 and '"message_type":"ping"' in lines[0], lines
+    assert '"stop_reason":"cancelled"' in lines[1].replace(" ", ""), lines
+    kinds = sup.types(sup.history(client, conv.id))
+    assert kinds == ["system_message", "user_message", "reasoning_message", "assistant_message"]
+    run = client.runs.list(conversation_id=conv.id).items[0]
+    assert (run.status, run.stop_reason) == ("cancelled", "cancelled")
+
+
+def test_cancel_background_stream_ends_with_done(
+    client: Letta, conv: object, server_label: str
+) -> None:
+    """Background mode: the cancelled stream's stop reason is followed by [DONE]."""
+    try:
+        reader = _raw_lines_in_thread(client, conv.id, SLOW, background=True, stream_tokens=True)
+        assert sup.wait_for(lambda: client.runs.list(conversation_id=conv.id).items, 30)
+    except APIStatusError as e:
+        sup.skip_if_needs_redis(e, server_label)
+        raise
+    _wait_until_running(client, conv.id)
+    time.sleep(1.0)
+    client.conversations.cancel(conv.id)
+    reader.join(60)
+    if reader.error is not None and isinstance(reader.error, APIStatusError):
+        sup.skip_if_needs_redis(reader.error, server_label)
+    assert reader.error is None, reader.error
+    lines = reader.box["lines"]
+    assert lines[-1] == "data: [DONE]"
+    assert '"stop_reason":"cancelled"' in lines[-2].replace(" ", "")
+    assert "usage_statistics" not in "".join(lines)
+    assert sup.types(sup.history(client, conv.id)) == ["system_message"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from pathlib import Path
 
 import _support as sup
@@ -315,6 +316,9 @@ def test_tool_call_token_deltas(client: Letta, conv: object) -> None:
     assert json.loads(args) == {"label": "human", "new_string": "Ada likes tea."}
     # in deltas, tool_calls is the same single delta object (not a list)
     assert all(e["tool_calls"] == e["tool_call"] for e in calls)
+    # null keys are left out: {name, tool_call_id}, then {arguments, tool_call_id}
+    assert set(calls[0]["tool_call"]) == {"name", "tool_call_id"}
+    assert all(set(e["tool_call"]) == {"arguments", "tool_call_id"} for e in calls[1:])
     rets = [e for e in raw.events if e["message_type"] == "tool_return_message"]
     assert len(rets) == 1 and rets[0]["tool_call_id"] in ids
     stored = next(m for m in sup.history(client, conv.id) if m.message_type == "tool_call_message")
@@ -324,3 +328,70 @@ def test_tool_call_token_deltas(client: Letta, conv: object) -> None:
     assert usage["message_type"] == "usage_statistics" and usage["step_count"] == 2
     # token mode leaves the cache/reasoning counters null (steps mode sends 0)
     assert usage["cached_input_tokens"] is None and usage["reasoning_tokens"] is None
+
+
+def test_reasoning_source(client: Letta, conv: object) -> None:
+    # letta_v1_agent streams reasoning only from reasoner models (the stub LLM is one)
+    thoughts = sup.of_type(sup.send(client, conv.id, "why not"), "reasoning_message")
+    thoughts += sup.of_type(sup.history(client, conv.id), "reasoning_message")
+    assert thoughts and {t.source for t in thoughts} == {"reasoner_model"}
+
+
+def _keepalive(client: Letta, conv_id: str, dev: bool, **kw: object) -> list[dict]:
+    """Raw events of a turn whose LLM call stays silent for longer than the keepalive interval
+    (the real server: 20 s, its default ``keepalive_interval``; ours: 0.3 s by header)."""
+    interval = 0.3 if dev else float(os.environ.get("LETTA_KEEPALIVE_INTERVAL", "20"))
+    headers = {"X-Devserver-Keepalive-Ms": "300"} if dev else {}
+    try:
+        raw = sup.raw_stream(
+            client, conv_id, f"pause:{interval * 1.5:g} hello", extra_headers=headers, **kw
+        )
+    except letta_client.APIStatusError as e:
+        sup.skip_if_needs_redis(e, "this server")
+        raise
+    return raw.events
+
+
+def test_keepalive_pings(client: Letta, agent: object, is_devserver: bool) -> None:
+    """A silent stream gets a ping per keepalive interval, after the initial one: same shape
+    and run_id; ``seq_id`` null, or in background mode the last seq_id sent (not a new one)."""
+    convs = [client.conversations.create(agent_id=agent.id).id for _ in range(2)]
+    results: dict[str, list[dict]] = {}
+
+    def run(name: str, conv_id: str, **kw: object) -> None:
+        results[name] = _keepalive(client, conv_id, is_devserver, **kw)
+
+    threads = [
+        threading.Thread(target=run, args=("fg", convs[0])),
+        threading.Thread(target=run, args=("bg", convs[1]), kwargs={"background": True}),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    for name, events in results.items():
+        kinds = [e["message_type"] for e in events]
+        pings = [e for e in events if e["message_type"] == "ping"]
+        assert len(pings) >= 2, (name, kinds)  # the initial one, then keepalives
+        assert kinds[: len(pings)] == ["ping"] * len(pings), kinds  # all before the answer
+        run_id = next(e["run_id"] for e in events if e["message_type"] == "reasoning_message")
+        for p in pings:
+            assert set(p) == sup.MESSAGE_FIELDS["ping"]
+            assert p["id"].startswith("ping-") and p["run_id"] == run_id
+        if name == "fg":
+            assert all(p["seq_id"] is None for p in pings)
+        else:
+            assert [p["seq_id"] for p in pings] == [1] * len(pings)
+            assert events[len(pings)]["seq_id"] == 2  # keepalives take no seq_id of their own
+    assert "fg" in results  # "bg" is missing only when the server lacks Redis (503)
+    # keepalives are not stored
+    assert not [m for m in sup.history(client, convs[0]) if m.id.startswith("ping-")]
+
+
+def test_no_keepalive_without_pings(
+    client: Letta, conv: object, is_devserver: bool, server_label: str
+) -> None:
+    if not is_devserver:
+        pytest.skip(f"{server_label}: would take a 30 s silent turn (its keepalive is 20 s)")
+    events = _keepalive(client, conv.id, True, include_pings=False)
+    assert "ping" not in [e["message_type"] for e in events]

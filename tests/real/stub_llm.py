@@ -26,6 +26,8 @@ Reply policy (deterministic, keyed on the last user text):
     assistant_message / tool_call_message then share an id, as with real
     reasoning models. STUB_REASONING=0 turns this off.
   * "fail:llm" in the user text answers HTTP 500 (an LLM provider error).
+  * "pause:N" in the user text waits N seconds (at most 120) before answering
+    (keepalive-ping tests: Letta pings a silent stream every 20 s).
   * "remember that X" calls memory_insert(label="human", new_string=X) and
     "search for X" calls conversation_search(query=X), as the devserver's
     scripted agent does (its other grammar is not reproduced here).
@@ -289,6 +291,9 @@ class Handler(BaseHTTPRequestHandler):
                 500, {"error": {"message": "stub: injected LLM failure", "type": "server_error"}}
             )
         slow = "slow" in last_user and not after_tool
+        pause = _pause(last_user) if not after_tool else 0.0
+        if pause:
+            time.sleep(pause)
         reasoning = reasoning_for(last_user, tool, after_tool) if REASONING else None
         scripted = scripted_decide(body) if BRAIN == "script" else None
         if scripted is not None:
@@ -480,6 +485,12 @@ def _last_tool_call(messages):
                     args = {}
                 return script.ToolCall(fn.get("name", ""), args)
     return None
+
+
+def _pause(text):
+    """Seconds asked for with ``pause:N`` (0 when none; at most 120)."""
+    m = re.search(r"\bpause:(\d+(?:\.\d+)?)", text or "", re.I)
+    return min(120.0, float(m.group(1))) if m else 0.0
 
 
 def natural_tool_call(text):
