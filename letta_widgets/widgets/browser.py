@@ -19,6 +19,10 @@ How the halves talk (``shared/style.md`` H3, H5, H6):
   ``{"kind": "reply", "id", "error"}``, even when it fails.
 * Every Python method mirrors a UI action (``select``, ``refresh``, ``fork``, ...), and
   the ``*_page`` methods return exactly what the front-end receives (for tests).
+* The conversation list is never a trait: each RPC reply carries one page of
+  :data:`CONVERSATION_PAGE` rows (a few hundred bytes each), so widget state saved into
+  the notebook does not grow with the number of conversations. The view keeps the rows'
+  data (cheap) and puts only the rows near its viewport into the DOM (windowed).
 
 Agent text reaches the DOM only as HTML sanitized by the renderer (then scrubbed again
 by ``lwSafeFragment``) or as ``textContent``.
