@@ -7,6 +7,12 @@ first, older pages on scroll up, at most :data:`PAGE_LIMIT` messages a page and 
 a few pages in the DOM) and the shared memory panel (blocks, changes since the last
 look, and whether the selected conversation still runs on an older compiled copy).
 
+Modules, one job each: this one is the widget (traits, Python API, RPC, memory, the
+selected conversation's header, actions); :mod:`.browser_rows` serves the conversation
+list (pages and per-row statistics), :mod:`.browser_messages` the message pane (pages and
+details), :mod:`.browser_memory` compares compiled memory with the current blocks and
+:mod:`.browser_lineage` records forks.
+
 How the halves talk (``shared/style.md`` H3, H5, H6):
 
 * Traits hold the compact state a re-opened view needs: ``agent_id``, ``selected``,
@@ -31,11 +37,10 @@ by ``lwSafeFragment``) or as ``textContent``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import ipywidgets
 import traitlets as t
@@ -44,97 +49,22 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import WorkerLoop
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
-from letta_widgets.paging import oldest_first
-from letta_widgets.render import compaction_summary, message_text
 from letta_widgets.widgets.base import LettaWidget, bundle
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import MemoryDiff, diff_memory
-from letta_widgets.widgets.transcript import item_key, transcript_items
+from letta_widgets.widgets.browser_messages import PAGE_LIMIT, MessagePages
+from letta_widgets.widgets.browser_rows import (
+    CONVERSATION_PAGE,
+    DEFAULT,
+    Archived,
+    ConversationRows,
+    _short,
+)
 
 __all__ = ["CONVERSATION_PAGE", "PAGE_LIMIT", "ConversationBrowser"]
 
-PAGE_LIMIT = 100
-"""Most messages the message pane receives in one page."""
-CONVERSATION_PAGE = 50
-"""Conversations per list page."""
-AGENT_PAGE = 50
-"""Agents per picker page."""
-SCAN_PAGE = 500
-"""Messages fetched per request while a text/type filter scans a conversation."""
-SCAN_MAX = 5000
-"""Most messages one filtered page request scans before answering (it can continue)."""
-COUNT_PAGE = 1000
-"""Page size used to count a conversation's messages."""
-RAW_CACHE = 3000
-"""Raw messages kept for the details view (the DOM holds far fewer)."""
-RAW_JSON_LIMIT = 200_000
-"""Characters of raw JSON shown in the details view."""
-STATS_CONCURRENCY = 4
-"""Conversations whose statistics are fetched at once."""
 
-DEFAULT = "default"
-_TITLE_CHARS = 160
-
-Archived = Literal["unarchived", "archived", "all"]
-
-
-def _cut(page: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """Keep whole id groups of a page (in fetch order), at most ``limit`` messages.
-
-    Returns (kept, cursor for the next page in the same direction, more?). A full page
-    may end inside a group of Letta messages sharing one id (reasoning + reply): that
-    trailing group is dropped and comes again, whole, with the next page.
-    """
-    if not page:
-        return [], None, False
-    kept = page
-    more = len(page) >= limit
-    if more:
-        tail = kept[-1].get("id")
-        i = len(kept)
-        while i > 0 and kept[i - 1].get("id") == tail:
-            i -= 1
-        if i > 0:
-            kept = kept[:i]
-    if len(kept) > limit:
-        i = limit
-        while i > 0 and kept[i - 1].get("id") == kept[i].get("id"):
-            i -= 1
-        kept = kept[:i] if i > 0 else kept[:limit]
-        more = True
-    return kept, kept[-1].get("id"), more
-
-
-def _is_summary(msg: Mapping[str, Any]) -> bool:
-    """A compaction summary (see :func:`letta_widgets.render.compaction_summary`)."""
-    return compaction_summary(msg) is not None
-
-
-def _effective_type(msg: Mapping[str, Any]) -> str:
-    """The message type the type filter sees (summaries stored as user messages count as
-    summaries)."""
-    return "summary_message" if _is_summary(msg) else str(msg.get("message_type"))
-
-
-def _depth(cid: str, links: Mapping[str, Mapping[str, Any]], limit: int = 50) -> int:
-    """How many recorded ancestors ``cid`` has (cycles and depth bounded)."""
-    seen = {cid}
-    node = cid
-    while len(seen) <= limit:
-        parent = (links.get(node) or {}).get("parent")
-        if not parent or parent in seen:
-            break
-        seen.add(parent)
-        node = parent
-    return len(seen) - 1
-
-
-def _short(text: str, n: int = _TITLE_CHARS) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-class ConversationBrowser(LettaWidget):
+class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
     """Browse an agent's conversations, read their messages, and watch shared memory.
 
     ``ConversationBrowser(client)`` opens an agent picker; ``ConversationBrowser(client,
@@ -497,349 +427,6 @@ class ConversationBrowser(LettaWidget):
         if self.selected:
             await self._load_info(self.selected)
         self.generation += 1
-
-    # ---------------------------------------------------------------- pages
-
-    async def _agents(self, *, query: str | None, after: str | None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"limit": AGENT_PAGE}
-        if after:
-            kwargs["after"] = after
-        if query:
-            kwargs["query_text"] = query
-        with sdk_errors(base_url=self._base_url, what="the agents"):
-            resp = await self._aclient.agents.with_raw_response.list(**kwargs)
-        page = json.loads(resp.http_response.content)
-        if isinstance(page, dict):  # a page object on some servers
-            page = page.get("items") or page.get("data") or []
-        needle = (query or "").strip().lower()
-        rows = [
-            {
-                "id": a.get("id"),
-                "name": a.get("name") or a.get("id"),
-                "created_at": a.get("created_at"),
-                "description": _short(a.get("description") or "", 120),
-            }
-            for a in page
-            if not needle
-            or needle in str(a.get("name") or "").lower()
-            or needle in str(a.get("id") or "").lower()
-        ]
-        nxt = page[-1].get("id") if len(page) >= AGENT_PAGE else None
-        return {"rows": rows, "next": nxt}
-
-    def _row(
-        self, conv: Mapping[str, Any], links: Mapping[str, Mapping[str, Any]] | None = None
-    ) -> dict[str, Any]:
-        cid = str(conv.get("id"))
-        links = self.lineage.all() if links is None else links
-        link = links.get(cid)
-        summary = conv.get("summary")
-        row: dict[str, Any] = {
-            "id": cid,
-            "title": _short(summary) if summary else "",
-            "summary": summary or "",
-            "created_at": conv.get("created_at"),
-            "last_message_at": conv.get("last_message_at"),
-            "archived": conv.get("archived"),
-            "parent": link.get("parent") if link else None,
-            "fork_message_id": link.get("message_id") if link else None,
-            "depth": _depth(cid, links) if link else 0,
-            "is_default": cid == DEFAULT,
-        }
-        cached = self._cached_stats(cid, conv.get("last_message_at"))
-        if cached:
-            row.update(cached)
-        return row
-
-    def _default_row(self) -> dict[str, Any]:
-        row = self._row({"id": DEFAULT, "summary": None})
-        row["title"] = "Default conversation"
-        row["summary"] = ""
-        return row
-
-    async def _conversations(
-        self, *, search: str | None, archived: str, after: str | None
-    ) -> dict[str, Any]:
-        agent_id = self._require_agent()
-        if archived not in ("unarchived", "archived", "all"):
-            raise InvalidRequest(
-                f"unknown archive filter {archived!r}", "use unarchived/archived/all"
-            )
-        kwargs: dict[str, Any] = {
-            "agent_id": agent_id,
-            "limit": CONVERSATION_PAGE,
-            "order": "desc",
-            "order_by": "last_message_at",
-            "archive_status": archived,
-        }
-        if search:
-            kwargs["summary_search"] = search
-        if after:
-            kwargs["after"] = after
-        with sdk_errors(base_url=self._base_url, what=f"the conversations of agent {agent_id}"):
-            resp = await self._aclient.conversations.with_raw_response.list(**kwargs)
-        page = json.loads(resp.http_response.content)
-        nxt = page[-1].get("id") if len(page) >= CONVERSATION_PAGE else None
-        if archived != "all":  # servers that ignore archive_status but report `archived`
-            want = archived == "archived"
-            page = [c for c in page if c.get("archived") is None or bool(c["archived"]) == want]
-        needle = (search or "").lower()
-        if needle:  # servers that ignore summary_search
-            page = [c for c in page if needle in str(c.get("summary") or "").lower()]
-        links = self.lineage.all()  # one read of the lineage file per page
-        rows = [self._row(c, links) for c in page]
-        if after is None and agent_id == self.agent_id:
-            pinned = [self._row(p, links) for p in self._pinned if not needle]
-            head = [self._default_row()] if not needle and archived != "archived" else []
-            seen = {r["id"] for r in rows}
-            rows = [*head, *[p for p in pinned if p["id"] not in seen], *rows]
-        return {"rows": rows, "next": nxt, "agent_id": agent_id}
-
-    def _cached_stats(self, cid: str, stamp: Any) -> dict[str, Any] | None:
-        count = self._counts.get(cid)
-        system = self._system.get(cid)
-        if count is None or system is None or count[0] != stamp:
-            return None
-        return self._stats_row(cid, system, count[1])
-
-    def _stats_row(self, cid: str, system: tuple[str | None, str], count: int) -> dict[str, Any]:
-        diff = diff_memory(system[0], self._block_values) if system[0] is not None else None
-        return {
-            "id": cid,
-            "count": count,
-            "first_user": _short(system[1]),
-            "stale": bool(diff and diff.stale),
-            "stale_known": bool(diff and diff.known),
-            "stale_labels": diff.labels if diff else [],
-        }
-
-    async def _stats(self, ids: list[str], *, memory_only: bool = False) -> list[dict[str, Any]]:
-        """Per-row statistics; ``memory_only``: memory changed, reuse known counts."""
-        sem = asyncio.Semaphore(STATS_CONCURRENCY)
-
-        async def one(cid: str) -> dict[str, Any]:
-            async with sem:
-                try:
-                    system = await self._system_message(cid)
-                    known = self._counts.get(cid) if memory_only else None
-                    count = known[1] if known is not None else await self._count(cid)
-                    return self._stats_row(cid, system, count)
-                except Exception as exc:
-                    return {"id": cid, "error": str(translate(exc, base_url=self._base_url))}
-
-        if not self._block_values and self.agent_id:
-            await self._load_blocks()
-        return list(await asyncio.gather(*(one(c) for c in ids[:200])))
-
-    async def _list_raw(self, cid: str, **kwargs: Any) -> list[dict[str, Any]]:
-        with sdk_errors(base_url=self._base_url, what=self._what(cid)):
-            resp = await self._aclient.conversations.messages.with_raw_response.list(
-                cid, **kwargs, **self._target(cid)
-            )
-        page = json.loads(resp.http_response.content)
-        if isinstance(page, dict):
-            page = page.get("items") or page.get("messages") or []
-        return page
-
-    async def _system_message(self, cid: str) -> tuple[str | None, str]:
-        """(compiled system message text or None, first user message text), cached."""
-        cached = self._system.get(cid)
-        if cached is not None:
-            return cached
-        page = await self._list_raw(cid, order="asc", limit=10)
-        system = next((m for m in page[:2] if m.get("message_type") == "system_message"), None)
-        user = next(
-            (m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)),
-            None,
-        )
-        result = (
-            message_text(system) if system is not None else None,
-            message_text(user) if user is not None else "",
-        )
-        self._system[cid] = result
-        return result
-
-    async def _count(self, cid: str) -> int:
-        """How many Letta messages the conversation has (paged; cached until it changes)."""
-        stamp = await self._activity_stamp(cid)
-        cached = self._counts.get(cid)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        total = 0
-        after: str | None = None
-        size = COUNT_PAGE
-        while True:
-            kwargs: dict[str, Any] = {"order": "asc", "limit": size}
-            if after:
-                kwargs["after"] = after
-            try:
-                page = await self._list_raw(cid, **kwargs)
-            except InvalidRequest:
-                if after is None and size > 50:
-                    size //= 2
-                    continue
-                raise
-            kept, cursor, more = _cut(page, size)
-            total += len(kept)
-            if not more or cursor is None or cursor == after:
-                break
-            after = cursor
-        self._counts[cid] = (stamp, total)
-        return total
-
-    async def _activity_stamp(self, cid: str) -> Any:
-        if cid == DEFAULT:
-            return None
-        with sdk_errors(base_url=self._base_url, what=self._what(cid)):
-            conv = await self._aclient.conversations.retrieve(cid)
-        data = conv.to_dict(mode="json")
-        self._in_context[cid] = set(data.get("in_context_message_ids") or [])
-        return data.get("last_message_at")
-
-    async def _context_ids(self, cid: str, *, fresh: bool = False) -> set[str]:
-        if not fresh and cid in self._in_context:
-            return self._in_context[cid]
-        if cid == DEFAULT:
-            with sdk_errors(base_url=self._base_url, what=f"agent {self.agent_id}"):
-                agent = await self._aclient.agents.retrieve(self.agent_id)
-            ids = set(agent.message_ids or [])
-        else:
-            with sdk_errors(base_url=self._base_url, what=self._what(cid)):
-                conv = await self._aclient.conversations.retrieve(cid)
-            ids = set(conv.in_context_message_ids or [])
-        self._in_context[cid] = ids
-        return ids
-
-    async def _messages(
-        self,
-        cid: str,
-        *,
-        before: str | None = None,
-        after: str | None = None,
-        text: str | None = None,
-        types: list[str] | None = None,
-    ) -> dict[str, Any]:
-        if not cid:
-            raise InvalidRequest("no conversation is selected", "pick one in the list")
-        try:
-            in_context = await self._context_ids(cid)
-        except NotFound:
-            self._mark_missing(cid)
-            raise
-        newer = after is not None and before is None
-        order = "asc" if newer else "desc"
-        cursor = after if newer else before
-        wanted = set(types or [])
-        if "tool_call_message" in wanted:
-            wanted.add("tool_return_message")
-        needle = (text or "").strip().lower()
-
-        def keep(m: dict[str, Any]) -> bool:
-            if wanted and _effective_type(m) not in wanted:
-                return False
-            return not needle or needle in message_text(m).lower()
-
-        filtered = bool(wanted or needle)
-        fetch = SCAN_PAGE if filtered else PAGE_LIMIT
-        collected: list[dict[str, Any]] = []
-        start: str | None = None
-        scanned = 0
-        more = True
-        while True:
-            kwargs: dict[str, Any] = {"order": order, "limit": fetch}
-            if cursor:
-                kwargs["after" if newer else "before"] = cursor
-            try:
-                page = await self._list_raw(cid, **kwargs)
-            except NotFound:
-                self._mark_missing(cid)
-                raise
-            kept, nxt, more = _cut(page, fetch)
-            if start is None and kept:
-                start = kept[0].get("id")
-            scanned += len(kept)
-            collected += [m for m in kept if keep(m)] if filtered else kept
-            cursor = nxt or cursor
-            if not filtered or not more or len(collected) >= PAGE_LIMIT or scanned >= SCAN_MAX:
-                break
-        if len(collected) > PAGE_LIMIT:
-            collected, cursor, _ = _cut(collected, PAGE_LIMIT)
-            more = True
-        ordered = collected if newer else oldest_first(collected)
-        items = self._items(ordered, in_context)
-        return {
-            "conversation_id": cid,
-            "direction": "newer" if newer else "older",
-            "items": items,
-            "cursor": cursor,
-            "start": start,
-            "more": more,
-            "scanned": scanned,
-            "filtered": filtered,
-        }
-
-    def _items(self, msgs: list[dict[str, Any]], in_context: set[str]) -> list[dict[str, Any]]:
-        for m in msgs:
-            key = item_key(m)
-            self._raw[key] = m
-            self._raw.move_to_end(key)
-            if m.get("message_type") == "tool_return_message" and m.get("tool_call_id"):
-                self._returns[str(m["tool_call_id"])] = m
-        while len(self._raw) > RAW_CACHE:
-            self._raw.popitem(last=False)
-        while len(self._returns) > RAW_CACHE:
-            self._returns.popitem(last=False)
-        by_key = {item_key(m): m for m in msgs}
-        items = transcript_items(msgs)
-        for item in items:
-            msg = by_key.get(item["key"], {})
-            mid = msg.get("id")
-            item["id"] = mid
-            item["mtype"] = msg.get("message_type")
-            item["in_context"] = bool(mid) and mid in in_context
-            item["date"] = msg.get("date")
-            item["boundary"] = _is_summary(msg)
-        return items
-
-    def _mark_missing(self, cid: str) -> None:
-        if self.selected == cid:
-            self.info = {**self.info, "id": cid, "missing": True}
-
-    async def _details(self, key: str) -> dict[str, Any]:
-        msg = self._raw.get(key)
-        if msg is None:
-            raise NotFound(
-                "that message is no longer loaded", "scroll to it again or use selected_frame()"
-            )
-        related = [msg]
-        if msg.get("message_type") == "tool_call_message":
-            calls = msg.get("tool_calls") or ([msg["tool_call"]] if msg.get("tool_call") else [])
-            for call in calls:
-                ret = self._returns.get(str((call or {}).get("tool_call_id")))
-                if ret is not None:
-                    related.append(ret)
-        raw = json.dumps(related if len(related) > 1 else msg, indent=2, ensure_ascii=False)
-        truncated = max(0, len(raw) - RAW_JSON_LIMIT)
-        mid = msg.get("id")
-        in_context = self._in_context.get(self.selected, set())
-        return {
-            "key": key,
-            "fields": [
-                ["message id", mid],
-                ["type", msg.get("message_type")],
-                ["date", msg.get("date")],
-                ["run id", msg.get("run_id")],
-                ["step id", msg.get("step_id")],
-                ["otid", msg.get("otid")],
-                ["sender id", msg.get("sender_id")],
-                ["seq id", msg.get("seq_id")],
-                ["in context", "yes" if mid in in_context else "no (evicted)"],
-                *[["tool return id", r.get("id")] for r in related[1:]],
-            ],
-            "raw": raw[:RAW_JSON_LIMIT],
-            "raw_truncated": truncated,
-            "can_fork": self.selected != "" and bool(mid),
-        }
 
     # ---------------------------------------------------------------- info, staleness
 

@@ -12,9 +12,10 @@ import pytest
 from letta_client import Letta
 
 import letta_widgets as lw
-from letta_widgets.widgets.browser import PAGE_LIMIT, ConversationBrowser, _cut
+from letta_widgets.widgets.browser import PAGE_LIMIT, ConversationBrowser
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import diff_memory, parse_compiled_memory
+from letta_widgets.widgets.browser_messages import _cut
 from letta_widgets.widgets.chat import ChatCell
 
 pytestmark = pytest.mark.real_server  # also against the real Letta server (make test-real)

@@ -1,0 +1,245 @@
+"""The message pane's data: pages of one conversation's messages, and message details.
+
+:class:`MessagePages` is a mixin of :class:`~letta_widgets.widgets.browser.ConversationBrowser`
+(the widget provides the client, ``agent_id``, ``selected``, ``info`` and ``_what`` /
+``_target``). Pages hold at most :data:`PAGE_LIMIT` messages and never split a group of
+Letta messages sharing one id; a text or type filter scans server pages until a page is full.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from letta_client import AsyncLetta
+
+from letta_widgets.errors import InvalidRequest, NotFound, sdk_errors
+from letta_widgets.paging import oldest_first
+from letta_widgets.render import compaction_summary, message_text
+from letta_widgets.widgets.transcript import item_key, transcript_items
+
+__all__ = ["PAGE_LIMIT", "MessagePages"]
+
+PAGE_LIMIT = 100
+"""Most messages the message pane receives in one page."""
+SCAN_PAGE = 500
+"""Messages fetched per request while a text/type filter scans a conversation."""
+SCAN_MAX = 5000
+"""Most messages one filtered page request scans before answering (it can continue)."""
+RAW_CACHE = 3000
+"""Raw messages kept for the details view (the DOM holds far fewer)."""
+RAW_JSON_LIMIT = 200_000
+"""Characters of raw JSON shown in the details view."""
+DEFAULT = "default"
+"""The id the widget uses for the agent's default conversation."""
+
+
+def _cut(page: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """Keep whole id groups of a page (in fetch order), at most ``limit`` messages.
+
+    Returns (kept, cursor for the next page in the same direction, more?). A full page
+    may end inside a group of Letta messages sharing one id (reasoning + reply): that
+    trailing group is dropped and comes again, whole, with the next page.
+    """
+    if not page:
+        return [], None, False
+    kept = page
+    more = len(page) >= limit
+    if more:
+        tail = kept[-1].get("id")
+        i = len(kept)
+        while i > 0 and kept[i - 1].get("id") == tail:
+            i -= 1
+        if i > 0:
+            kept = kept[:i]
+    if len(kept) > limit:
+        i = limit
+        while i > 0 and kept[i - 1].get("id") == kept[i].get("id"):
+            i -= 1
+        kept = kept[:i] if i > 0 else kept[:limit]
+        more = True
+    return kept, kept[-1].get("id"), more
+
+
+def _is_summary(msg: Mapping[str, Any]) -> bool:
+    """A compaction summary (see :func:`letta_widgets.render.compaction_summary`)."""
+    return compaction_summary(msg) is not None
+
+
+def _effective_type(msg: Mapping[str, Any]) -> str:
+    """The message type the type filter sees (summaries stored as user messages count as
+    summaries)."""
+    return "summary_message" if _is_summary(msg) else str(msg.get("message_type"))
+
+
+class MessagePages:
+    """Message pages, in-context marks and details of the browser's conversations."""
+
+    # provided by the widget
+    _aclient: AsyncLetta
+    _base_url: str | None
+    agent_id: str
+    selected: str
+    info: dict[str, Any]
+    _raw: OrderedDict[str, dict[str, Any]]
+    _returns: OrderedDict[str, dict[str, Any]]
+    _in_context: dict[str, set[str]]
+    _what: Callable[[str], str]
+    _target: Callable[[str], dict[str, Any]]
+
+    async def _list_raw(self, cid: str, **kwargs: Any) -> list[dict[str, Any]]:
+        with sdk_errors(base_url=self._base_url, what=self._what(cid)):
+            resp = await self._aclient.conversations.messages.with_raw_response.list(
+                cid, **kwargs, **self._target(cid)
+            )
+        page = json.loads(resp.http_response.content)
+        if isinstance(page, dict):
+            page = page.get("items") or page.get("messages") or []
+        return page
+
+    async def _context_ids(self, cid: str, *, fresh: bool = False) -> set[str]:
+        if not fresh and cid in self._in_context:
+            return self._in_context[cid]
+        if cid == DEFAULT:
+            with sdk_errors(base_url=self._base_url, what=f"agent {self.agent_id}"):
+                agent = await self._aclient.agents.retrieve(self.agent_id)
+            ids = set(agent.message_ids or [])
+        else:
+            with sdk_errors(base_url=self._base_url, what=self._what(cid)):
+                conv = await self._aclient.conversations.retrieve(cid)
+            ids = set(conv.in_context_message_ids or [])
+        self._in_context[cid] = ids
+        return ids
+
+    async def _messages(
+        self,
+        cid: str,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        text: str | None = None,
+        types: list[str] | None = None,
+    ) -> dict[str, Any]:
+        if not cid:
+            raise InvalidRequest("no conversation is selected", "pick one in the list")
+        try:
+            in_context = await self._context_ids(cid)
+        except NotFound:
+            self._mark_missing(cid)
+            raise
+        newer = after is not None and before is None
+        order = "asc" if newer else "desc"
+        cursor = after if newer else before
+        wanted = set(types or [])
+        if "tool_call_message" in wanted:
+            wanted.add("tool_return_message")
+        needle = (text or "").strip().lower()
+
+        def keep(m: dict[str, Any]) -> bool:
+            if wanted and _effective_type(m) not in wanted:
+                return False
+            return not needle or needle in message_text(m).lower()
+
+        filtered = bool(wanted or needle)
+        fetch = SCAN_PAGE if filtered else PAGE_LIMIT
+        collected: list[dict[str, Any]] = []
+        start: str | None = None
+        scanned = 0
+        more = True
+        while True:
+            kwargs: dict[str, Any] = {"order": order, "limit": fetch}
+            if cursor:
+                kwargs["after" if newer else "before"] = cursor
+            try:
+                page = await self._list_raw(cid, **kwargs)
+            except NotFound:
+                self._mark_missing(cid)
+                raise
+            kept, nxt, more = _cut(page, fetch)
+            if start is None and kept:
+                start = kept[0].get("id")
+            scanned += len(kept)
+            collected += [m for m in kept if keep(m)] if filtered else kept
+            cursor = nxt or cursor
+            if not filtered or not more or len(collected) >= PAGE_LIMIT or scanned >= SCAN_MAX:
+                break
+        if len(collected) > PAGE_LIMIT:
+            collected, cursor, _ = _cut(collected, PAGE_LIMIT)
+            more = True
+        ordered = collected if newer else oldest_first(collected)
+        items = self._items(ordered, in_context)
+        return {
+            "conversation_id": cid,
+            "direction": "newer" if newer else "older",
+            "items": items,
+            "cursor": cursor,
+            "start": start,
+            "more": more,
+            "scanned": scanned,
+            "filtered": filtered,
+        }
+
+    def _items(self, msgs: list[dict[str, Any]], in_context: set[str]) -> list[dict[str, Any]]:
+        for m in msgs:
+            key = item_key(m)
+            self._raw[key] = m
+            self._raw.move_to_end(key)
+            if m.get("message_type") == "tool_return_message" and m.get("tool_call_id"):
+                self._returns[str(m["tool_call_id"])] = m
+        while len(self._raw) > RAW_CACHE:
+            self._raw.popitem(last=False)
+        while len(self._returns) > RAW_CACHE:
+            self._returns.popitem(last=False)
+        by_key = {item_key(m): m for m in msgs}
+        items = transcript_items(msgs)
+        for item in items:
+            msg = by_key.get(item["key"], {})
+            mid = msg.get("id")
+            item["id"] = mid
+            item["mtype"] = msg.get("message_type")
+            item["in_context"] = bool(mid) and mid in in_context
+            item["date"] = msg.get("date")
+            item["boundary"] = _is_summary(msg)
+        return items
+
+    def _mark_missing(self, cid: str) -> None:
+        if self.selected == cid:
+            self.info = {**self.info, "id": cid, "missing": True}
+
+    async def _details(self, key: str) -> dict[str, Any]:
+        msg = self._raw.get(key)
+        if msg is None:
+            raise NotFound(
+                "that message is no longer loaded", "scroll to it again or use selected_frame()"
+            )
+        related = [msg]
+        if msg.get("message_type") == "tool_call_message":
+            calls = msg.get("tool_calls") or ([msg["tool_call"]] if msg.get("tool_call") else [])
+            for call in calls:
+                ret = self._returns.get(str((call or {}).get("tool_call_id")))
+                if ret is not None:
+                    related.append(ret)
+        raw = json.dumps(related if len(related) > 1 else msg, indent=2, ensure_ascii=False)
+        truncated = max(0, len(raw) - RAW_JSON_LIMIT)
+        mid = msg.get("id")
+        in_context = self._in_context.get(self.selected, set())
+        return {
+            "key": key,
+            "fields": [
+                ["message id", mid],
+                ["type", msg.get("message_type")],
+                ["date", msg.get("date")],
+                ["run id", msg.get("run_id")],
+                ["step id", msg.get("step_id")],
+                ["otid", msg.get("otid")],
+                ["sender id", msg.get("sender_id")],
+                ["seq id", msg.get("seq_id")],
+                ["in context", "yes" if mid in in_context else "no (evicted)"],
+                *[["tool return id", r.get("id")] for r in related[1:]],
+            ],
+            "raw": raw[:RAW_JSON_LIMIT],
+            "raw_truncated": truncated,
+            "can_fork": self.selected != "" and bool(mid),
+        }

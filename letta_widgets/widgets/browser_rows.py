@@ -1,0 +1,266 @@
+"""The conversation list's data: pages of an agent's conversations and per-row statistics.
+
+:class:`ConversationRows` is a mixin of
+:class:`~letta_widgets.widgets.browser.ConversationBrowser` (the widget provides the
+client, ``agent_id``, the lineage store, the caches and ``_load_blocks``). A page is
+:data:`CONVERSATION_PAGE` rows, newest activity first, the default conversation (and
+conversations made here) on the first; statistics (message count, first user message,
+stale memory) are fetched only for the rows the view shows, and cached until the
+conversation's activity stamp changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+from letta_client import AsyncLetta
+
+from letta_widgets.errors import InvalidRequest, sdk_errors, translate
+from letta_widgets.render import message_text
+from letta_widgets.widgets.browser_lineage import LineageStore
+from letta_widgets.widgets.browser_memory import diff_memory
+from letta_widgets.widgets.browser_messages import DEFAULT, _cut, _is_summary
+
+__all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows"]
+
+CONVERSATION_PAGE = 50
+"""Conversations per list page."""
+AGENT_PAGE = 50
+"""Agents per picker page."""
+COUNT_PAGE = 1000
+"""Page size used to count a conversation's messages."""
+STATS_CONCURRENCY = 4
+"""Conversations whose statistics are fetched at once."""
+
+_TITLE_CHARS = 160
+
+Archived = Literal["unarchived", "archived", "all"]
+"""The archive filter of the conversation list."""
+
+
+def _depth(cid: str, links: Mapping[str, Mapping[str, Any]], limit: int = 50) -> int:
+    """How many recorded ancestors ``cid`` has (cycles and depth bounded)."""
+    seen = {cid}
+    node = cid
+    while len(seen) <= limit:
+        parent = (links.get(node) or {}).get("parent")
+        if not parent or parent in seen:
+            break
+        seen.add(parent)
+        node = parent
+    return len(seen) - 1
+
+
+def _short(text: str, n: int = _TITLE_CHARS) -> str:
+    """``text`` on one line, cut to ``n`` characters (with an ellipsis)."""
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class ConversationRows:
+    """Agent picker pages, conversation list pages and per-row statistics."""
+
+    # provided by the widget
+    _aclient: AsyncLetta
+    _base_url: str | None
+    agent_id: str
+    lineage: LineageStore
+    _in_context: dict[str, set[str]]
+    _system: dict[str, tuple[str | None, str]]
+    _counts: dict[str, tuple[Any, int]]
+    _block_values: list[dict[str, Any]]
+    _pinned: list[dict[str, Any]]
+
+    _require_agent: Callable[[], str]
+    _what: Callable[[str], str]
+    _load_blocks: Callable[[], Awaitable[list[dict[str, Any]]]]
+    _list_raw: Callable[..., Awaitable[list[dict[str, Any]]]]
+
+    async def _agents(self, *, query: str | None, after: str | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"limit": AGENT_PAGE}
+        if after:
+            kwargs["after"] = after
+        if query:
+            kwargs["query_text"] = query
+        with sdk_errors(base_url=self._base_url, what="the agents"):
+            resp = await self._aclient.agents.with_raw_response.list(**kwargs)
+        page = json.loads(resp.http_response.content)
+        if isinstance(page, dict):  # a page object on some servers
+            page = page.get("items") or page.get("data") or []
+        needle = (query or "").strip().lower()
+        rows = [
+            {
+                "id": a.get("id"),
+                "name": a.get("name") or a.get("id"),
+                "created_at": a.get("created_at"),
+                "description": _short(a.get("description") or "", 120),
+            }
+            for a in page
+            if not needle
+            or needle in str(a.get("name") or "").lower()
+            or needle in str(a.get("id") or "").lower()
+        ]
+        nxt = page[-1].get("id") if len(page) >= AGENT_PAGE else None
+        return {"rows": rows, "next": nxt}
+
+    def _row(
+        self, conv: Mapping[str, Any], links: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        cid = str(conv.get("id"))
+        links = self.lineage.all() if links is None else links
+        link = links.get(cid)
+        summary = conv.get("summary")
+        row: dict[str, Any] = {
+            "id": cid,
+            "title": _short(summary) if summary else "",
+            "summary": summary or "",
+            "created_at": conv.get("created_at"),
+            "last_message_at": conv.get("last_message_at"),
+            "archived": conv.get("archived"),
+            "parent": link.get("parent") if link else None,
+            "fork_message_id": link.get("message_id") if link else None,
+            "depth": _depth(cid, links) if link else 0,
+            "is_default": cid == DEFAULT,
+        }
+        cached = self._cached_stats(cid, conv.get("last_message_at"))
+        if cached:
+            row.update(cached)
+        return row
+
+    def _default_row(self) -> dict[str, Any]:
+        row = self._row({"id": DEFAULT, "summary": None})
+        row["title"] = "Default conversation"
+        row["summary"] = ""
+        return row
+
+    async def _conversations(
+        self, *, search: str | None, archived: str, after: str | None
+    ) -> dict[str, Any]:
+        agent_id = self._require_agent()
+        if archived not in ("unarchived", "archived", "all"):
+            raise InvalidRequest(
+                f"unknown archive filter {archived!r}", "use unarchived/archived/all"
+            )
+        kwargs: dict[str, Any] = {
+            "agent_id": agent_id,
+            "limit": CONVERSATION_PAGE,
+            "order": "desc",
+            "order_by": "last_message_at",
+            "archive_status": archived,
+        }
+        if search:
+            kwargs["summary_search"] = search
+        if after:
+            kwargs["after"] = after
+        with sdk_errors(base_url=self._base_url, what=f"the conversations of agent {agent_id}"):
+            resp = await self._aclient.conversations.with_raw_response.list(**kwargs)
+        page = json.loads(resp.http_response.content)
+        nxt = page[-1].get("id") if len(page) >= CONVERSATION_PAGE else None
+        if archived != "all":  # servers that ignore archive_status but report `archived`
+            want = archived == "archived"
+            page = [c for c in page if c.get("archived") is None or bool(c["archived"]) == want]
+        needle = (search or "").lower()
+        if needle:  # servers that ignore summary_search
+            page = [c for c in page if needle in str(c.get("summary") or "").lower()]
+        links = self.lineage.all()  # one read of the lineage file per page
+        rows = [self._row(c, links) for c in page]
+        if after is None and agent_id == self.agent_id:
+            pinned = [self._row(p, links) for p in self._pinned if not needle]
+            head = [self._default_row()] if not needle and archived != "archived" else []
+            seen = {r["id"] for r in rows}
+            rows = [*head, *[p for p in pinned if p["id"] not in seen], *rows]
+        return {"rows": rows, "next": nxt, "agent_id": agent_id}
+
+    def _cached_stats(self, cid: str, stamp: Any) -> dict[str, Any] | None:
+        count = self._counts.get(cid)
+        system = self._system.get(cid)
+        if count is None or system is None or count[0] != stamp:
+            return None
+        return self._stats_row(cid, system, count[1])
+
+    def _stats_row(self, cid: str, system: tuple[str | None, str], count: int) -> dict[str, Any]:
+        diff = diff_memory(system[0], self._block_values) if system[0] is not None else None
+        return {
+            "id": cid,
+            "count": count,
+            "first_user": _short(system[1]),
+            "stale": bool(diff and diff.stale),
+            "stale_known": bool(diff and diff.known),
+            "stale_labels": diff.labels if diff else [],
+        }
+
+    async def _stats(self, ids: list[str], *, memory_only: bool = False) -> list[dict[str, Any]]:
+        """Per-row statistics; ``memory_only``: memory changed, reuse known counts."""
+        sem = asyncio.Semaphore(STATS_CONCURRENCY)
+
+        async def one(cid: str) -> dict[str, Any]:
+            async with sem:
+                try:
+                    system = await self._system_message(cid)
+                    known = self._counts.get(cid) if memory_only else None
+                    count = known[1] if known is not None else await self._count(cid)
+                    return self._stats_row(cid, system, count)
+                except Exception as exc:
+                    return {"id": cid, "error": str(translate(exc, base_url=self._base_url))}
+
+        if not self._block_values and self.agent_id:
+            await self._load_blocks()
+        return list(await asyncio.gather(*(one(c) for c in ids[:200])))
+
+    async def _system_message(self, cid: str) -> tuple[str | None, str]:
+        """(compiled system message text or None, first user message text), cached."""
+        cached = self._system.get(cid)
+        if cached is not None:
+            return cached
+        page = await self._list_raw(cid, order="asc", limit=10)
+        system = next((m for m in page[:2] if m.get("message_type") == "system_message"), None)
+        user = next(
+            (m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)),
+            None,
+        )
+        result = (
+            message_text(system) if system is not None else None,
+            message_text(user) if user is not None else "",
+        )
+        self._system[cid] = result
+        return result
+
+    async def _count(self, cid: str) -> int:
+        """How many Letta messages the conversation has (paged; cached until it changes)."""
+        stamp = await self._activity_stamp(cid)
+        cached = self._counts.get(cid)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        total = 0
+        after: str | None = None
+        size = COUNT_PAGE
+        while True:
+            kwargs: dict[str, Any] = {"order": "asc", "limit": size}
+            if after:
+                kwargs["after"] = after
+            try:
+                page = await self._list_raw(cid, **kwargs)
+            except InvalidRequest:
+                if after is None and size > 50:
+                    size //= 2
+                    continue
+                raise
+            kept, cursor, more = _cut(page, size)
+            total += len(kept)
+            if not more or cursor is None or cursor == after:
+                break
+            after = cursor
+        self._counts[cid] = (stamp, total)
+        return total
+
+    async def _activity_stamp(self, cid: str) -> Any:
+        if cid == DEFAULT:
+            return None
+        with sdk_errors(base_url=self._base_url, what=self._what(cid)):
+            conv = await self._aclient.conversations.retrieve(cid)
+        data = conv.to_dict(mode="json")
+        self._in_context[cid] = set(data.get("in_context_message_ids") or [])
+        return data.get("last_message_at")
