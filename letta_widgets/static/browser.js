@@ -388,6 +388,7 @@ function render({ model, el }) {
     renderWindow();
   }
 
+  /** A row's data changed: it is drawn again on the next pass (if it is in the window). */
   function redrawRow(id) {
     const row = list.rows.get(id);
     if (row) row._lwVersion = (row._lwVersion || 0) + 1;
