@@ -47,6 +47,7 @@ class _Pager:
         self.done = False
 
     def request(self) -> tuple[str | None, int] | None:
+        """The next page to ask for, ``(after, limit)``, or ``None`` when done."""
         if self.done:
             return None
         return self.cursor, self.size
@@ -60,6 +61,7 @@ class _Pager:
         return True
 
     def feed(self, page: list[dict[str, Any]], asked: int) -> None:
+        """Take the server's answer to a request for ``asked`` messages."""
         self.requests += 1
         if not page:
             self.done = True
@@ -125,6 +127,7 @@ class _Pager:
 
 
 def _new_pager(client: Letta | AsyncLetta, page_size: int | None, **kwargs: Any) -> _Pager:
+    """A pager for ``client``'s server: ``page_size`` or the largest size it accepted."""
     cap = _page_limit.get(base_url_of(client), MAX_PAGE)
     size = min(page_size, cap) if page_size else cap
     return _Pager(
