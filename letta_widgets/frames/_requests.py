@@ -15,8 +15,9 @@ from letta_client import AsyncLetta, Letta
 
 from letta_widgets import errors
 from letta_widgets.client import base_url_of
+from letta_widgets.frames import _paging
 from letta_widgets.frames._drivers import Call, Plan, run_async, run_sync
-from letta_widgets.frames._paging import _CONV_PAGE, _MIN_PAGE, _page_limit, _Pager
+from letta_widgets.frames._paging import _MIN_PAGE, _page_limit, _Pager
 
 # ------------------------------------------------------------------ message pages
 
@@ -198,20 +199,22 @@ def _list_conversations_sync(
     *,
     archived: str,
     search: str | None,
-    page_size: int = _CONV_PAGE,
+    page_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every conversation as dicts, oldest first; ``archived`` is the ``archive_status``."""
+    size = page_size or _paging._CONV_PAGE
     plan = _conversations_plan(
-        base_url_of(client), agent_id, archived=archived, search=search, page_size=page_size
+        base_url_of(client), agent_id, archived=archived, search=search, page_size=size
     )
     return run_sync(client, plan)
 
 
 async def _list_conversations_async(
-    aclient: AsyncLetta, agent_id: str, page_size: int = _CONV_PAGE
+    aclient: AsyncLetta, agent_id: str, page_size: int | None = None
 ) -> list[dict[str, Any]]:
     """Every conversation of ``agent_id`` (archived ones too) as dicts, oldest first."""
+    size = page_size or _paging._CONV_PAGE
     plan = _conversations_plan(
-        base_url_of(aclient), agent_id, archived="all", search=None, page_size=page_size
+        base_url_of(aclient), agent_id, archived="all", search=None, page_size=size
     )
     return await run_async(aclient, plan)

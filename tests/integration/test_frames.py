@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from letta_client import Letta
 
-import letta_widgets.frames as frames_mod
+import letta_widgets.frames._paging as frames_paging
 from letta_widgets import NotFound
 from letta_widgets._messages import KNOWN_MESSAGE_TYPES, SCHEMA
 from letta_widgets.export import export_history, read_history
@@ -277,7 +277,7 @@ def test_accessor_on_known_tool_calls_and_approvals(client, rich_conv):
 def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkeypatch):
     made = [client.conversations.create(agent_id=agent.id, summary=f"topic {i}") for i in range(12)]
     say(client, made[0].id, "hello")
-    monkeypatch.setattr(frames_mod, "_CONV_PAGE", 5)
+    monkeypatch.setattr(frames_paging, "_CONV_PAGE", 5)  # 12 conversations: 3 pages
     df = conversations_frame(client, agent.id, archived="all")
     assert set(df["id"]) == {c.id for c in made}
     assert list(df.columns) == [
