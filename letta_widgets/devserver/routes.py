@@ -505,6 +505,7 @@ class Api:
         if not streaming:
             opts.background = False
             opts.stream_tokens = False
+            opts.streaming = False
 
         # otid idempotency (background runs, as on the real server): a repeated otid gets
         # the first run's stream and creates no second message or run
@@ -531,16 +532,16 @@ class Api:
                 "complete.",
                 run_id=active[0].id,
             )
-        pending = (conv.get("data") or {}).get("pending_approval")
-        has_approval = any(m.get("type") == "approval" for m in inputs)
-        if pending and not has_approval:
-            raise conflict(
-                "Cannot send a new message: The agent is waiting for approval on a "
-                "tool call. Please approve or deny the pending request before "
-                "continuing."
-            )
-        if has_approval and not pending:
-            raise bad_request("No tool call is currently awaiting approval.")
+        problem = _approval_problem(conv, inputs)
+        if problem is not None:
+            # the real server's agent loop rejects these: a JSON error with streaming=false,
+            # else a run that fails at once (stop_reason error + an error event)
+            status, message, detail = problem
+            if not streaming:
+                if status == 409:
+                    raise conflict(detail.removeprefix("CONFLICT: "))
+                raise ApiError(400, {"detail": detail})
+            opts.failure = (message, detail)
         run = self.runs.start(conv, inputs, opts)
         return await self._respond(run, streaming, opts)
 
@@ -672,11 +673,13 @@ class Api:
         if "ascending" in qp:
             ascending = _bool(qp.get("ascending"), False)
         runs = [
-            self._run_json(rec)
+            self._run_json(rec, listed=True)
             for rec in self.store.list_runs(
                 agent_ids=agent_ids, conv_id=qp.get("conversation_id"), ascending=ascending
             )
         ]
+        if qp.get("conversation_id"):  # streaming=false runs have no conversation on 0.16.8
+            runs = [r for r in runs if r["conversation_id"] is not None]
         statuses = set(qp.getlist("statuses"))
         if not statuses and _bool(qp.get("active"), False):
             statuses = {"created", "running"}
@@ -705,10 +708,25 @@ class Api:
             raise not_found(f"Run with id={run_id} not found")
         return json_response(self._run_json(rec))
 
-    def _run_json(self, rec: dict[str, Any]) -> dict[str, Any]:
+    def _run_json(self, rec: dict[str, Any], listed: bool = False) -> dict[str, Any]:
+        """A run record as 0.16.8 answers it: ``ttft_ns`` null, ``total_duration_ns`` only in
+        lists, ``metadata`` the run type (and a failed run's error event). A
+        ``streaming=false`` run is recorded with no conversation and stays ``created``."""
         live = self.runs.get(rec["id"])
         data = rec["data"]
         conv_id = rec["conv_id"]
+        metadata: dict[str, Any] = {"run_type": "send_conversation_message"}
+        if data.get("streaming") is False:
+            return {
+                **self._run_json({**rec, "data": {}}),
+                "conversation_id": None,
+                "status": "created",
+                "stop_reason": None,
+                "completed_at": None,
+                "total_duration_ns": None,
+            }
+        if data.get("error"):
+            metadata["error"] = data["error"]
         return {
             "id": rec["id"],
             "agent_id": rec["agent_id"],
@@ -721,11 +739,7 @@ class Api:
             "completed_at": fmt_timestamp(data.get("completed_at")),
             "conversation_id": None if conv_id.startswith("default-") else conv_id,
             "created_at": fmt_timestamp(rec["created_at"]),
-            "metadata": {
-                "run_type": "send_conversation_message",
-                "model": data.get("model"),
-                "override_system": data.get("override_system"),
-            },
+            "metadata": metadata,
             "request_config": {
                 "assistant_message_tool_kwarg": "message",
                 "assistant_message_tool_name": "send_message",
@@ -734,8 +748,8 @@ class Api:
             },
             "status": live.status if live else rec["status"],
             "stop_reason": live.stop_reason if live else rec["stop_reason"],
-            "total_duration_ns": data.get("total_duration_ns"),
-            "ttft_ns": live.ttft_ns if live else data.get("ttft_ns"),
+            "total_duration_ns": data.get("total_duration_ns") if listed else None,
+            "ttft_ns": None,
         }
 
     # ------------------------------------------------------------------ admin
@@ -796,6 +810,41 @@ def _page(
     if limit is not None:
         rows = rows[-limit:] if before and not after else rows[:limit]
     return rows
+
+
+_UNKNOWN_STREAM_ERROR = "An unknown error occurred with the LLM streaming request."
+
+
+def _approval_problem(
+    conv: dict[str, Any], inputs: list[dict[str, Any]]
+) -> tuple[int, str, str] | None:
+    """Why the real server refuses these inputs given the pending approval:
+    ``(status without streaming, error message, detail)``, or None when they are fine."""
+    pending = (conv.get("data") or {}).get("pending_approval")
+    approvals = [m for m in inputs if m.get("type") == "approval"]
+    if pending and not approvals:
+        text = (
+            "CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool "
+            "call. Please approve or deny the pending request before continuing."
+        )
+        return 409, text, text
+    if approvals and not pending:
+        return (
+            400,
+            _UNKNOWN_STREAM_ERROR,
+            "Cannot process approval response: No tool call is currently awaiting approval. "
+            "Please send a regular message to interact with the agent.",
+        )
+    if approvals:
+        expected = [pending["tool_call"]["tool_call_id"]]
+        got = [a.get("tool_call_id") for m in approvals for a in m.get("approvals") or []]
+        if got and sorted(map(str, got)) != expected:
+            return (
+                400,
+                _UNKNOWN_STREAM_ERROR,
+                f"Invalid tool call IDs. Expected '{expected}', but received '{got}'.",
+            )
+    return None
 
 
 def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:

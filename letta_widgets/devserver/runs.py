@@ -39,6 +39,8 @@ class RunOptions:
 
     stream_tokens: bool = False
     background: bool = False
+    streaming: bool = True
+    """False for ``streaming=false`` requests (their run records look different on 0.16.8)."""
     include_pings: bool = True
     token_delay: float = 0.0
     step_delay: float = 0.0
@@ -51,6 +53,9 @@ class RunOptions:
     """Seconds without an event before a keepalive ping (with ``include_pings``)."""
     fault: FaultSpec = field(default_factory=FaultSpec)
     types: list[str] | None = None
+    failure: tuple[str, str] | None = None
+    """``(message, detail)``: the run fails at once with an ``internal_error`` event, as the
+    real server's agent loop rejects some requests (e.g. a message while approval is pending)."""
 
 
 @dataclass
@@ -177,7 +182,11 @@ class RunManager:
             "running",
             opts.background,
             run.created_at,
-            {"model": opts.override_model, "override_system": opts.override_system},
+            {
+                "model": opts.override_model,
+                "override_system": opts.override_system,
+                "streaming": opts.streaming,
+            },
         )
         otids = [m["otid"] for m in inputs if m.get("otid")]
         if otids:
@@ -245,33 +254,20 @@ class RunManager:
             ctx = svc.context(conv)
             first_step_id = new_id("step")
             texts = " ".join(_as_text(m.get("content")) for m in inputs)
+            if run.opts.failure is not None:
+                message, detail = run.opts.failure
+                self._fail(run, "error", "internal_error", message, detail)
+                return
             if fault.error_event or script.is_llm_failure(texts):
                 # like an LLM error on the real server: nothing is stored, not even the input
                 await run.sleep(run.opts.step_delay)
-                run.error = {
-                    "type": "llm_error",
-                    "message": "An error occurred with the LLM request.",
-                    "detail": "Injected by the devserver (error_event fault or fail:llm).",
-                }
-                run.status = "failed"
-                run.stop_reason = "llm_api_error"
-                run.emit(Chunk("data", stop_reason_json("llm_api_error")))
-                run.emit(
-                    Chunk(
-                        "error",
-                        {
-                            "message_type": "error_message",
-                            "run_id": run.id,
-                            "error_type": "llm_error",
-                            "message": "An error occurred with the LLM request.",
-                            "detail": run.error["detail"],
-                            "seq_id": None,
-                        },
-                    )
+                self._fail(
+                    run,
+                    "llm_api_error",
+                    "llm_error",
+                    "An error occurred with the LLM request.",
+                    "Injected by the devserver (error_event fault or fail:llm).",
                 )
-                if not run.opts.background:  # background error streams end without [DONE]
-                    run.emit(Chunk("done"))
-                store.finish_run(run.id, "failed", "llm_api_error", self._run_data(run))
                 return
             user_text, run.unsaved_inputs, approval = self._inputs(run, conv, inputs, first_step_id)
 
@@ -345,15 +341,48 @@ class RunManager:
         if fresh is not None and stop != "requires_approval":
             svc.maybe_compact(fresh)
 
+    def _fail(self, run: Run, stop: str, error_type: str, message: str, detail: str) -> None:
+        """End the run with an error event; nothing is stored, not even the input."""
+        run.error = {"type": error_type, "message": message, "detail": detail}
+        run.status, run.stop_reason = "failed", stop
+        run.emit(Chunk("data", stop_reason_json(stop)))
+        run.emit(
+            Chunk(
+                "error",
+                {
+                    "message_type": "error_message",
+                    "run_id": run.id,
+                    "error_type": error_type,
+                    "message": message,
+                    "detail": detail,
+                    "seq_id": None,
+                },
+            )
+        )
+        if not run.opts.background:  # background error streams end without [DONE]
+            run.emit(Chunk("done"))
+        self.store.finish_run(run.id, "failed", stop, self._run_data(run))
+
     def _run_data(self, run: Run) -> dict[str, Any]:
         run.completed_at = now()
-        return {
+        data: dict[str, Any] = {
             "model": run.opts.override_model,
             "override_system": run.opts.override_system,
+            "streaming": run.opts.streaming,
             "completed_at": run.completed_at,
             "ttft_ns": run.ttft_ns,
             "total_duration_ns": int((run.completed_at - run.created_at) * 1e9),
         }
+        if run.error is not None:  # the real server keeps the error event in the metadata
+            data["error"] = {
+                "message_type": "error_message",
+                "run_id": run.id,
+                "error_type": run.error["type"],
+                "message": run.error["message"],
+                "detail": run.error["detail"],
+                "seq_id": None,
+            }
+        return data
 
     def _inputs(
         self, run: Run, conv: dict[str, Any], inputs: list[dict[str, Any]], step_id: str
@@ -374,7 +403,7 @@ class RunManager:
                         _approval_body(m, conv),
                         run.id,
                         None,  # the real server stores approval responses outside any step
-                        m.get("otid"),
+                        None,  # ... and drops their otid
                         conv["agent_id"],
                     )
                 )

@@ -248,3 +248,93 @@ def test_tool_error_return(
     listed = sup.of_type(sup.history(client, conv.id), "tool_return_message")[0]
     assert listed.stderr == [line] and listed.tool_return == message
     assert [e["stop_reason"] for e in raw.events if "stop_reason" in e] == ["end_turn"]
+
+
+WAITING = (
+    "CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool call. "
+    "Please approve or deny the pending request before continuing."
+)
+
+
+def _error_run(raw: sup.RawStream) -> dict:
+    """A run the agent loop rejected: ping, stop_reason error, an ``event: error``, [DONE]."""
+    kinds = [e["message_type"] for e in raw.events]
+    assert kinds == ["ping", "stop_reason", "error_message"], kinds
+    assert raw.events[1]["stop_reason"] == "error"
+    assert raw.event_names == ["error"] and raw.done
+    err = raw.events[2]
+    assert err["error_type"] == "internal_error" and err["run_id"] == raw.events[0]["run_id"]
+    return err
+
+
+def test_message_while_approval_pending_streams_an_error(
+    client: Letta, conv: object, server_label: str, is_devserver: bool
+) -> None:
+    """Streaming, the refusal is not a 409 but a run that fails at once (streaming=False: 409,
+    see test_approval_request_then_approve); nothing is stored."""
+    _require_approval(client, conv.agent_id, server_label, is_devserver)
+    _ask(client, conv.id)
+    before = sup.history(client, conv.id)
+    for kw in ({}, {"stream_tokens": True}):
+        err = _error_run(sup.raw_stream(client, conv.id, "hello?", **kw))
+        assert err["message"] == WAITING and err["detail"] == WAITING
+    assert [sup.key(m) for m in sup.history(client, conv.id)] == [sup.key(m) for m in before]
+    run = client.runs.retrieve(err["run_id"])
+    assert (run.status, run.stop_reason) == ("failed", "error")
+
+
+def test_approval_answer_errors(
+    client: Letta, conv: object, server_label: str, is_devserver: bool
+) -> None:
+    """An approval with nothing pending, or for another tool call: a failed run when
+    streaming, HTTP 400 with the same detail when not."""
+
+    def answer(tool_call_id: str, **kw: object) -> sup.RawStream:
+        resp = client.conversations.messages.with_raw_response.create(
+            conv.id,
+            messages=[
+                {
+                    "type": "approval",
+                    "approvals": [
+                        {"type": "approval", "tool_call_id": tool_call_id, "approve": True}
+                    ],
+                }
+            ],
+            **kw,
+        )
+        resp.http_response.read()
+        out = sup.RawStream(resp.http_response.headers.get("content-type", ""), [])
+        for line in resp.http_response.text.splitlines():
+            if line == "data: [DONE]":
+                out.done = True
+            elif line.startswith("data: "):
+                out.events.append(json.loads(line[6:]))
+            elif line.startswith("event: "):
+                out.event_names.append(line[7:])
+        return out
+
+    nothing = (
+        "Cannot process approval response: No tool call is currently awaiting approval. "
+        "Please send a regular message to interact with the agent."
+    )
+    err = _error_run(answer("call_nothing"))
+    assert err["detail"] == nothing
+    assert err["message"] == "An unknown error occurred with the LLM streaming request."
+    with pytest.raises(letta_client.BadRequestError) as info:
+        answer("call_nothing", streaming=False)
+    assert info.value.body == {"detail": nothing}
+
+    _require_approval(client, conv.agent_id, server_label, is_devserver)
+    _, req = _ask(client, conv.id)
+    wrong = (
+        f"Invalid tool call IDs. Expected '['{req.tool_call.tool_call_id}']', "
+        "but received '['call_nope']'."
+    )
+    assert _error_run(answer("call_nope"))["detail"] == wrong
+    with pytest.raises(letta_client.BadRequestError) as info:
+        answer("call_nope", streaming=False)
+    assert info.value.body == {"detail": wrong}
+    # the request is still pending: the right id goes through
+    assert sup.stop_reason(_answer(client, conv.id, req, True)) == "end_turn"
+    resp = sup.of_type(sup.history(client, conv.id), "approval_response_message")
+    assert len(resp) == 1 and resp[0].otid is None

@@ -325,3 +325,54 @@ def test_cancel_background_stream_ends_with_done(
     assert '"stop_reason":"cancelled"' in lines[-2].replace(" ", "")
     assert "usage_statistics" not in "".join(lines)
     assert sup.types(sup.history(client, conv.id)) == ["system_message"]
+
+
+def _finished(client: Letta, run_id: str) -> Any:
+    assert sup.wait_for(lambda: client.runs.retrieve(run_id).status != "running", 15)
+    return sup.raw_json(client.runs.with_raw_response.retrieve, run_id)
+
+
+def test_run_record_fields(client: Letta, conv: object) -> None:
+    """As 0.16.8 records runs: ``ttft_ns`` null, ``total_duration_ns`` only in lists,
+    ``metadata`` the run type, plus the error event of a failed run."""
+    run_id = sup.of_type(sup.send(client, conv.id, "hello"), "assistant_message")[0].run_id
+    body = _finished(client, run_id)
+    assert body["status"] == "completed" and body["stop_reason"] == "end_turn"
+    assert body["ttft_ns"] is None and body["total_duration_ns"] is None
+    assert body["metadata"] == {"run_type": "send_conversation_message"}
+
+    def row() -> dict:
+        listed = sup.raw_json(client.runs.with_raw_response.list, conversation_id=conv.id)
+        return next(r for r in listed if r["id"] == run_id)
+
+    # the list fills it from the run's metrics (on the real server, a moment after the end)
+    assert sup.wait_for(lambda: row()["total_duration_ns"] is not None, 15)
+    assert row()["ttft_ns"] is None and row()["total_duration_ns"] > 0
+
+    raw = sup.raw_stream(client, conv.id, "fail:llm please")
+    failed = next(e["run_id"] for e in raw.events if e.get("run_id"))
+    body = _finished(client, failed)
+    assert (body["status"], body["stop_reason"]) == ("failed", "llm_api_error")
+    error = body["metadata"]["error"]
+    assert error["message_type"] == "error_message" and error["run_id"] == failed
+    assert error["error_type"] == "llm_error" and error["seq_id"] is None
+    assert error["message"] and error["detail"]
+
+
+def test_streaming_false_run_record(client: Letta, conv: object) -> None:
+    """0.16.8 records a ``streaming=false`` run with no conversation and never moves it past
+    ``created`` (so ``runs.list(conversation_id=…)`` does not show it)."""
+    raw = sup.raw_json(
+        client.conversations.messages.with_raw_response.create,
+        conv.id,
+        messages=sup.user("quiet"),
+        streaming=False,
+    )
+    run_id = raw["messages"][0]["run_id"]
+    body = sup.raw_json(client.runs.with_raw_response.retrieve, run_id)
+    assert body["conversation_id"] is None and body["agent_id"] == conv.agent_id
+    assert (body["status"], body["stop_reason"], body["completed_at"]) == ("created", None, None)
+    assert body["metadata"] == {"run_type": "send_conversation_message"}
+    assert run_id not in {r.id for r in client.runs.list(conversation_id=conv.id).items}
+    # the conversation itself is not blocked by it
+    assert sup.stop_reason(sup.send(client, conv.id, "after")) == "end_turn"
