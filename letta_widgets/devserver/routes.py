@@ -20,7 +20,14 @@ from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
 from .ids import fmt_timestamp, is_valid_id, now
 from .runs import Run, RunManager, RunOptions, ping_chunk
-from .serialize import agent_json, block_json, conversation_json, llm_config, stop_reason_json
+from .serialize import (
+    ACTOR_ID,
+    agent_json,
+    block_json,
+    conversation_json,
+    llm_config,
+    stop_reason_json,
+)
 from .service import Service, check_limit
 from .sse import Chunk, frame
 
@@ -490,6 +497,7 @@ class Api:
             keepalive=ms("x-devserver-keepalive-ms", cfg.keepalive_ms),
             fault=fault_of(request),
             types=body.get("include_return_message_types") or None,
+            max_steps=_int(body.get("max_steps"), 50),
         )
 
     @api
@@ -532,7 +540,7 @@ class Api:
                 "complete.",
                 run_id=active[0].id,
             )
-        problem = _approval_problem(conv, inputs)
+        problem = _input_problem(conv, inputs)
         if problem is not None:
             # the real server's agent loop rejects these: a JSON error with streaming=false,
             # else a run that fails at once (stop_reason error + an error event)
@@ -637,7 +645,7 @@ class Api:
         if run_id:
             run = self.runs.get(run_id)
             if run is None or run.conv_id != conv["id"]:
-                raise not_found(f"Run {run_id} not found.")
+                raise not_found(_run_not_found(run_id))
         else:
             active = self.runs.active_for(conv["id"])
             if not active:
@@ -702,10 +710,10 @@ class Api:
         """``GET /v1/runs/{run_id}``: status, stop reason, timings, request config."""
         run_id = request.path_params["run_id"]
         if not is_valid_id("run", run_id):
-            raise invalid_id("run_id", run_id, "run")
+            raise bad_request(f"Invalid run ID format: {run_id}. Expected format: 'run-<uuid4>'")
         rec = self.store.get_run(run_id)
         if rec is None:
-            raise not_found(f"Run with id={run_id} not found")
+            raise not_found(_run_not_found(run_id))
         return json_response(self._run_json(rec))
 
     def _run_json(self, rec: dict[str, Any], listed: bool = False) -> dict[str, Any]:
@@ -815,13 +823,24 @@ def _page(
 _UNKNOWN_STREAM_ERROR = "An unknown error occurred with the LLM streaming request."
 
 
-def _approval_problem(
+def _run_not_found(run_id: str) -> str:
+    """The real server's 404 detail for an unknown run (it prints its default actor)."""
+    return (
+        f"Run not found with id='['{run_id}']', access level in ['read'] for actor='id="
+        f"'{ACTOR_ID}' organization_id='org-00000000-0000-4000-8000-000000000000' "
+        "name='default_user' is_deleted=False'"
+    )
+
+
+def _input_problem(
     conv: dict[str, Any], inputs: list[dict[str, Any]]
 ) -> tuple[int, str, str] | None:
-    """Why the real server refuses these inputs given the pending approval:
-    ``(status without streaming, error message, detail)``, or None when they are fine."""
+    """Why the real server's agent loop refuses these inputs (empty content, the pending
+    approval): ``(status without streaming, error message, detail)``, or None."""
     pending = (conv.get("data") or {}).get("pending_approval")
     approvals = [m for m in inputs if m.get("type") == "approval"]
+    if any(m.get("type") != "approval" and m.get("content") in ("", []) for m in inputs):
+        return 400, _UNKNOWN_STREAM_ERROR, "Message content is empty or invalid"
     if pending and not approvals:
         text = (
             "CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool "
@@ -845,6 +864,13 @@ def _approval_problem(
                 f"Invalid tool call IDs. Expected '{expected}', but received '{got}'.",
             )
     return None
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        raise bad_request(f"expected an integer, got {value!r}") from None
 
 
 def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -53,6 +53,8 @@ class RunOptions:
     """Seconds without an event before a keepalive ping (with ``include_pings``)."""
     fault: FaultSpec = field(default_factory=FaultSpec)
     types: list[str] | None = None
+    max_steps: int = 50
+    """Steps before the run stops with ``max_steps`` (the real server's default: 50)."""
     failure: tuple[str, str] | None = None
     """``(message, detail)``: the run fails at once with an ``internal_error`` event, as the
     real server's agent loop rejects some requests (e.g. a message while approval is pending)."""
@@ -519,6 +521,8 @@ class RunManager:
             return "requires_approval"
         result, status, stderr = self._run_tool(conv, step.tool_call, run.id)
         await self._tool_return(run, conv, call, result, status, step_id, stderr=stderr)
+        if usage["steps"] >= run.opts.max_steps:
+            return "max_steps"
         final = script.follow_up(ctx, user_text, step.tool_call, result, status)
         await self._step(run, conv, final, new_id("step"), ctx, usage)
         return "end_turn"

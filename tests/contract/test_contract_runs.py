@@ -7,7 +7,9 @@ token by token, so a test can act while the run is active.
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from typing import Any
 
 import _support as sup
@@ -376,3 +378,58 @@ def test_streaming_false_run_record(client: Letta, conv: object) -> None:
     assert run_id not in {r.id for r in client.runs.list(conversation_id=conv.id).items}
     # the conversation itself is not blocked by it
     assert sup.stop_reason(sup.send(client, conv.id, "after")) == "end_turn"
+
+
+def test_max_steps(client: Letta, conv: object) -> None:
+    """``max_steps=1``: the tool round stops after its first step (stored), ``max_steps``."""
+    prompt = 'call:memory_insert {"label": "human", "new_string": "Ada likes figs."}'
+    chunks = sup.send(client, conv.id, prompt, max_steps=1)
+    assert sup.types(chunks)[1:] == [
+        "reasoning_message",
+        "tool_call_message",
+        "tool_return_message",
+        "stop_reason",
+        "usage_statistics",
+    ]
+    assert sup.stop_reason(chunks) == "max_steps" and chunks[-1].step_count == 1
+    assert sup.types(sup.history(client, conv.id))[-2:] == [
+        "tool_call_message",
+        "tool_return_message",
+    ]
+    assert sup.stop_reason(sup.send(client, conv.id, "next")) == "end_turn"
+
+
+@pytest.mark.parametrize("content", ["", []])
+def test_empty_content(client: Letta, conv: object, content: object) -> None:
+    """Empty content: a run that fails at once when streaming, 400 when not; nothing stored."""
+    detail = "Message content is empty or invalid"
+    resp = client.conversations.messages.with_raw_response.create(
+        conv.id, messages=[{"role": "user", "content": content}]
+    )
+    resp.http_response.read()
+    lines = resp.http_response.text.splitlines()
+    events = [json.loads(x[6:]) for x in lines if x.startswith("data: {")]
+    assert [e["message_type"] for e in events] == ["ping", "stop_reason", "error_message"]
+    assert events[1]["stop_reason"] == "error" and "event: error" in lines
+    assert events[2]["error_type"] == "internal_error" and events[2]["detail"] == detail
+    with pytest.raises(letta_client.BadRequestError) as info:
+        client.conversations.messages.create(
+            conv.id, messages=[{"role": "user", "content": content}], streaming=False
+        )
+    assert info.value.body == {"detail": detail}
+    assert sup.types(sup.history(client, conv.id)) == ["system_message"]
+
+
+def test_unknown_and_malformed_run_ids(client: Letta, conv: object) -> None:
+    unknown = f"run-{uuid.uuid4()}"
+    with pytest.raises(letta_client.NotFoundError) as info:
+        client.runs.retrieve(unknown)
+    assert info.value.body["detail"].startswith(f"Run not found with id='['{unknown}']'")
+    with pytest.raises(letta_client.NotFoundError) as info:
+        list(client.conversations.messages.stream(conv.id, run_id=unknown))
+    assert info.value.body["detail"].startswith(f"Run not found with id='['{unknown}']'")
+    with pytest.raises(letta_client.BadRequestError) as info:
+        client.runs.retrieve("run-123")
+    assert info.value.body == {
+        "detail": "INVALID_ARGUMENT: Invalid run ID format: run-123. Expected format: 'run-<uuid4>'"
+    }
