@@ -309,6 +309,8 @@ class Api:
         return self.svc.conversation(request.path_params["cid"], aid, allow_default=allow_default)
 
     def _conv_json(self, conv: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
+        """A conversation; ``fresh``: with ``in_context_message_ids`` empty, as the real server
+        answers everything but ``retrieve`` (create, fork, update, list)."""
         ids = [] if fresh else self.svc.in_context_ids(conv)
         out = conversation_json(conv, ids)
         if conv.get("is_default"):
@@ -360,7 +362,8 @@ class Api:
         limit = check_limit(qp.get("limit"), 50)
         if limit is not None:
             convs = convs[:limit]
-        return json_response([self._conv_json(c) for c in convs])
+        # as on 0.16.8, only retrieve loads in_context_message_ids: lists send []
+        return json_response([self._conv_json(c, fresh=True) for c in convs])
 
     @api
     async def conv_retrieve(self, request: Request) -> Response:
@@ -388,7 +391,7 @@ class Api:
         self.store.update_conversation(conv["id"], **fields)
         fresh = self.store.get_conversation(conv["id"])
         assert fresh is not None
-        return json_response(self._conv_json(fresh))
+        return json_response(self._conv_json(fresh, fresh=True))  # [] ids, as on 0.16.8
 
     @api
     async def conv_delete(self, request: Request) -> Response:

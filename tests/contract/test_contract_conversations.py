@@ -43,6 +43,19 @@ def test_retrieve_in_context_message_ids(client: Letta, conv: object) -> None:
     assert set(body) >= sup.CONVERSATION_FIELDS
 
 
+def test_only_retrieve_lists_in_context_message_ids(client: Letta, conv: object) -> None:
+    """The other answers carry the field but leave it empty (0.16.8 loads it in retrieve)."""
+    sup.send(client, conv.id, "hello there")
+    assert len(client.conversations.retrieve(conv.id).in_context_message_ids) >= 3
+    listed = sup.raw_json(client.conversations.with_raw_response.list, agent_id=conv.agent_id)
+    assert [c["in_context_message_ids"] for c in listed if c["id"] == conv.id] == [[]]
+    updated = sup.raw_json(client.conversations.with_raw_response.update, conv.id, summary="s")
+    assert updated["in_context_message_ids"] == []
+    forked = sup.raw_json(client.conversations.with_raw_response.fork, conv.id)
+    assert forked["in_context_message_ids"] == []
+    assert client.conversations.retrieve(forked["id"]).in_context_message_ids
+
+
 def test_update_summary(client: Letta, conv: object) -> None:
     updated = client.conversations.update(conv.id, summary="renamed")
     assert updated.summary == "renamed"
