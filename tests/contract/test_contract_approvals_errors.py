@@ -217,31 +217,47 @@ def test_approved_tool_return_belongs_to_the_requesting_step(
 
 
 @pytest.mark.parametrize(
-    ("args", "error", "message"),
+    ("tool", "args", "error", "message"),
     [
         (
+            "memory_replace",
             {"label": "human", "old_string": "zzz", "new_string": "tea"},
             "ValueError",
             "No replacement was performed, old_string `zzz` did not appear verbatim in memory "
             "block with label `human`.",
         ),
         (
+            "memory_replace",
             {"label": "nolabel", "old_string": "Ada", "new_string": "tea"},
             "KeyError",
             "'Block field nolabel does not exist (available sections = human, persona)'",
         ),
+        (
+            "memory_replace",
+            {"label": "human", "old_string": "", "new_string": "tea"},
+            "ValueError",
+            "No replacement was performed. Multiple occurrences of old_string `` in lines [1]. "
+            "Please ensure it is unique.",
+        ),
+        (
+            "memory_insert",
+            {"label": "human", "new_string": "x", "insert_line": 99},
+            "ValueError",
+            "Invalid `insert_line` parameter: 99. It should be within the range of lines of the "
+            "memory block: [0, 1], or -1 to append to the end of the memory block.",
+        ),
     ],
 )
 def test_tool_error_return(
-    client: Letta, conv: object, args: dict, error: str, message: str
+    client: Letta, conv: object, tool: str, args: dict, error: str, message: str
 ) -> None:
     """A failing tool: status error, the exception's text as the return, one stderr line."""
-    raw = sup.raw_stream(client, conv.id, f"call:memory_replace {json.dumps(args)}")
+    raw = sup.raw_stream(client, conv.id, f"call:{tool} {json.dumps(args)}")
     rets = [e for e in raw.events if e["message_type"] == "tool_return_message"]
     assert len(rets) == 1
     ret = rets[0]
     assert ret["status"] == "error" and ret["tool_return"] == message
-    line = f"Error executing function memory_replace: {error}: {message}"
+    line = f"Error executing function {tool}: {error}: {message}"
     assert ret["stderr"] == [line] and ret["stdout"] is None
     assert ret["tool_returns"][0]["stderr"] == [line]
     assert ret["tool_returns"][0]["tool_return"] == message
