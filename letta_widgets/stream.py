@@ -474,14 +474,7 @@ class TurnEngine:
                 first_error = exc
             except letta_client.ConflictError as exc:
                 if "approval" in str(exc.body).lower():
-                    raise ApprovalPending(
-                        f"{self._what()} is waiting for your approval of a tool call",
-                        "approve or deny it first (the Approve / Deny buttons, or "
-                        "chat.approve(approve=True|False))",
-                        status=409,
-                        url=self.base_url,
-                        detail=str(exc),
-                    ) from exc
+                    raise self._approval_pending(str(exc)) from exc
                 raise ConversationBusy(
                     f"{self._what()} is busy: another run is in progress",
                     "attach to it (ChatCell's Attach button or engine.attach()) or stop it "
@@ -617,7 +610,23 @@ class TurnEngine:
         finally:
             await stream.close()
 
-    def _run_error(self, event: Mapping[str, Any]) -> AgentRunError:
+    def _approval_pending(self, detail: str) -> ApprovalPending:
+        return ApprovalPending(
+            f"{self._what()} is waiting for your approval of a tool call",
+            "approve or deny it first (the Approve / Deny buttons, or "
+            "chat.approve(approve=True|False))",
+            status=409,
+            url=self.base_url,
+            detail=detail,
+        )
+
+    def _run_error(self, event: Mapping[str, Any]) -> LettaWidgetsError:
+        """The error a failed run reported (``error_message``), as a typed error."""
+        message = str(event.get("message") or "")
+        if "waiting for approval" in message.lower():
+            # The real server refuses a message sent while a tool call awaits approval
+            # by failing the new run at once (CONFLICT inside the stream, not an HTTP 409).
+            return self._approval_pending(message)
         return AgentRunError(
             f"the agent's run failed ({event.get('error_type')}: {event.get('message')})",
             "look at the server log; send again to retry",
