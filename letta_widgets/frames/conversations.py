@@ -62,12 +62,9 @@ def _conversation_rows(convs: list[dict[str, Any]]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for col, dtype in _CONV_COLUMNS.items():
         if col == "in_context_count":
-            values = [
-                len(c["in_context_message_ids"])
-                if isinstance(c.get("in_context_message_ids"), list)
-                else None
-                for c in convs
-            ]
+            # A conversation always holds at least its system message in context, so an
+            # empty list means "not reported" (Letta 0.16's list answers send []).
+            values = [len(c.get("in_context_message_ids") or []) or None for c in convs]
             data[col] = pd.array(values, dtype="Int64")
         elif isinstance(dtype, pd.DatetimeTZDtype):
             values = [c.get(col) for c in convs]
@@ -111,7 +108,7 @@ def conversations_frame(
         Also fetch, concurrently, each conversation's ``message_count`` (messages as the
         message list returns them) and its exact ``in_context_count`` (from
         ``conversations.retrieve``). Without it ``in_context_count`` is what the list
-        returned (``<NA>`` if the server leaves it out; Letta 0.16 lists send ``[]``).
+        returned, ``<NA>`` where the server leaves it out (Letta 0.16's lists do).
     concurrency
         Parallel requests for ``counts=True``.
     """

@@ -290,6 +290,13 @@ def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkey
         "in_context_count",
     ]
     assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
+    # in_context_count is what the list answer says; an empty list (Letta 0.16's lists
+    # send one) is unknown, never a false 0: every conversation holds its system message.
+    listed = client.conversations.list(agent_id=agent.id, limit=100)
+    got = df.set_index("id")["in_context_count"]
+    for conv in listed:
+        n = len(conv.in_context_message_ids or [])
+        assert pd.isna(got[conv.id]) if n == 0 else got[conv.id] == n
     assert df["created_at"].is_monotonic_decreasing
     found = conversations_frame(client, agent.id, search="topic 1", archived="all")
     assert set(found["summary"]) == {"topic 1", "topic 10", "topic 11"}
