@@ -74,9 +74,10 @@ def test_tool_round_and_optional_deltas() -> None:
     calls = [c for c in deltas if c["message_type"] == "tool_call_message"]
     assert len(calls) > 1 and isinstance(calls[0]["tool_calls"], dict)
     assert (
-        calls[0]["tool_call"]["name"] == "memory_insert" and calls[1]["tool_call"]["name"] is None
+        calls[0]["tool_call"]["name"] == "memory_insert"
+        and calls[1]["tool_call"].get("name") is None  # later pieces leave null keys out
     )
-    args = "".join(c["tool_call"]["arguments"] or "" for c in calls)
+    args = "".join(c["tool_call"].get("arguments") or "" for c in calls)
     assert json.loads(args)["new_string"] == "The human likes jam."
 
 
@@ -114,7 +115,8 @@ def test_cancel_ends_a_slow_run() -> None:
         return [c async for _, c in run.follow()]
 
     chunks = _data(asyncio.run(go()))
-    assert chunks[-2] == {"message_type": "stop_reason", "stop_reason": "cancelled"}
+    # as the real server: a cancelled stream ends at its stop reason (no usage statistics)
+    assert chunks[-1] == {"message_type": "stop_reason", "stop_reason": "cancelled"}
 
 
 def test_error_fault_stores_nothing() -> None:
