@@ -519,12 +519,23 @@ class TurnEngine:
         error = first_error
         attempts = 0
         while turn.stop_reason is None and not self._cancel_requested:
-            if not self.background and turn.run_id is None and error is not None:
+            if not self.background and turn.otid is not None:
+                # A foreground run has no stream to rejoin (the real server would wait
+                # forever on one): say what happened instead of trying.
+                if turn.run_id is None:
+                    raise StreamInterrupted(
+                        f"the stream from {self._what()} broke before the run was known",
+                        "send again: the message's otid makes the retry safe",
+                        url=self.base_url,
+                        detail=repr(error) if error else None,
+                    ) from error
                 raise StreamInterrupted(
-                    f"the stream from {self._what()} broke before the run was known",
-                    "send again: the message's otid makes the retry safe",
+                    f"the stream of run {turn.run_id} broke, and a run started without "
+                    "background mode cannot be resumed",
+                    "reload the conversation's history to see how the run ended; "
+                    "TurnEngine(background=True), the default, resumes instead",
                     url=self.base_url,
-                    detail=repr(error),
+                    detail=repr(error) if error else None,
                 ) from error
             if attempts >= self.max_reconnects:
                 raise StreamInterrupted(

@@ -80,6 +80,22 @@ def test_dropped_stream_resumes_without_loss_or_repeat(client, conversation, dro
 
 
 @devserver_only
+@pytest.mark.parametrize("drop_after", [1, 4])
+def test_a_dropped_foreground_stream_is_not_resumed(client, conversation, drop_after) -> None:
+    # Without background mode there is no stream to rejoin (letta 0.16.8 would hang on
+    # one): the engine says so at once instead of reconnecting.
+    engine = TurnEngine(client, conversation, background=False)
+    with pytest.raises(lw.StreamInterrupted) as info:
+        run(engine.run("Hello there", extra_headers={FAULT: f"drop_after={drop_after}"}))
+    turn = info.value.turn
+    assert turn.reconnects == 0
+    if turn.run_id is None:
+        assert "before the run was known" in str(info.value)
+    else:
+        assert "cannot be resumed" in str(info.value) and "reload" in str(info.value)
+
+
+@devserver_only
 def test_malformed_event_is_survived_by_resuming(client, conversation) -> None:
     engine = TurnEngine(client, conversation)
     turn = run(engine.run("Tell me something slow.", extra_headers={FAULT: "malformed_event"}))
