@@ -196,24 +196,13 @@ def test_input_shorthand(client: Letta, conv: object) -> None:
     assert sup.of_type(sup.history(client, conv.id), "user_message")[0].content == "via input"
 
 
-def _shapes_dir() -> Path | None:
-    env = os.environ.get("LETTA_SHAPES_DIR")
-    here = Path(__file__).resolve()
-    for cand in ([Path(env)] if env else []) + [
-        p / "shared" / "letta-shapes" for p in here.parents
-    ]:
-        if (cand / "README.md").is_file():
-            return cand
-    return None
+SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "letta-shapes"  # real recordings
 
 
 def test_known_field_sets_match_the_recorded_shapes() -> None:
     """The field sets these tests hold servers to agree with the real server's recordings."""
-    shapes = _shapes_dir()
-    if shapes is None:
-        pytest.skip("no letta-shapes recordings here (set LETTA_SHAPES_DIR)")
     checked = 0
-    for f in sorted(shapes.glob("*.json")):
+    for f in sorted(SHAPES.glob("*.json")):
         if not f.name.startswith(("list_", "stream_")):
             continue
         obj = json.loads(f.read_text())

@@ -19,10 +19,10 @@ from letta_widgets.render import (
     render_usage,
 )
 
-SHAPES = Path(__file__).resolve().parents[3] / "shared" / "letta-shapes"
+SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "letta-shapes"
 RUN = "run-fcdaecf6-fd58-4dda-a1b6-97a3739e4197"
 
-# Copies of ../shared/letta-shapes/list_*.json (recorded from a real Letta server).
+# Copies of tests/fixtures/letta-shapes/list_*.json (recorded from a real Letta server).
 USER = {
     "id": "message-33dbec22-3fd7-4db0-ad6d-f0eabdfd77b0",
     "content": 'call:memory_replace {"label": "human", "old_string": "Ada", "new_string": "Grace"}',
@@ -118,8 +118,6 @@ def root(html: str) -> dict[str, str | None]:
 
 
 def _sample_files() -> list[Path]:
-    if not SHAPES.is_dir():
-        return []
     return sorted([*SHAPES.glob("list_*.json"), *SHAPES.glob("stream_*.json")])
 
 
@@ -139,8 +137,6 @@ def test_every_recorded_sample_renders(path: Path) -> None:
 
 def test_recorded_message_list_renders_with_pairing() -> None:
     path = SHAPES / "messages_list_response.json"
-    if not path.exists():
-        pytest.skip("shared letta-shapes not available")
     msgs = list(reversed(json.loads(path.read_text())))  # desc -> oldest first
     cards = render_messages(msgs)
     types = [root(h)["data-message-type"] for h in cards]
@@ -449,10 +445,8 @@ def test_stylesheet_is_scoped_and_themed() -> None:
 
 def test_message_text_agrees_with_the_frames_text_column() -> None:
     """The frames' per-row ``text`` joined by newlines is the renderer's message_text."""
-    messages = pytest.importorskip("letta_widgets._messages")
-    expand = getattr(messages, "_expand", None)
-    if expand is None:
-        pytest.skip("frames text helper moved")
+    from letta_widgets._messages import _expand as expand
+
     samples = [
         USER,
         CALL,

@@ -11,8 +11,7 @@ from letta_client.types.agents.letta_streaming_response import LettaStreamingRes
 
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 
-# shared/ lies beside the checkout (as in CI: a fresh clone with shared/ next to it).
-SHAPES = Path(__file__).resolve().parents[2].parent / "shared" / "letta-shapes"
+SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "letta-shapes"  # real recordings
 
 
 def chunks(name: str) -> list[object]:
@@ -39,7 +38,6 @@ def engine() -> TurnEngine:
     return TurnEngine(Letta(base_url="http://127.0.0.1:9"), "conv-x")
 
 
-@pytest.mark.skipif(not SHAPES.exists(), reason="shared/letta-shapes is not beside the checkout")
 def test_token_deltas_assemble_into_one_message(engine: TurnEngine) -> None:
     turn, events = _fold(engine, chunks("raw_sse_tokens.json"))
     assert [m["message_type"] for m in turn.messages] == ["assistant_message"]
@@ -51,7 +49,6 @@ def test_token_deltas_assemble_into_one_message(engine: TurnEngine) -> None:
     assert kinds.count("message") == 1 and kinds.count("delta") == 2
 
 
-@pytest.mark.skipif(not SHAPES.exists(), reason="shared/letta-shapes is not beside the checkout")
 def test_steps_mode_whole_messages(engine: TurnEngine) -> None:
     turn, _ = _fold(engine, chunks("raw_sse_steps.json"))
     assert turn.assistant_text
