@@ -1,7 +1,8 @@
 """`make screenshots`: every notebook in JupyterLab, light and dark, run -> docs/images/*.png.
 
-Starts a seeded devserver and one JupyterLab (loopback, token, isolated dirs), opens each
-notebook under notebooks/ in Debian's Chromium, runs all cells and writes
+Starts a devserver (the demo data, seeded afresh for every screenshot) and one JupyterLab
+(loopback, token, isolated dirs), opens each notebook under notebooks/ in Debian's
+Chromium, runs all cells and writes
 ``docs/images/<notebook>-<theme>.png``. A screenshot that would show an error output, an
 empty widget output, a widget in an error state or a dialog is not written: the script
 saves it as ``artifacts/FAILED-<notebook>-<theme>.png`` and exits 1.
@@ -34,6 +35,7 @@ from jlab import (  # noqa: E402
     wait_for_cells_done,
     wait_for_widgets_rendered,
 )
+from letta_client import Letta  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from letta_widgets.devserver.process import DevServerProcess  # noqa: E402
@@ -42,6 +44,14 @@ IMAGES = REPO / "docs" / "images"
 ARTIFACTS = REPO / "artifacts"
 VIEWPORT = {"width": 1280, "height": 1000}
 MAX_HEIGHT = 4000
+
+
+def reseed(base_url: str) -> None:
+    """Fresh demo data, so each screenshot shows what a new user sees (not what the
+    notebooks shot before it created)."""
+    client = Letta(base_url=base_url)
+    client.post("/v1/_devserver/reset", cast_to=object)
+    client.post("/v1/_devserver/seed", body={"name": "demo"}, cast_to=object)
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
@@ -136,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                     for nb in notebooks:
                         for theme in args.themes:
                             try:
+                                reseed(devserver.base_url)
                                 shot, problems = shoot(server, browser, nb.stem, theme)
                             except Exception as exc:  # a hung notebook must not stop the rest
                                 shot, problems = Path("-"), [f"{type(exc).__name__}: {exc}"]
