@@ -99,3 +99,9 @@ def fmt_timestamp(ts: float | None) -> str | None:
         return None
     iso = datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="microseconds")
     return iso.replace("+00:00", "Z")
+
+
+def fmt_naive_timestamp(ts: float | None) -> str | None:
+    """UTC without a zone, as letta 0.16.8 writes a run's ``completed_at``."""
+    stamp = fmt_timestamp(ts)
+    return stamp[:-1] if stamp else None

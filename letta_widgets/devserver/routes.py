@@ -18,7 +18,7 @@ from . import seed
 from .errors import ApiError, bad_request, conflict, invalid_id, not_found
 from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
-from .ids import fmt_timestamp, is_valid_id, now
+from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now
 from .runs import Run, RunManager, RunOptions, ping_chunk
 from .serialize import (
     ACTOR_ID,
@@ -747,7 +747,7 @@ class Api:
             "callback_sent_at": None,
             "callback_status_code": None,
             "callback_url": None,
-            "completed_at": fmt_timestamp(data.get("completed_at")),
+            "completed_at": fmt_naive_timestamp(data.get("completed_at")),  # no zone: as 0.16.8
             "conversation_id": None if conv_id.startswith("default-") else conv_id,
             "created_at": fmt_timestamp(rec["created_at"]),
             "metadata": metadata,
