@@ -426,12 +426,7 @@ function render({ model, el }) {
         }
         flatten();
         renderWindow();
-        const n = list.order.filter((id) => id !== "default").length;
-        listStatus.textContent = n === 0
-          ? (convSearch.value.trim() ? "No conversation matches." : "No conversations yet: start one with New conversation.")
-          : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
-        el.dataset.listDone = list.done ? "true" : "false";
-        el.dataset.listState = "ready";
+        listLoaded();
         // still near the bottom (or nothing to scroll yet): the next page at once
         if (!list.done && nearEnd()) loadConversations(false);
       })
@@ -441,6 +436,57 @@ function render({ model, el }) {
         el.dataset.listState = "error";
         showPaneError(listStatus, err, () => loadConversations(false));
       });
+  }
+
+  function listLoaded() {
+    const n = list.order.filter((id) => id !== "default").length;
+    listStatus.textContent = n === 0
+      ? (convSearch.value.trim() ? "No conversation matches." : "No conversations yet: start one with New conversation.")
+      : `${n} conversation${n === 1 ? "" : "s"}${list.done ? "" : " loaded (scroll for more)"}`;
+    el.dataset.listDone = list.done ? "true" : "false";
+    el.dataset.listState = "ready";
+  }
+
+  /** Reload the pages loaded so far (after an action or Refresh) without losing the
+   *  user's place: the pages are fetched again while the old rows stay on screen, then
+   *  swapped in at once with the first visible row where it was. */
+  function refreshConversations() {
+    const want = list.order.length;
+    if (!want || !model.get("agent_id")) { loadConversations(true); return; }
+    if (list.dirty) layout();
+    const first = list.flat.length ? list.flat[indexAt(convList.scrollTop)][0] : null;
+    const offset = first ? convList.scrollTop - list.offsets[list.index.get(first)] : 0;
+    const token = ++list.token;
+    list.loading = true;
+    el.dataset.listState = "loading";
+    const rows = new Map();
+    const order = [];
+    let next = null;
+    const page = () => rpc("conversations", { search: convSearch.value.trim() || null, archived: archSelect.value, after: next })
+      .then((res) => {
+        if (token !== list.token) return;
+        for (const row of res.rows) {
+          if (!rows.has(row.id)) { rows.set(row.id, row); order.push(row.id); }
+        }
+        next = res.next;
+        if (next && order.length < want) { page(); return; }
+        list.rows = rows; list.order = order; list.next = next; list.done = !next; list.loading = false;
+        flatten();
+        layout();
+        const at = first === null ? undefined : list.index.get(first);
+        convList.scrollTop = at === undefined ? convList.scrollTop : list.offsets[at] + offset;
+        renderWindow();
+        listLoaded();
+        el.dataset.listRefreshes = String(Number(el.dataset.listRefreshes || "0") + 1);
+        if (!list.done && nearEnd()) loadConversations(false);
+      })
+      .catch((err) => {
+        if (token !== list.token) return;
+        list.loading = false;
+        el.dataset.listState = "error";
+        showPaneError(listStatus, err, () => loadConversations(true));
+      });
+    page();
   }
 
   // Statistics (message count, first user message, staleness) cost a few requests per
@@ -978,8 +1024,8 @@ function render({ model, el }) {
     panes.style.height = model.get("height");
   }
 
-  function reloadAll() {
-    loadConversations(true);
+  function reloadAll(keepPlace) {
+    if (keepPlace) refreshConversations(); else loadConversations(true);
     if (localSel) loadNewest();
     drawHeader();
     drawMemory();
@@ -1010,7 +1056,7 @@ function render({ model, el }) {
     for (const row of list.rows.values()) if (row.count !== undefined) row._memoryDirty = true;
     scheduleStats();
   });
-  on("change:generation", () => { if (model.get("agent_id")) reloadAll(); });
+  on("change:generation", () => { if (model.get("agent_id")) reloadAll(true); });
   on("change:status_text", () => { status.textContent = model.get("status_text"); });
 
   drawMode();

@@ -300,6 +300,16 @@ def test_thousands_of_conversations_windowed(lab, page, client, seeded_devserver
     shape = root.evaluate(LIST_SHAPE)
     assert shape["rows"] <= shape["bound"], shape
     assert most <= shape["bound"]
+    # a refresh (as after every action) reloads the pages but keeps the place in the list
+    at = conv_list.evaluate("el => el.scrollTop")
+    add_cell_and_run(page, "browser.refresh()")
+    expect(root).to_have_attribute("data-list-refreshes", "1", timeout=60_000)
+    expect(picked).to_have_class(re.compile("lw-selected"), timeout=30_000)
+    expect(picked).to_be_in_viewport()
+    assert abs(conv_list.evaluate("el => el.scrollTop") - at) < 5
+    assert int(root.get_attribute("data-conversations") or "0") > 1500
+    shape = root.evaluate(LIST_SHAPE)
+    assert shape["rows"] <= shape["bound"], shape
     assert page_problems(page) == []
 
 
