@@ -6,10 +6,12 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 __all__ = ["main"]
 
@@ -48,28 +50,49 @@ def _demo(args: argparse.Namespace) -> int:
     if args.port:
         # DevServerProcess always asks for a free port; an explicit port replaces it.
         server.args = [*server_args, "--port", str(args.port)]
-    server.start()
-    print(f"devserver: {server.base_url} (pid {server.pid}, seeded with demo data)", flush=True)
-    env = {**os.environ, "LETTA_BASE_URL": server.base_url}
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which(
         "jupyter"
     )
+    if jupyter is None:
+        print(
+            "jupyter not found: install the demo extra (pip install 'letta-widgets[demo]')",
+            file=sys.stderr,
+        )
+        return 2
+    cmd = [jupyter, "lab", str(notebook), "--ServerApp.ip=127.0.0.1", *args.jupyter_args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--ServerApp.allow_root=True")  # containers and CI machines run as root
+    # SIGTERM (a `kill`, a process manager) stops everything as Ctrl-C does: nothing orphaned.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    lab: subprocess.Popen[bytes] | None = None
     try:
-        if jupyter is None:
-            print(
-                "jupyter not found: install the demo extra (pip install 'letta-widgets[demo]')",
-                file=sys.stderr,
-            )
-            return 2
-        cmd = [jupyter, "lab", str(notebook), "--ServerApp.ip=127.0.0.1", *args.jupyter_args]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--ServerApp.allow_root=True")  # containers and CI machines run as root
-        try:
-            return subprocess.call(cmd, env=env)
-        except KeyboardInterrupt:
-            return 0
+        server.start()
+        print(f"devserver: {server.base_url} (pid {server.pid}, seeded with demo data)", flush=True)
+        lab = subprocess.Popen(cmd, env={**os.environ, "LETTA_BASE_URL": server.base_url})
+        return lab.wait()
+    except KeyboardInterrupt:
+        return 0
     finally:
+        if lab is not None:
+            _stop(lab)
         server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Stop JupyterLab by PID: SIGTERM (it shuts its kernels down), SIGKILL if it hangs."""
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while it shuts down
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
