@@ -7,6 +7,7 @@ const LW_MAX_PAGES = 3; // message pages kept in the DOM (each at most 100 messa
 const LW_LIST_OVERSCAN = 8; // conversation rows kept in the DOM above and below the viewport
 const LW_ROW_GUESS_PX = 48; // a conversation row's height until one is measured
 const LW_LIST_FALLBACK_PX = 800; // the list's height while it is not laid out
+const LW_SEEK_PAGES = 40; // list pages loaded to find a conversation selected from Python
 const LW_RPC_TIMEOUT_MS = 60000;
 const LW_TYPE_GROUPS = {
   "": [],
@@ -209,6 +210,9 @@ function render({ model, el }) {
     flat: [], index: new Map(), // [id, depth] in display (tree) order; id -> position
     heights: new Map(), measured: 0, guess: LW_ROW_GUESS_PX, offsets: [0], dirty: true,
     nodes: new Map(), width: 0, // the rows in the DOM, by id
+    // a selected conversation not loaded yet: pages are loaded to find it (seekFresh: once
+    // more from the first page, which a conversation made after it was loaded is on)
+    seek: null, seekPages: 0, seekFresh: false,
   };
   let localSel = model.get("selected") || "";
   const topPad = lwEl("div", "lw-conv-pad lw-conv-pad--top");
@@ -427,6 +431,7 @@ function render({ model, el }) {
         flatten();
         renderWindow();
         listLoaded();
+        if (seekSelected()) return;
         // still near the bottom (or nothing to scroll yet): the next page at once
         if (!list.done && nearEnd()) loadConversations(false);
       })
@@ -436,6 +441,28 @@ function render({ model, el }) {
         el.dataset.listState = "error";
         showPaneError(listStatus, err, () => loadConversations(false));
       });
+  }
+
+  /** While a selected conversation is not in the loaded rows, load the next page (up to
+   *  LW_SEEK_PAGES); once it is there, scroll it into view. True while still seeking. */
+  function seekSelected() {
+    if (!list.seek) return false;
+    if (list.rows.has(list.seek)) {
+      const at = list.index.get(list.seek);
+      list.seek = null;
+      if (at !== undefined) scrollToIndex(at);
+      return false;
+    }
+    if (list.done || list.seekPages >= LW_SEEK_PAGES) {
+      if (list.seekFresh) { list.seek = null; return false; } // not in this list (filter, search)
+      // made after the first page was loaded (a new conversation): look again from the top
+      list.seekFresh = true; list.seekPages = 0;
+      loadConversations(true);
+      return true;
+    }
+    list.seekPages++;
+    loadConversations(false);
+    return true;
   }
 
   function listLoaded() {
@@ -478,6 +505,7 @@ function render({ model, el }) {
         renderWindow();
         listLoaded();
         el.dataset.listRefreshes = String(Number(el.dataset.listRefreshes || "0") + 1);
+        if (seekSelected()) return;
         if (!list.done && nearEnd()) loadConversations(false);
       })
       .catch((err) => {
@@ -1044,8 +1072,11 @@ function render({ model, el }) {
     localSel = sel;
     editing = false; confirming = false;
     markSelectedRow();
-    if (sel && !list.rows.has(sel)) loadConversations(true);
-    else if (sel) scrollToIndex(list.index.get(sel)); // chosen from Python: bring it into view
+    if (sel && !list.rows.has(sel)) {
+      // not loaded yet: a new conversation is on the first page, an old one further on
+      list.seek = sel; list.seekPages = 0; list.seekFresh = false;
+      if (!list.loading) seekSelected();
+    } else if (sel) scrollToIndex(list.index.get(sel)); // chosen from Python: bring it into view
     loadNewest();
     drawHeader();
   });

@@ -235,6 +235,15 @@ def test_thousands_of_conversations_windowed(lab, page, client, seeded_devserver
     conv_list = root.locator(".lw-conv-list")
     handle = root.element_handle()
 
+    # selecting from Python a conversation the list has not loaded yet loads pages until it
+    # is there, then shows it (only the first page of 50 is loaded so far)
+    expect(root).to_have_attribute("data-list-state", "ready", timeout=30_000)
+    add_cell_and_run(page, f"browser.select({ids[300]!r})")
+    deep = root.locator(f".lw-conv-row[data-id='{ids[300]}']")
+    expect(deep).to_have_class(re.compile("lw-selected"), timeout=60_000)
+    expect(deep).to_be_in_viewport()
+    assert 300 < int(root.get_attribute("data-conversations") or "0") < 400
+
     # scroll to the end, a page at a time: only the rows near the viewport are in the DOM
     most = 0
     for _ in range(2 * n // 50):
