@@ -95,9 +95,13 @@ def test_type_enter_streams_tokens_progressively_and_approve(lab, page, artifact
             break
         seen.append(len(root.locator(".lw-live-area").inner_text()))
         page.wait_for_timeout(60)
+    # The turn's end empties the live area (its text moves into the transcript); that message
+    # can land just before the status leaves "streaming", so a last sample may read 0.
+    while len(seen) > 1 and seen[-1] == 0:
+        seen.pop()
     distinct = sorted(set(seen))
     assert len(distinct) >= 4, f"tokens did not arrive progressively: {seen}"
-    assert seen == sorted(seen), "live text shrank while streaming"
+    assert seen == sorted(seen), f"live text shrank while streaming: {seen}"
     expect(root).to_have_attribute("data-status", "done", timeout=30_000)
     expect(root.locator(".lw-item--assistant_message")).to_have_count(1)
     expect(root.locator(".lw-item--user_message")).to_contain_text("slow story")
