@@ -430,17 +430,24 @@ function render({ model, el }) {
         }
         flatten();
         renderWindow();
-        listLoaded();
-        if (seekSelected()) return;
-        // still near the bottom (or nothing to scroll yet): the next page at once
-        if (!list.done && nearEnd()) loadConversations(false);
+        listShown();
       })
-      .catch((err) => {
-        if (token !== list.token) return;
-        list.loading = false;
-        el.dataset.listState = "error";
-        showPaneError(listStatus, err, () => loadConversations(false));
-      });
+      .catch((err) => listFailed(token, err, false));
+  }
+
+  /** A page (or a refresh) is on screen: find a selected row still missing, or fill the
+   *  viewport when it is near the end (or nothing scrolls yet). */
+  function listShown() {
+    listLoaded();
+    if (seekSelected()) return;
+    if (!list.done && nearEnd()) loadConversations(false);
+  }
+
+  function listFailed(token, err, reset) {
+    if (token !== list.token) return;
+    list.loading = false;
+    el.dataset.listState = "error";
+    showPaneError(listStatus, err, () => loadConversations(reset));
   }
 
   /** While a selected conversation is not in the loaded rows, load the next page (up to
@@ -503,17 +510,10 @@ function render({ model, el }) {
         const at = first === null ? undefined : list.index.get(first);
         convList.scrollTop = at === undefined ? convList.scrollTop : list.offsets[at] + offset;
         renderWindow();
-        listLoaded();
         el.dataset.listRefreshes = String(Number(el.dataset.listRefreshes || "0") + 1);
-        if (seekSelected()) return;
-        if (!list.done && nearEnd()) loadConversations(false);
+        listShown();
       })
-      .catch((err) => {
-        if (token !== list.token) return;
-        list.loading = false;
-        el.dataset.listState = "error";
-        showPaneError(listStatus, err, () => loadConversations(true));
-      });
+      .catch((err) => listFailed(token, err, true));
     page();
   }
 
