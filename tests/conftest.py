@@ -1,4 +1,15 @@
-"""Fixtures shared by every tier: a Letta server (a devserver unless LETTA_BASE_URL is set)."""
+"""Fixtures shared by every tier: a Letta server (a devserver unless LETTA_BASE_URL is set).
+
+Servers differ by API generation, named by a *profile*: ``cloud`` (Letta Cloud, the
+devserver's default) and ``letta-0.16`` (the retired ``letta==0.16.8`` server). Each test
+runs against one profile, shown in its id (``test_x[cloud]``):
+
+* against our devserver: ``LETTA_PROFILE`` (default ``cloud``); tests marked
+  ``both_profiles`` (and the whole contract suite) run once per profile, each against a
+  devserver of that profile;
+* against another server (``LETTA_BASE_URL``): once, with ``LETTA_PROFILE`` saying which
+  generation it is (``make test-real`` sets ``letta-0.16``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from letta_client import AsyncLetta, Letta
@@ -14,6 +26,28 @@ from letta_widgets.devserver.process import DevServerProcess
 
 MODEL = os.environ.get("LETTA_MODEL", "openai/gpt-4o-mini")
 EMBEDDING = os.environ.get("LETTA_EMBEDDING", "openai/text-embedding-3-small")
+PROFILES = ("cloud", "letta-0.16")
+"""The devserver's profiles: Letta Cloud's API generation and letta 0.16.8's."""
+_CONTRACT = Path(__file__).parent / "contract"
+
+
+def session_profile() -> str:
+    """The profile of the session's server (``LETTA_PROFILE``; default ``cloud``)."""
+    name = os.environ.get("LETTA_PROFILE", "cloud")
+    if name not in PROFILES:
+        raise pytest.UsageError(f"LETTA_PROFILE={name!r}: use one of {', '.join(PROFILES)}")
+    return name
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give every test that talks to the session's server its profile (see the docstring)."""
+    if "profile" not in metafunc.fixturenames:
+        return
+    both = metafunc.definition.get_closest_marker("both_profiles") is not None or (
+        _CONTRACT in Path(str(metafunc.definition.fspath)).parents
+    )
+    names = list(PROFILES) if both and not os.environ.get("LETTA_BASE_URL") else [session_profile()]
+    metafunc.parametrize("profile", names, indirect=True, scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -31,9 +65,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def devserver() -> Iterator[DevServerProcess]:
-    """A devserver of our own (in-memory SQLite) on a free loopback port, stopped by PID."""
-    with DevServerProcess(["--memory"]) as server:
+def profile(request: pytest.FixtureRequest) -> str:
+    """The API generation of the server this test talks to: ``cloud`` or ``letta-0.16``."""
+    return getattr(request, "param", None) or session_profile()
+
+
+@pytest.fixture(scope="session")
+def devserver(profile: str) -> Iterator[DevServerProcess]:
+    """A devserver of ``profile`` (in-memory SQLite) on a free loopback port, stopped by PID."""
+    with DevServerProcess(["--memory", "--profile", profile]) as server:
         yield server
 
 
@@ -44,8 +84,8 @@ def is_devserver() -> bool:
 
 
 @pytest.fixture(scope="session")
-def base_url(request: pytest.FixtureRequest) -> str:
-    """LETTA_BASE_URL when given (e.g. the real Letta server), else the session devserver."""
+def base_url(request: pytest.FixtureRequest, profile: str) -> str:
+    """LETTA_BASE_URL when given (e.g. the real Letta server), else a devserver of ``profile``."""
     url = os.environ.get("LETTA_BASE_URL")
     if url:
         return url.rstrip("/")

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from .faults import FaultState
 from .http import FaultMiddleware, install_log_filter
 from .process import READY_PREFIX
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .routes import Api
 from .runs import RunManager
 from .service import Config, Service
@@ -48,6 +49,13 @@ def make_parser(prog: str = "letta-widgets devserver") -> argparse.ArgumentParse
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the devserver options to a parser."""
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="the API generation to behave like: Letta Cloud (cloud, the default) or the "
+        "retired letta==0.16.8 server (letta-0.16); see docs/devserver.md",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
     p.add_argument("--port", type=int, default=8283, help="port (0 picks a free one)")
     g = p.add_mutually_exclusive_group()
@@ -99,6 +107,7 @@ async def serve(args: argparse.Namespace) -> None:
         step_delay_ms=args.step_delay_ms,
         context_messages=args.context_messages,
         keepalive_ms=args.keepalive_ms,
+        profile=args.profile,
     )
     app, api = build_app(store, config, args.fault)
     if args.seed:

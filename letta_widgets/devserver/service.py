@@ -15,6 +15,7 @@ from typing import Any
 from . import script
 from .errors import bad_request, invalid_id, not_found
 from .ids import is_valid_id, new_id, now
+from .profiles import DEFAULT_PROFILE, check_profile
 from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from, render_letta
 from .storage import Store, StoredMessage
 
@@ -38,6 +39,16 @@ class Config:
     """Compact a conversation once it holds more in-context messages than this."""
     keep_after_compaction: float = 0.3
     """Fraction of the in-context messages a compaction keeps."""
+    profile: str = DEFAULT_PROFILE
+    """The API generation to behave like (:mod:`.profiles`): ``cloud`` or ``letta-0.16``."""
+
+    def __post_init__(self) -> None:
+        check_profile(self.profile)
+
+    @property
+    def cloud(self) -> bool:
+        """True for the ``cloud`` profile."""
+        return self.profile == "cloud"
 
 
 class Service:
@@ -249,12 +260,14 @@ class Service:
     ) -> list[dict[str, Any]]:
         """A page of Letta messages, exactly as the real server pages them.
 
-        ``after``/``before`` are message ids compared by POSITION (``>``/``<``) whatever the
-        order; ``limit`` counts stored messages, each of which may become several Letta
-        messages sharing its id (reasoning + assistant, reasoning + tool call). An unknown
-        cursor id is ignored.
+        On ``letta-0.16`` ``after``/``before`` are message ids compared by POSITION
+        (``>``/``<``) whatever the order; on ``cloud`` they are relative to the sort order
+        (with ``desc``, ``after`` is older, ``before`` newer). ``limit`` counts stored
+        messages, each of which may become several Letta messages sharing its id
+        (reasoning + assistant, reasoning + tool call). An unknown cursor id is ignored.
         """
         cid = conv["id"]
+        after, before = self._chronological(after, before, order)
         after_pos = self.store.position(cid, after) if after else None
         before_pos = self.store.position(cid, before) if before else None
         rows = self.store.page(
@@ -277,6 +290,7 @@ class Service:
     ) -> str:
         """:meth:`list_messages` as a JSON array string, from pre-rendered rows (fast)."""
         cid = conv["id"]
+        after, before = self._chronological(after, before, order)
         after_pos = self.store.position(cid, after) if after else None
         before_pos = self.store.position(cid, before) if before else None
         return self.store.page_json(
@@ -286,6 +300,19 @@ class Service:
             limit=limit,
             descending=(order == "desc"),
         )
+
+    def _chronological(
+        self, after: str | None, before: str | None, order: str
+    ) -> tuple[str | None, str | None]:
+        """The (newer-than, older-than) cursors a request means in this profile.
+
+        Letta Cloud reads the cursors relative to the sort order, so under ``desc`` its
+        ``after`` is older and ``before`` newer (letta-ai/letta-agent-sdk#239); letta 0.16.8
+        compares positions whatever the order.
+        """
+        if self.config.cloud and order == "desc":
+            return before, after
+        return after, before
 
     def context(self, conv: dict[str, Any]) -> script.Context:
         """What the scripted agent sees for this conversation."""

@@ -21,6 +21,7 @@ REAL_LETTA_INSTANCE=test REAL_LETTA_FRESH=1 "$HERE/start.sh"
 # shellcheck disable=SC1091
 source "$RUN/env.sh"
 export LETTA_BASE_URL LETTA_MODEL LETTA_EMBEDDING
+export LETTA_PROFILE=letta-0.16  # what the tests expect of this server (tests/conftest.py)
 
 cd "$REPO"
 status=0
