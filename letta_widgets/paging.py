@@ -1,26 +1,161 @@
-"""Paging backwards through a conversation without losing messages that share an id.
+"""Paging through a conversation's messages on any Letta server: the one place that knows how.
 
-Letta expands one stored message into several Letta messages with the same id
-(reasoning + reply, or reasoning + tool call). A ``before=<id>`` cursor excludes
-every Letta message of that id, so a page that ends in the middle of such a group
-would lose the rest of the group. :func:`trim_partial_group` drops the trailing,
-possibly incomplete group and moves the cursor to the last complete one; the next
-page then returns the whole group.
+Two things make it harder than following a cursor:
+
+* **Cursor semantics differ by server.** letta 0.16.8 compares message positions whatever
+  the order: ``before=X`` is always older. Letta Cloud reads the cursors relative to the sort
+  order: with ``order="desc"`` (newest first, the default) ``after=X`` is *older* and
+  ``before=X`` newer (measured in letta-ai/letta-agent-sdk#239; Letta Code swaps the keys for
+  desc requests). Ascending requests mean the same on both (``after`` is newer). So the key
+  that fetches older messages under ``desc`` is learned per server (:func:`older_messages`
+  checks every answer against the cursor's date and the messages already held, switches key
+  when the answer went the wrong way, and remembers the right one per base URL), and nothing
+  is lost or shown twice on either kind of server.
+* **Groups.** Letta expands one stored message into several Letta messages with the same id
+  (reasoning + reply, or reasoning + tool call). A cursor excludes every Letta message of its
+  id, so a page that ends inside such a group would lose the rest of it:
+  :func:`trim_partial_group` drops the trailing, possibly incomplete group and moves the
+  cursor to the last complete one; the next page returns the whole group.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from datetime import datetime
+from typing import Any, Literal
 
-from letta_client import AsyncLetta
+__all__ = [
+    "CursorStyle",
+    "ListPage",
+    "cursor_key",
+    "cursor_style",
+    "older_messages",
+    "older_page",
+    "oldest_first",
+    "page_direction",
+    "trim_partial_group",
+]
 
-__all__ = ["older_page", "oldest_first", "trim_partial_group"]
+_log = logging.getLogger(__name__)
+
+CursorStyle = Literal["ordered", "positional"]
+"""How a server reads message cursors: ``ordered`` (relative to the sort order, Letta Cloud)
+or ``positional`` (``before`` is older whatever the order, letta 0.16.8)."""
+
+ListPage = Callable[..., Awaitable[list[dict[str, Any]]]]
+"""``await list_page(order=..., limit=..., after=... | before=...)``: one page of message dicts."""
+
+_DEFAULT_STYLE: CursorStyle = "ordered"  # Letta Cloud's, and the SDK's documented reading
+_styles: dict[str, CursorStyle] = {}  # base URL -> what its answers showed
+
+
+def cursor_style(base_url: str | None) -> CursorStyle | None:
+    """What this process has learned of the server's cursors, or ``None`` if nothing yet."""
+    return _styles.get(base_url or "")
+
+
+def _learn(base_url: str | None, style: CursorStyle) -> None:
+    key = base_url or ""
+    if _styles.get(key) != style:
+        _log.debug("message cursors of %s are %s", key or "the server", style)
+    _styles[key] = style
+
+
+def cursor_key(base_url: str | None, order: str, direction: Literal["older", "newer"]) -> str:
+    """The list parameter (``"after"`` or ``"before"``) that pages ``direction`` in ``order``."""
+    if order == "asc":
+        return "after" if direction == "newer" else "before"
+    style = _styles.get(base_url or "", _DEFAULT_STYLE)
+    older = "after" if style == "ordered" else "before"
+    return older if direction == "older" else ("before" if older == "after" else "after")
+
+
+def _when(msg: Mapping[str, Any]) -> datetime | None:
+    raw = msg.get("date")
+    if isinstance(raw, datetime):
+        return raw
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def page_direction(
+    page: list[dict[str, Any]],
+    cursor: Mapping[str, Any],
+    newer_ids: Collection[str] = (),
+) -> Literal["older", "newer"] | None:
+    """Whether ``page`` holds messages older or newer than ``cursor``; ``None``: can't tell.
+
+    A message whose id is one of ``newer_ids`` (messages already held, all newer than the
+    cursor) makes the page newer. Otherwise the dates vote, later than the cursor's against
+    earlier: a system message is left out (a recompile re-dates it), and so are ties.
+    """
+    cursor_id = cursor.get("id")
+    rows = [m for m in page if m.get("id") != cursor_id]
+    if newer_ids and any(m.get("id") in newer_ids for m in rows):
+        return "newer"
+    at = _when(cursor)
+    if at is None:
+        return None
+    votes = 0
+    for msg in rows:
+        when = _when(msg)
+        if when is None or when == at or msg.get("message_type") == "system_message":
+            continue
+        try:
+            votes += 1 if when > at else -1
+        except TypeError:  # a date with a zone against one without: no verdict
+            return None
+    return "newer" if votes > 0 else "older" if votes < 0 else None
+
+
+async def older_messages(
+    list_page: ListPage,
+    base_url: str | None,
+    cursor: Mapping[str, Any],
+    *,
+    limit: int,
+    newer_ids: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` stored messages older than ``cursor``, newest first, as the server sent them.
+
+    ``cursor`` is the oldest message held (its ``id``, and its ``date`` so that the answer can
+    be checked); ``newer_ids`` are ids already held, if known. The key this server is known
+    (or assumed) to read as "older" is asked first. An answer that went the wrong way, or an
+    empty one (nothing older, or nothing newer if the key was the wrong one), is asked again
+    with the other key, and the server's style is learned from whichever answer tells.
+    """
+    key = cursor_key(base_url, "desc", "older")
+    page = await list_page(order="desc", limit=limit, **{key: cursor["id"]})
+    verdict = page_direction(page, cursor, newer_ids)
+    if verdict == "older" or (verdict is None and page):
+        if verdict is not None:
+            _learn(base_url, _style_of(key))
+        return page
+    other = "before" if key == "after" else "after"
+    again = await list_page(order="desc", limit=limit, **{other: cursor["id"]})
+    second = page_direction(again, cursor, newer_ids)
+    if second == "older" or (verdict == "newer" and second is None):
+        _learn(base_url, _style_of(other))
+        return again
+    if second == "newer":
+        _learn(base_url, _style_of(key))
+    return []
+
+
+def _style_of(older_key: str) -> CursorStyle:
+    """The cursor style of a server on which ``older_key`` pages older under ``desc``."""
+    return "ordered" if older_key == "after" else "positional"
 
 
 def trim_partial_group(
     page_desc: list[dict[str, Any]], limit: int
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """Split a newest-first page into (complete messages, next ``before`` cursor, more?).
+    """Split a newest-first page into (complete messages, next older cursor, more?).
 
     A page shorter than ``limit`` is the last one: everything is kept and there is
     nothing older.
@@ -54,16 +189,17 @@ def oldest_first(page_desc: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def older_page(
-    aclient: AsyncLetta,
-    conversation_id: str,
+    list_page: ListPage,
+    base_url: str | None,
+    cursor: Mapping[str, Any],
     *,
-    before: str,
     limit: int,
-    **target: Any,
-) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """The page of messages before ``before`` (newest first), trimmed to whole groups."""
-    page = await aclient.conversations.messages.list(
-        conversation_id, before=before, limit=limit, order="desc", **target
-    )
-    msgs = [m.to_dict(mode="json") for m in page.items]
-    return trim_partial_group(msgs, limit)
+    newer_ids: Collection[str] = (),
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, bool]:
+    """The page older than ``cursor`` (newest first) trimmed to whole groups.
+
+    Returns (messages, the oldest kept message, which is the next cursor, more?).
+    """
+    page = await older_messages(list_page, base_url, cursor, limit=limit, newer_ids=newer_ids)
+    kept, _, more = trim_partial_group(page, limit)
+    return kept, (kept[-1] if kept else None), more

@@ -115,6 +115,7 @@ class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
         """Where forks made here are recorded (the server keeps no parent link)."""
         self._raw: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._returns: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._dates: dict[str, Any] = {}  # message id -> date, for checking older pages
         self._in_context: dict[str, set[str]] = {}
         self._system: dict[str, tuple[str | None, str]] = {}
         self._counts: dict[str, tuple[Any, int]] = {}

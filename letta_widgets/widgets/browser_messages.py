@@ -16,7 +16,7 @@ from typing import Any
 from letta_client import AsyncLetta
 
 from letta_widgets.errors import InvalidRequest, NotFound, sdk_errors
-from letta_widgets.paging import oldest_first
+from letta_widgets.paging import cursor_key, older_messages, oldest_first
 from letta_widgets.render import compaction_summary, message_text
 from letta_widgets.widgets.transcript import item_key, transcript_items
 
@@ -32,6 +32,8 @@ RAW_CACHE = 3000
 """Raw messages kept for the details view (the DOM holds far fewer)."""
 RAW_JSON_LIMIT = 200_000
 """Characters of raw JSON shown in the details view."""
+DATE_CACHE = 50_000
+"""Message dates kept to check older pages against their cursor (:mod:`letta_widgets.paging`)."""
 DEFAULT = "default"
 """The id the widget uses for the agent's default conversation."""
 
@@ -85,6 +87,7 @@ class MessagePages:
     info: dict[str, Any]
     _raw: OrderedDict[str, dict[str, Any]]
     _returns: OrderedDict[str, dict[str, Any]]
+    _dates: dict[str, Any]
     _in_context: dict[str, set[str]]
     _what: Callable[[str], str]
     _target: Callable[[str], dict[str, Any]]
@@ -130,7 +133,6 @@ class MessagePages:
             self._mark_missing(cid)
             raise
         newer = after is not None and before is None
-        order = "asc" if newer else "desc"
         cursor = after if newer else before
         wanted = set(types or [])
         if "tool_call_message" in wanted:
@@ -149,11 +151,8 @@ class MessagePages:
         scanned = 0
         more = True
         while True:
-            kwargs: dict[str, Any] = {"order": order, "limit": fetch}
-            if cursor:
-                kwargs["after" if newer else "before"] = cursor
             try:
-                page = await self._list_raw(cid, **kwargs)
+                page = await self._page(cid, newer=newer, cursor=cursor, limit=fetch)
             except NotFound:
                 self._mark_missing(cid)
                 raise
@@ -180,6 +179,33 @@ class MessagePages:
             "scanned": scanned,
             "filtered": filtered,
         }
+
+    async def _page(
+        self, cid: str, *, newer: bool, cursor: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """One page from ``cursor`` (None: the newest): newer ones oldest first, else newest first.
+
+        Older pages go through :func:`letta_widgets.paging.older_messages`, which knows how
+        this server reads cursors; the dates of every message seen let it check the answer.
+        """
+        if newer:
+            key = cursor_key(self._base_url, "asc", "newer")
+            at = {key: cursor} if cursor else {}
+            page = await self._list_raw(cid, order="asc", limit=limit, **at)
+        elif not cursor:
+            page = await self._list_raw(cid, order="desc", limit=limit)
+        else:
+
+            async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
+                return await self._list_raw(cid, **kwargs)
+
+            held = {"id": cursor, "date": self._dates.get(cursor)}
+            page = await older_messages(list_page, self._base_url, held, limit=limit)
+        if len(self._dates) > DATE_CACHE:
+            for old in list(self._dates)[: DATE_CACHE // 2]:
+                del self._dates[old]
+        self._dates.update((m.get("id"), m.get("date")) for m in page if m.get("id"))
+        return page
 
     def _items(self, msgs: list[dict[str, Any]], in_context: set[str]) -> list[dict[str, Any]]:
         for m in msgs:

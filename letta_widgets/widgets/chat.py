@@ -83,7 +83,7 @@ class ChatCell(TurnWidget):
         self._client = client
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
-        self._oldest_cursor: str | None = None
+        self._oldest: dict[str, Any] | None = None  # the oldest message shown: older pages' cursor
         self._answered: set[str] = set()
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
@@ -194,7 +194,8 @@ class ChatCell(TurnWidget):
                 **self._engine._target(),
             )
         msgs = [m.to_dict(mode="json") for m in page.items]
-        kept, self._oldest_cursor, self.has_older = trim_partial_group(msgs, self._history)
+        kept, _, self.has_older = trim_partial_group(msgs, self._history)
+        self._oldest = kept[-1] if kept else None
         self.items = transcript_items(oldest_first(kept), answered=self._answered)
 
     async def _turn(self, text: str, *, override_model: str | None) -> Turn:
@@ -271,18 +272,27 @@ class ChatCell(TurnWidget):
         self.status = status  # type: ignore[assignment]
 
     async def _older(self) -> int:
-        if not self._oldest_cursor:
+        if self._oldest is None:
             self.has_older = False
             return 0
         self.status_text = "loading older messages…"
+        aclient = async_twin(self._client)
+
+        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
+            page = await aclient.conversations.messages.list(
+                self.conversation_id, **kwargs, **self._engine._target()
+            )
+            return [m.to_dict(mode="json") for m in page.items]
+
+        shown = {str(item["key"]).split("|", 1)[0] for item in self.items}
         try:
             with sdk_errors(base_url=self._base_url, what=self._engine._what()):
-                msgs, cursor, more = await older_page(
-                    async_twin(self._client),
-                    self.conversation_id,
-                    before=self._oldest_cursor,
+                msgs, oldest, more = await older_page(
+                    list_page,
+                    self._base_url,
+                    self._oldest,
                     limit=max(self._history, 20),
-                    **self._engine._target(),
+                    newer_ids=shown,
                 )
         except LettaWidgetsError as err:
             self.show_error(err)
@@ -294,7 +304,7 @@ class ChatCell(TurnWidget):
             for i in transcript_items(oldest_first(msgs), answered=self._answered)
             if i["key"] not in known
         ]
-        self._oldest_cursor = cursor
+        self._oldest = oldest or self._oldest
         self.items = [*older, *self.items]
         self.has_older = more
         self.status_text = ""

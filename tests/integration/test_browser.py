@@ -206,6 +206,7 @@ def test_archive_edit_summary_and_delete(client: Letta, browser: ConversationBro
 # ------------------------------------------------------------------ messages
 
 
+@pytest.mark.both_profiles
 def test_message_pages_cover_history_once(
     client: Letta, browser: ConversationBrowser, agent: Any, base_url: str, devonly: None
 ) -> None:
@@ -250,6 +251,7 @@ def lw_frame(client: Letta, cid: str) -> Any:
     return messages_frame(client, cid)
 
 
+@pytest.mark.both_profiles
 def test_filters_and_details(
     client: Letta, browser: ConversationBrowser, agent: Any, base_url: str, devonly: None
 ) -> None:
@@ -276,6 +278,31 @@ def test_filters_and_details(
     assert json.loads(d["raw"])["id"] == item["id"]
     with pytest.raises(lw.NotFound):
         browser.details("message-nope|user_message")
+
+
+@pytest.mark.both_profiles
+def test_filtered_scans_find_every_match_once(
+    client: Letta, browser: ConversationBrowser, agent: Any, base_url: str, devonly: None
+) -> None:
+    """A type filter scans older pages to the first message: each user message once."""
+    cid = client.conversations.create(agent_id=agent.id).id
+    synthetic(base_url, cid, 300)
+    browser.select(cid)
+    found: list[str] = []
+    page = browser.messages_page(types=["user_message"])
+    while True:
+        found += [i["key"] for i in page["items"]]
+        if not page["more"]:
+            break
+        page = browser.messages_page(before=page["cursor"], types=["user_message"])
+    frame = lw_frame(client, cid)
+    users = frame[
+        (frame["message_type"] == "user_message")
+        & ~frame["text"].str.contains("system_alert", regex=False)
+    ]
+    expected = {f"{mid}|user_message" for mid in users["id"]}
+    assert len(found) == len(set(found))
+    assert set(found) == expected
 
 
 def test_one_megabyte_message_is_truncated(

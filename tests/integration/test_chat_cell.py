@@ -215,6 +215,7 @@ def test_approval_from_python(client, conversation) -> None:
 
 
 @devserver_only
+@pytest.mark.both_profiles
 def test_older_pages_load_everything_once(client, conversation) -> None:
     chat = ChatCell(client, conversation_id=conversation)
     for n in range(6):
@@ -229,6 +230,29 @@ def test_older_pages_load_everything_once(client, conversation) -> None:
     exchanged_returns = sum(1 for i in fresh.items if i["type"] == "tool_exchange")
     assert set(keys) <= stored_keys
     assert len(keys) + exchanged_returns == len(stored_keys)
+
+
+@devserver_only
+@pytest.mark.both_profiles
+def test_older_pages_reach_the_first_message_of_a_long_conversation(client, agent) -> None:
+    """Scrolled up to the top: every stored message once, in order (both cursor styles)."""
+    conv = client.conversations.create(agent_id=agent.id).id
+    client.post(
+        f"/v1/_devserver/conversations/{conv}/synthetic", body={"turns": 45}, cast_to=object
+    )
+    chat = ChatCell(client, conversation_id=conv, history=7)
+    added = []
+    while chat.has_older:
+        added.append(chat.load_older())
+    assert len(added) >= 5 and all(added[:-1])  # the last one may confirm there is no more
+    stored = client.conversations.messages.list(conv, limit=100_000, order="asc").items
+    every = [f"{m.id}|{m.message_type}" for m in stored]
+    shown = [i["key"] for i in chat.items]
+    assert shown == [k for k in every if k in set(shown)]  # each once, oldest first
+    # the rest are tool returns shown inside their call's card
+    in_cards = sum(1 for i in chat.items if i["type"] == "tool_exchange")
+    assert {k.split("|")[1] for k in set(every) - set(shown)} == {"tool_return_message"}
+    assert len(every) - len(shown) == in_cards
 
 
 def test_no_secret_in_widget_state(client, base_url, conversation) -> None:

@@ -79,6 +79,7 @@ def test_rounds_stream_concurrently_by_server_timestamps(client: Letta, agent: A
 
 
 @devserver_only
+@pytest.mark.both_profiles
 def test_results_equal_what_the_server_recorded(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     cmp = CompareView.fork(client, conv, n=2, models=["openai/gpt-4o-mini", "anthropic/x"])
@@ -321,6 +322,7 @@ def test_deltas_are_coalesced_into_few_front_end_messages(client: Letta, agent: 
 
 
 @devserver_only
+@pytest.mark.both_profiles
 def test_from_history_aligns_turns_and_sends_nothing(client: Letta, agent: Any) -> None:
     a = client.conversations.create(agent_id=agent.id).id
     b = client.conversations.create(agent_id=agent.id).id

@@ -125,6 +125,7 @@ def rich_conv(client, agent):
 # --------------------------------------------------------------- messages_frame
 
 
+@pytest.mark.both_profiles
 def test_counts_order_and_dtypes_match_the_server(client, rich_conv):
     df = messages_frame(client, rich_conv.id)
     msgs = server_messages(client, rich_conv.id)
@@ -140,6 +141,7 @@ def test_counts_order_and_dtypes_match_the_server(client, rich_conv):
     assert set(df.loc[df["in_context"], "id"]) == in_ctx & set(df["id"])
 
 
+@pytest.mark.both_profiles
 def test_desc_order_and_limit(client, rich_conv):
     asc = messages_frame(client, rich_conv.id)
     desc = messages_frame(client, rich_conv.id, order="desc")
@@ -153,6 +155,7 @@ def test_desc_order_and_limit(client, rich_conv):
     assert messages_frame(client, rich_conv.id, limit=0).empty
 
 
+@pytest.mark.both_profiles
 def test_shared_ids_exist_and_page_boundaries_lose_nothing(client, rich_conv):
     full = messages_frame(client, rich_conv.id)
     msgs = server_messages(client, rich_conv.id)
@@ -169,6 +172,7 @@ def test_shared_ids_exist_and_page_boundaries_lose_nothing(client, rich_conv):
         assert not df.duplicated(["id", "message_type", "tool_call_id"]).any()
 
 
+@pytest.mark.both_profiles
 def test_async_variant_matches(client, rich_conv):
     a = messages_frame(client, rich_conv.id, include_raw=True)
     b = asyncio.run(amessages_frame(client, rich_conv.id, include_raw=True, page_size=4))
@@ -322,6 +326,7 @@ def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkey
 # -------------------------------------------------------------- agent_history
 
 
+@pytest.mark.both_profiles
 def test_agent_history_matches_per_conversation_frames(client, agent):
     convs = [client.conversations.create(agent_id=agent.id) for _ in range(5)]
     for i, c in enumerate(convs):
