@@ -15,7 +15,7 @@ from typing import Any
 from . import script
 from .errors import bad_request, invalid_id, not_found
 from .ids import is_valid_id, new_id, now
-from .profiles import DEFAULT_PROFILE, check_profile
+from .profiles import DEFAULT_PROFILE, TRAITS, Traits, check_profile
 from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from, render_letta
 from .storage import Store, StoredMessage
 
@@ -49,6 +49,11 @@ class Config:
     def cloud(self) -> bool:
         """True for the ``cloud`` profile."""
         return self.profile == "cloud"
+
+    @property
+    def traits(self) -> Traits:
+        """What this profile does where the API generations differ."""
+        return TRAITS[self.profile]
 
 
 class Service:
@@ -310,7 +315,7 @@ class Service:
         ``after`` is older and ``before`` newer (letta-ai/letta-agent-sdk#239); letta 0.16.8
         compares positions whatever the order.
         """
-        if self.config.cloud and order == "desc":
+        if self.config.traits.order_relative_cursors and order == "desc":
             return before, after
         return after, before
 

@@ -150,8 +150,9 @@ def test_stop_reason_fault(client: Letta, conv: object, reason: str) -> None:
         assert sup.types(chunks)[-2:] == ["stop_reason", "usage_statistics"]
 
 
-def test_large_history_paging(client: Letta, conv: object) -> None:
-    """Bulk data from the admin endpoint; walk it in pages both ways."""
+def test_large_history_paging(client: Letta, conv: object, profile: str) -> None:
+    """Bulk data from the admin endpoint; walk it in pages both ways (newest first with the
+    older-than cursor: ``after`` on Letta Cloud, relative to the order; ``before`` on 0.16.8)."""
     client.post(
         f"/v1/_devserver/conversations/{conv.id}/synthetic",
         body={"turns": 1500},
@@ -159,7 +160,8 @@ def test_large_history_paging(client: Letta, conv: object) -> None:
     )
     full = sup.history(client, conv.id, limit=100000)
     assert len({m.id for m in full}) >= 3000
-    for order, cursor in (("asc", "after"), ("desc", "before")):
+    older = "after" if profile == "cloud" else "before"
+    for order, cursor in (("asc", "after"), ("desc", older)):
         walked: list[Any] = []
         cur = None
         while True:

@@ -1,14 +1,19 @@
 """Conversation messages list: defaults, after/before/limit/order, cursor pagination edges.
 
-Behaviour of the real server (letta 0.16.8) that these tests pin down:
+Behaviour these tests pin down:
 
 * ``limit`` counts stored message rows, not Letta messages. One row can become several
   Letta messages that share its id (reasoning + assistant, reasoning + tool call), so a
   page can hold more than ``limit`` items, and a page never splits such a group.
-* ``after`` / ``before`` are chronological whatever ``order`` is: ``after=X`` keeps rows
-  newer than X, ``before=X`` rows older than X; ``order`` sorts the rows, and ``limit``
-  takes the first rows of that sort. So ``order=desc, before=X`` is the next (older) page
-  of a newest-first walk, while ``order=asc, before=X`` gives the OLDEST rows before X.
+* letta 0.16.8 (``letta-0.16``): ``after`` / ``before`` are chronological whatever
+  ``order`` is: ``after=X`` keeps rows newer than X, ``before=X`` rows older than X;
+  ``order`` sorts the rows, and ``limit`` takes the first rows of that sort. So
+  ``order=desc, before=X`` is the next (older) page of a newest-first walk, while
+  ``order=asc, before=X`` gives the OLDEST rows before X.
+* Letta Cloud (``cloud``): the cursors are relative to the sort order
+  (letta-ai/letta-agent-sdk#239): under ``desc``, ``after=X`` keeps rows older than X (the
+  next page of a newest-first walk) and ``before=X`` rows newer than X, the NEWEST first
+  (``WHERE pos > X ORDER BY pos DESC LIMIT n``); ``asc`` is as on 0.16.8.
 * Within a row, Letta messages keep their natural order (reasoning first) in both orders.
 * A cursor id that is not in the conversation is ignored.
 """
@@ -60,6 +65,14 @@ def _keys(messages: list[Any]) -> list[tuple[str, str]]:
     return [sup.key(m) for m in messages]
 
 
+def _desc_cursors(profile: str) -> tuple[str, str]:
+    """Under ``order=desc``: the (older-than, newer-than) cursor parameter names.
+
+    Letta Cloud: cursors relative to the sort order (letta-agent-sdk#239), so ``after`` is
+    older; letta 0.16.8 compares positions, so ``before`` is older."""
+    return ("after", "before") if profile == "cloud" else ("before", "after")
+
+
 def test_history_shape(hist: dict[str, Any]) -> None:
     full = hist["full"]
     assert full[0].message_type == "system_message"
@@ -86,15 +99,18 @@ def test_default_is_desc_limit_100(client: Letta, hist: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("limit", [1, 2, 3, "rows", "half", "rows+1"])
 @pytest.mark.parametrize("order", ["asc", "desc"])
-def test_walk_every_page(client: Letta, hist: dict[str, Any], order: str, limit: Any) -> None:
-    """Forward walk: asc with after=<last id>; newest-first walk: desc with before=<last id>."""
+def test_walk_every_page(
+    client: Letta, hist: dict[str, Any], order: str, limit: Any, profile: str
+) -> None:
+    """Forward walk: asc with after=<last id>; newest-first walk: desc with the older-than
+    cursor (``before`` on letta 0.16.8, ``after`` on Letta Cloud)."""
     rows = hist["rows"]
     n = len(rows)
     size = {"rows": n, "half": n // 2 if n % 2 == 0 else (n + 1) // 2, "rows+1": n + 1}.get(
         limit, limit
     )
     expected_rows = rows if order == "asc" else list(reversed(rows))
-    cursor_param = "after" if order == "asc" else "before"
+    cursor_param = "after" if order == "asc" else _desc_cursors(profile)[0]
     walked: list[Any] = []
     pages: list[list[Any]] = []
     cursor = None
@@ -139,7 +155,9 @@ def test_page_of_one_row_returns_the_whole_shared_id_group(
     assert sup.types(got)[0] == "reasoning_message"
 
 
-def test_cursor_on_a_shared_id_skips_its_whole_group(client: Letta, hist: dict[str, Any]) -> None:
+def test_cursor_on_a_shared_id_skips_its_whole_group(
+    client: Letta, hist: dict[str, Any], profile: str
+) -> None:
     rows = hist["rows"]
     i = next((i for i, r in enumerate(rows) if len(r) > 1 and 0 < i < len(rows) - 1), None)
     if i is None:
@@ -150,52 +168,69 @@ def test_cursor_on_a_shared_id_skips_its_whole_group(client: Letta, hist: dict[s
     assert _keys(after) == _keys(rows[i + 1])
     after_last = sup.page(client, hist["conv"], order="asc", limit=1, after=row[-1].id)
     assert _keys(after_last) == _keys(rows[i + 1])
-    before = sup.page(client, hist["conv"], order="desc", limit=1, before=row[-1].id)
+    older = _desc_cursors(profile)[0]
+    before = sup.page(client, hist["conv"], order="desc", limit=1, **{older: row[-1].id})
     assert _keys(before) == _keys(rows[i - 1])
 
 
-def test_cursors_are_chronological_whatever_the_order(client: Letta, hist: dict[str, Any]) -> None:
+def test_cursors_by_profile(client: Letta, hist: dict[str, Any], profile: str) -> None:
+    """What each cursor means, as the SQL each server runs: ``asc`` pages the same way on
+    both; under ``desc`` letta 0.16.8 keeps ``before`` = older, ``after`` = newer, while
+    Letta Cloud swaps them (relative to the sort order, letta-agent-sdk#239)."""
     rows = hist["rows"]
     mid = len(rows) // 2
     cur = rows[mid][0].id
-    # asc + after: the next rows; desc + before: the previous rows, nearest first
+    older, newer = _desc_cursors(profile)
+    # asc + after: the next rows; desc + older-than: the previous rows, nearest first
     assert _keys(sup.page(client, hist["conv"], order="asc", after=cur, limit=2)) == _flat(
         rows[mid + 1 : mid + 3]
     )
-    assert _keys(sup.page(client, hist["conv"], order="desc", before=cur, limit=2)) == _flat(
+    assert _keys(sup.page(client, hist["conv"], order="desc", limit=2, **{older: cur})) == _flat(
         [rows[mid - 1], rows[mid - 2]]
     )
-    # asc + before: the OLDEST rows before the cursor; desc + after: the NEWEST after it
+    # asc + before: the OLDEST rows before the cursor (WHERE pos < X ORDER BY pos LIMIT n);
+    # desc + newer-than: the NEWEST rows after it (WHERE pos > X ORDER BY pos DESC LIMIT n)
     assert _keys(sup.page(client, hist["conv"], order="asc", before=cur, limit=2)) == _flat(
         rows[0:2]
     )
-    assert _keys(sup.page(client, hist["conv"], order="desc", after=cur, limit=2)) == _flat(
+    assert _keys(sup.page(client, hist["conv"], order="desc", limit=2, **{newer: cur})) == _flat(
         [rows[-1], rows[-2]]
     )
     # without a limit each returns the whole side of the cursor
     assert _keys(sup.page(client, hist["conv"], order="asc", after=cur)) == _flat(rows[mid + 1 :])
-    assert _keys(sup.page(client, hist["conv"], order="desc", before=cur)) == _flat(
+    assert _keys(sup.page(client, hist["conv"], order="desc", **{older: cur})) == _flat(
         list(reversed(rows[:mid]))
+    )
+    assert _keys(sup.page(client, hist["conv"], order="desc", **{newer: cur})) == _flat(
+        list(reversed(rows[mid + 1 :]))
     )
     assert _keys(sup.page(client, hist["conv"], order="asc", before=cur)) == _flat(rows[:mid])
 
 
-def test_after_and_before_together(client: Letta, hist: dict[str, Any]) -> None:
+def test_after_and_before_together(client: Letta, hist: dict[str, Any], profile: str) -> None:
     rows = hist["rows"]
     lo, hi = rows[1][0].id, rows[5][0].id
     got = sup.page(client, hist["conv"], order="asc", after=lo, before=hi)
     assert _keys(got) == _flat(rows[2:5])
-    got = sup.page(client, hist["conv"], order="desc", after=lo, before=hi)
+    older, newer = _desc_cursors(profile)  # desc: the window is (newer-than lo, older-than hi)
+    got = sup.page(client, hist["conv"], order="desc", **{newer: lo, older: hi})
     assert _keys(got) == _flat(list(reversed(rows[2:5])))
-    assert sup.page(client, hist["conv"], after=hi, before=lo) == []
+    assert sup.page(client, hist["conv"], order="asc", after=hi, before=lo) == []
+    assert sup.page(client, hist["conv"], order="desc", **{newer: hi, older: lo}) == []
 
 
-def test_cursor_at_the_ends(client: Letta, hist: dict[str, Any]) -> None:
+def test_cursor_at_the_ends(client: Letta, hist: dict[str, Any], profile: str) -> None:
     rows = hist["rows"]
+    older, newer = _desc_cursors(profile)
     assert sup.page(client, hist["conv"], order="asc", after=rows[-1][0].id) == []
-    assert sup.page(client, hist["conv"], order="desc", before=rows[0][0].id) == []
+    assert sup.page(client, hist["conv"], order="desc", **{older: rows[0][0].id}) == []
+    assert sup.page(client, hist["conv"], order="desc", **{newer: rows[-1][0].id}) == []
     assert _keys(sup.page(client, hist["conv"], order="asc", after=rows[0][0].id, limit=1)) == (
         _keys(rows[1])
+    )
+    # the default order is desc: the newest row before (0.16.8) / after (Cloud) the oldest
+    assert _keys(sup.page(client, hist["conv"], limit=1, **{newer: rows[0][0].id})) == _keys(
+        rows[-1]
     )
 
 

@@ -8,13 +8,13 @@ import pytest
 
 from letta_widgets.devserver import seed
 from letta_widgets.devserver.ids import is_valid_id, otid_for
-from letta_widgets.devserver.service import Service
+from letta_widgets.devserver.service import Config, Service
 from letta_widgets.devserver.storage import Store, StoredMessage
 
 
-@pytest.fixture
-def svc_conv() -> tuple[Service, dict]:
-    svc = Service(Store())
+@pytest.fixture(params=["cloud", "letta-0.16"])
+def svc_conv(request: pytest.FixtureRequest) -> tuple[Service, dict]:
+    svc = Service(Store(), Config(profile=request.param))
     agent = svc.create_agent({"name": "t", "memory_blocks": [{"label": "human", "value": "v"}]})
     conv = svc.create_conversation(agent["id"])
     seed.synthetic(svc, conv, 9)  # 9 turns; every third has a tool call
@@ -45,7 +45,8 @@ def test_limit_counts_stored_messages_and_shared_ids_stay_together(svc_conv) -> 
 def test_walks_both_ways_without_loss_or_repeat(svc_conv, size: int) -> None:
     svc, conv = svc_conv
     full = svc.list_messages(conv, after=None, before=None, limit=None, order="asc")
-    for order, cursor in (("asc", "after"), ("desc", "before")):
+    older = "after" if svc.config.profile == "cloud" else "before"  # Cloud: order-relative
+    for order, cursor in (("asc", "after"), ("desc", older)):
         walked: list[dict] = []
         cur = None
         while True:
@@ -61,11 +62,15 @@ def test_walks_both_ways_without_loss_or_repeat(svc_conv, size: int) -> None:
         assert _ids(walked) == (expected if order == "asc" else expected[::-1])
 
 
-def test_cursors_are_positional_whatever_the_order(svc_conv) -> None:
-    """after=X means 'later than X' even in desc order (the real server's semantics)."""
+def test_cursors_by_profile(svc_conv) -> None:
+    """letta-0.16: after=X means 'later than X' even in desc order (positions); cloud: under
+    desc, after=X is older than X and before=X the newest rows newer than X."""
     svc, conv = svc_conv
     ids = _ids(svc.list_messages(conv, after=None, before=None, limit=None, order="asc"))
     page = svc.list_messages(conv, after=ids[2], before=None, limit=2, order="desc")
+    if svc.config.profile == "cloud":
+        assert _ids(page) == [ids[1], ids[0]]
+        page = svc.list_messages(conv, after=None, before=ids[2], limit=2, order="desc")
     assert _ids(page) == [ids[-1], ids[-2]]
     page = svc.list_messages(conv, after=ids[2], before=ids[5], limit=None, order="asc")
     assert _ids(page) == ids[3:5]
