@@ -43,12 +43,18 @@ class LettaWidgetsError(Exception):
         status: int | None = None,
         url: str | None = None,
         detail: str | None = None,
+        code: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         self.problem = problem
         self.remedy = remedy
         self.status = status
         self.url = url
         self.detail = detail
+        self.code = code
+        """The server's machine-readable error code (Letta Cloud's ``error_code``), if any."""
+        self.retryable = retryable
+        """The server's word on whether trying again can succeed (``None``: it did not say)."""
         self.turn: Any = None
         """The partial :class:`~letta_widgets.stream.Turn` when a streamed turn failed."""
         super().__init__(f"{problem}: {remedy}" if remedy else problem)
@@ -120,6 +126,18 @@ def _server_message(body: object) -> str:
     return ""
 
 
+def _code_and_retryable(body: object) -> dict[str, Any]:
+    """Letta Cloud's machine-readable hints in an error body (``errorCode``, ``retryable``)."""
+    out: dict[str, Any] = {}
+    if isinstance(body, dict):
+        code = body.get("error_code") or body.get("errorCode")
+        if isinstance(code, str) and code:
+            out["code"] = code
+        if isinstance(body.get("retryable"), bool):
+            out["retryable"] = body["retryable"]
+    return out
+
+
 def _retry_after(response: Any) -> float | None:
     try:
         value = response.headers.get("retry-after")
@@ -157,6 +175,7 @@ def translate(
         status = exc.status_code
         detail = _server_message(exc.body) or str(exc)
         common: dict[str, Any] = {"status": status, "url": url, "detail": detail}
+        common.update(_code_and_retryable(exc.body))
         if status in (401, 403):
             return AuthenticationFailed(
                 f"the Letta server refused the API key ({status}: {detail})",

@@ -8,6 +8,12 @@ dropped connection is resumed through the conversation's ``/stream`` endpoint
 with nothing lost or repeated. Every user message carries an ``otid``: a retried
 send is recognised by the server and never stored twice.
 
+Stream events that are not messages (``response_state``, ``retry_message`` on Letta
+Cloud, and any kind a server adds later) go to :attr:`Turn.events`, never to the
+messages. Every send asks for compaction messages, so a compaction during the turn
+arrives as ``event_message`` + ``summary_message``. A run that fails with an
+``error_message`` the server marks ``retryable`` is sent again (fresh otid, backoff).
+
 The engine knows nothing about widgets: a listener callback sees every change.
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ERROR_STOP_REASONS",
+    "MESSAGE_TYPES",
     "AssembledMessage",
     "Turn",
     "TurnEngine",
@@ -63,6 +71,31 @@ ERROR_STOP_REASONS = frozenset(
     }
 )
 """Stop reasons that mean the run failed (``send`` raises :class:`AgentRunError`)."""
+
+MESSAGE_TYPES = frozenset(
+    {
+        "user_message",
+        "assistant_message",
+        "reasoning_message",
+        "hidden_reasoning_message",
+        "tool_call_message",
+        "tool_return_message",
+        "approval_request_message",
+        "approval_response_message",
+        "system_message",
+        "summary_message",
+        "event_message",
+    }
+)
+"""Stream chunk types that are Letta messages (listed by ``messages.list`` too). Anything
+else but ``ping``, ``stop_reason``, ``usage_statistics`` and ``error_message`` is an event
+(:attr:`Turn.events`)."""
+
+RUN_RETRY_DELAYS_S = (1.0, 3.0)
+"""Waits before re-sending a run that failed with a ``retryable`` error (one per retry)."""
+
+_log = logging.getLogger(__name__)
+_NO_METRICS: set[str] = set()  # base URLs that keep no step metrics
 
 _TEXT_FIELD = {
     "assistant_message": "content",
@@ -89,7 +122,9 @@ class TurnEvent:
     message began at ``index``), ``"delta"`` (``text`` was appended to the
     message at ``index``), ``"update"`` (a non-text change, e.g. tool-call
     arguments or a tool return), ``"reconnect"`` (the stream dropped and is being
-    resumed), ``"usage"``, ``"stop"`` (the stop reason arrived) and ``"end"``.
+    resumed), ``"retry"`` (the run failed with a retryable error and is sent again;
+    ``text`` says why), ``"event"`` (a non-message event, ``text`` is its type),
+    ``"usage"``, ``"stop"`` (the stop reason arrived) and ``"end"``.
     """
 
     kind: str
@@ -185,6 +220,12 @@ class Turn:
     ttft_s: float | None = None
     total_s: float | None = None
     reconnects: int = 0
+    retries: int = 0
+    """How many times a run that failed with a retryable error was sent again."""
+    events: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """Stream events that are not messages (``response_state``, ``retry_message``, …)."""
+    step_metrics: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """The server's timings of each step of the run (``steps.metrics``), where it has them."""
     _assembled: list[AssembledMessage] = field(default_factory=list, repr=False)
     _index: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
@@ -244,6 +285,27 @@ class Turn:
         ]
 
     @property
+    def compactions(self) -> list[dict[str, Any]]:
+        """The compactions during this turn: each ``summary_message`` (summary and stats)."""
+        return [m.to_dict() for m in self._assembled if m.message_type == "summary_message"]
+
+    @property
+    def step_ids(self) -> list[str]:
+        """The run's step ids, in order (from its messages)."""
+        ids = (m.base.get("step_id") for m in self._assembled)
+        return list(dict.fromkeys(i for i in ids if i))
+
+    @property
+    def llm_s(self) -> float | None:
+        """Seconds the server spent in LLM requests this turn (``None``: not reported)."""
+        return _seconds(self.step_metrics, "llm_request_ns")
+
+    @property
+    def tool_s(self) -> float | None:
+        """Seconds the server spent executing tools this turn (``None``: not reported)."""
+        return _seconds(self.step_metrics, "tool_execution_ns")
+
+    @property
     def ok(self) -> bool:
         """True when the turn ended without an error."""
         return self.error is None and self.stop_reason not in ERROR_STOP_REASONS
@@ -264,6 +326,11 @@ class Turn:
             f"Turn(conversation_id={self.conversation_id!r}, stop_reason={self.stop_reason!r}, "
             f"messages={len(self._assembled)}, text={short!r})"
         )
+
+
+def _seconds(metrics: list[dict[str, Any]], key: str) -> float | None:
+    values = [m[key] for m in metrics if isinstance(m.get(key), (int, float))]
+    return sum(values) / 1e9 if values else None
 
 
 def _parse_json(raw: Any) -> Any:
@@ -295,6 +362,8 @@ class TurnEngine:
         background: bool = True,
         include_pings: bool = True,
         max_reconnects: int = 5,
+        max_run_retries: int = len(RUN_RETRY_DELAYS_S),
+        fetch_metrics: bool = True,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
@@ -304,6 +373,10 @@ class TurnEngine:
         self.background = background
         self.include_pings = include_pings
         self.max_reconnects = max_reconnects
+        self.max_run_retries = max_run_retries
+        """Re-sends of a run that failed with an error its server marked ``retryable``."""
+        self.fetch_metrics = fetch_metrics
+        """Ask the server for each step's timings after a turn (:attr:`Turn.step_metrics`)."""
         self.extra_headers = dict(extra_headers or {})
         self.current: Turn | None = None
         self._cancel_requested = False
@@ -448,45 +521,13 @@ class TurnEngine:
         t0 = time.perf_counter()
         _emit(listener, turn, TurnEvent("start"))
         try:
-            first_error: BaseException | None = None
-            try:
-                stream = await self._land(
-                    self.aclient.conversations.messages.create(
-                        self.conversation_id,
-                        streaming=True,
-                        stream_tokens=self.stream_tokens,
-                        background=self.background,
-                        include_pings=self.include_pings,
-                        extra_headers=headers or None,
-                        **self._target(),
-                        **kwargs,
-                    )
-                )
-                await self._consume(stream, turn, listener, t0)
-            except asyncio.CancelledError:
-                await self._cancel_on_server(turn)
-                raise
-            except _RESUMABLE as exc:
-                # Nothing reached us: is the server there at all?
-                nothing_yet = isinstance(exc, letta_client.APIConnectionError) and not turn.run_id
-                if nothing_yet and not await self._server_alive():
-                    raise translate(exc, base_url=self.base_url, what=self._what()) from exc
-                first_error = exc
-            except letta_client.ConflictError as exc:
-                if "approval" in str(exc.body).lower():
-                    raise self._approval_pending(str(exc)) from exc
-                raise ConversationBusy(
-                    f"{self._what()} is busy: another run is in progress",
-                    "attach to it (ChatCell's Attach button or engine.attach()) or stop it "
-                    "with client.conversations.cancel(conversation_id)",
-                    status=409,
-                    url=self.base_url,
-                    detail=str(exc),
-                ) from exc
-            except letta_client.LettaError as exc:
-                raise translate(exc, base_url=self.base_url, what=self._what()) from exc
-            if turn.stop_reason is None and not self._cancel_requested:
-                await self._resume_loop(turn, listener, t0, first_error)
+            await self._attempt(turn, kwargs, headers, listener, t0)
+            while self._retryable(turn):
+                await self._retry(turn, kwargs, listener)
+                await self._attempt(turn, kwargs, headers, listener, t0)
+            if turn.stop_reason is not None and turn.error is None:
+                turn.total_s = time.perf_counter() - t0
+                await self._fetch_metrics(turn)
         except LettaWidgetsError as err:
             turn.error = err
             err.turn = turn
@@ -494,6 +535,112 @@ class TurnEngine:
         finally:
             self._finish(turn, t0, listener)
         return self._result(turn)
+
+    async def _attempt(
+        self,
+        turn: Turn,
+        kwargs: dict[str, Any],
+        headers: dict[str, str],
+        listener: Listener | None,
+        t0: float,
+    ) -> None:
+        """Send once and stream (resuming a dropped connection) until the stop reason."""
+        first_error: BaseException | None = None
+        try:
+            stream = await self._land(
+                self.aclient.conversations.messages.create(
+                    self.conversation_id,
+                    streaming=True,
+                    stream_tokens=self.stream_tokens,
+                    background=self.background,
+                    include_pings=self.include_pings,
+                    include_compaction_messages=True,
+                    extra_headers=headers or None,
+                    **self._target(),
+                    **kwargs,
+                )
+            )
+            await self._consume(stream, turn, listener, t0)
+        except asyncio.CancelledError:
+            await self._cancel_on_server(turn)
+            raise
+        except _RESUMABLE as exc:
+            # Nothing reached us: is the server there at all?
+            nothing_yet = isinstance(exc, letta_client.APIConnectionError) and not turn.run_id
+            if nothing_yet and not await self._server_alive():
+                raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+            first_error = exc
+        except letta_client.ConflictError as exc:
+            if "approval" in str(exc.body).lower():
+                raise self._approval_pending(str(exc)) from exc
+            raise ConversationBusy(
+                f"{self._what()} is busy: another run is in progress",
+                "attach to it (ChatCell's Attach button or engine.attach()) or stop it "
+                "with client.conversations.cancel(conversation_id)",
+                status=409,
+                url=self.base_url,
+                detail=str(exc),
+            ) from exc
+        except letta_client.LettaError as exc:
+            raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+        if turn.stop_reason is None and not self._cancel_requested:
+            await self._resume_loop(turn, listener, t0, first_error)
+
+    def _retryable(self, turn: Turn) -> bool:
+        """The run failed with an error its server marked ``retryable``, and tries are left."""
+        err = turn.error
+        return (
+            isinstance(err, AgentRunError)
+            and err.retryable is True
+            and turn.retries < self.max_run_retries
+            and not self._cancel_requested
+        )
+
+    async def _retry(self, turn: Turn, kwargs: dict[str, Any], listener: Listener | None) -> None:
+        """Forget the failed attempt, wait, and give the input fresh otids (a new request)."""
+        why = str(turn.error)
+        delays = RUN_RETRY_DELAYS_S or (0.0,)
+        await asyncio.sleep(delays[min(turn.retries, len(delays) - 1)])
+        turn.retries += 1
+        turn.error = None
+        turn.stop_reason = turn.run_id = turn.last_seq_id = turn.usage = None
+        turn._assembled.clear()
+        turn._index.clear()
+        messages = [dict(m) for m in kwargs.get("messages") or []]
+        for m in messages:
+            m["otid"] = str(uuid.uuid4())
+        kwargs["messages"] = messages
+        turn.otid = messages[0]["otid"] if messages else turn.otid
+        _emit(listener, turn, TurnEvent("retry", text=why))
+
+    async def _fetch_metrics(self, turn: Turn) -> None:
+        """The server's step timings (LLM, tools) for the turn, where it keeps them.
+
+        Best effort: a server without them (404, or an error) is remembered and not asked
+        again; a failure never fails the turn.
+        """
+        base = self.base_url
+        if not self.fetch_metrics or base in _NO_METRICS or not turn.step_ids:
+            return
+
+        async def one(step_id: str) -> dict[str, Any] | None:
+            try:
+                got = await self.aclient.with_options(
+                    max_retries=0, timeout=5
+                ).steps.metrics.retrieve(step_id)
+            except letta_client.NotFoundError:
+                return None
+            return got.to_dict(mode="json")
+
+        try:
+            found = await asyncio.gather(*(one(s) for s in turn.step_ids[:20]))
+        except (letta_client.LettaError, httpx.HTTPError) as exc:
+            _log.debug("no step metrics from %s: %r", base, exc)
+            _NO_METRICS.add(base)
+            return
+        turn.step_metrics = [m for m in found if m]
+        if not turn.step_metrics:
+            _NO_METRICS.add(base)
 
     def _result(self, turn: Turn) -> Turn:
         if turn.error is None and turn.stop_reason in ERROR_STOP_REASONS:
@@ -632,17 +779,35 @@ class TurnEngine:
         )
 
     def _run_error(self, event: Mapping[str, Any]) -> LettaWidgetsError:
-        """The error a failed run reported (``error_message``), as a typed error."""
+        """The error a failed run reported (``error_message``), as a typed error.
+
+        Letta Cloud adds ``error_code``, ``status_code`` and ``retryable`` to the event; they
+        become the error's ``code``, ``status`` and ``retryable`` (``None`` where absent).
+        """
         message = str(event.get("message") or "")
         if "waiting for approval" in message.lower():
             # The real server refuses a message sent while a tool call awaits approval
             # by failing the new run at once (CONFLICT inside the stream, not an HTTP 409).
             return self._approval_pending(message)
+        retryable = event.get("retryable")
+        retryable = retryable if isinstance(retryable, bool) else None
+        status = event.get("status_code")
+        code = event.get("error_code")
+        label = f"{event.get('error_type')}" + (f", {code}" if code else "")
+        if retryable is False:
+            remedy = (
+                "the server says retrying will not help; look at the message and the server log"
+            )
+        else:
+            remedy = "look at the server log; send again to retry"
         return AgentRunError(
-            f"the agent's run failed ({event.get('error_type')}: {event.get('message')})",
-            "look at the server log; send again to retry",
+            f"the agent's run failed ({label}: {message})",
+            remedy,
+            status=status if isinstance(status, int) else None,
             url=self.base_url,
             detail=str(event.get("detail") or "") or None,
+            code=str(code) if code else None,
+            retryable=retryable,
         )
 
     def _fold(self, chunk: Any, turn: Turn, listener: Listener | None, t0: float) -> None:
@@ -667,6 +832,11 @@ class TurnEngine:
             return
         if mtype == "error_message":
             turn.error = self._run_error(chunk.to_dict(mode="json"))
+            return
+        if mtype not in MESSAGE_TYPES:  # response_state, retry_message, or a kind to come
+            _log.debug("stream event %r kept in turn.events (not a message)", mtype)
+            turn.events.append(chunk.to_dict(mode="json"))
+            _emit(listener, turn, TurnEvent("event", text=str(mtype)))
             return
         key = (chunk.id, mtype)
         index = turn._index.get(key)
@@ -715,7 +885,8 @@ class TurnEngine:
         return True
 
     def _finish(self, turn: Turn, t0: float, listener: Listener | None) -> None:
-        turn.total_s = time.perf_counter() - t0
+        if turn.total_s is None:
+            turn.total_s = time.perf_counter() - t0
         if self._cancel_requested and turn.stop_reason is None:
             turn.stop_reason = "cancelled"
         _emit(listener, turn, TurnEvent("end"))

@@ -44,6 +44,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from letta_widgets.render._cards import (
+    compaction_label,
     compaction_summary,
     render_message,
     render_messages,
@@ -67,6 +68,7 @@ __all__ = [
     "MARKDOWN_LIMIT",
     "PLAIN_LIMIT",
     "as_dict",
+    "compaction_label",
     "compaction_summary",
     "message_text",
     "render_markdown",

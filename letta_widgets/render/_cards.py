@@ -353,14 +353,30 @@ def _system(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> str:
     return _separator(label, m, mtype, plain_block(content))
 
 
-def _summary(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> str:
+def compaction_label(msg: Any) -> str:
+    """One line for a compaction: ``Conversation compacted (140 → 42 messages, …tokens)``.
+
+    ``msg`` is a ``summary_message`` (its ``compaction_stats`` give the numbers) or the
+    compaction ``event_message`` that announces one (``Compacting the conversation…``).
+    """
+    m = as_dict(msg)
+    if m.get("message_type") == "event_message":
+        return "Compacting the conversation…"
     stats = m.get("compaction_stats") or {}
-    label = "Conversation summarized"
-    if isinstance(stats, Mapping) and stats.get("messages_count_before") is not None:
+    parts = []
+    if isinstance(stats, Mapping):
         before, after = stats.get("messages_count_before"), stats.get("messages_count_after")
-        label += f" ({before} → {after} messages)"
+        if before is not None and after is not None:
+            parts.append(f"{before} → {after} messages")
+        t_before, t_after = stats.get("context_tokens_before"), stats.get("context_tokens_after")
+        if isinstance(t_before, int) and isinstance(t_after, int):
+            parts.append(f"{t_before:,} → {t_after:,} tokens")
+    return "Conversation compacted" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _summary(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> str:
     body = f'<div class="lw-md">{markdown_html(str(m.get("summary") or ""))}</div>'
-    return _separator(label, m, mtype, body)
+    return _separator(compaction_label(m), m, mtype, body)
 
 
 def _event(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> str:

@@ -231,6 +231,9 @@ class ChatCell(TurnWidget):
         def listener(turn: Turn, event: TurnEvent) -> None:
             if event.kind == "reconnect":
                 self.status_text = f"connection dropped, resuming… (attempt {turn.reconnects})"
+            elif event.kind == "retry":
+                tries = f"{turn.retries}/{self._engine.max_run_retries}"
+                self.status_text = f"the run failed (retryable); sending again ({tries})…"
             live(turn, event)
 
         turn: Turn | None = None

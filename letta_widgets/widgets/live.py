@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 
 from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.errors import ConversationBusy
+from letta_widgets.render import compaction_label
 from letta_widgets.stream import AssembledMessage, Turn, TurnEvent
 from letta_widgets.widgets.base import LettaWidget
+from letta_widgets.widgets.transcript import is_compaction_event
 
 __all__ = ["FLUSH_HZ", "LiveOps", "TurnWidget", "live_text"]
 
@@ -44,6 +46,8 @@ def live_text(msg: AssembledMessage) -> str:
     if msg.message_type == "tool_return_message":
         data = msg.to_dict()
         return f"{data.get('status', '')}: {data.get('tool_return', '')}"
+    if msg.message_type == "summary_message" or is_compaction_event(msg.base):
+        return compaction_label(msg.to_dict())
     return msg.text if msg.message_type in _TEXT_TYPES else ""
 
 
@@ -90,6 +94,8 @@ class LiveOps:
             elif kind == "update":
                 msg = turn._assembled[event.index or 0]
                 self._ops.append([*head, "set", event.index, live_text(msg)])
+            elif kind == "retry":  # the failed attempt's messages are gone: start over
+                self._ops.append([*head, "reset"])
             else:
                 return
             self._schedule()

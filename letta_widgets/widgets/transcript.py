@@ -13,7 +13,7 @@ from typing import Any
 
 from letta_widgets import render
 
-__all__ = ["item_key", "transcript_items", "usage_item", "user_item"]
+__all__ = ["is_compaction_event", "item_key", "transcript_items", "usage_item", "user_item"]
 
 Message = Mapping[str, Any]
 
@@ -21,6 +21,11 @@ Message = Mapping[str, Any]
 def item_key(msg: Message) -> str:
     """The identity of a Letta message: its id and type (ids can be shared)."""
     return f"{msg.get('id')}|{msg.get('message_type')}"
+
+
+def is_compaction_event(msg: Message) -> bool:
+    """An ``event_message`` announcing a compaction (its ``summary_message`` follows)."""
+    return msg.get("message_type") == "event_message" and msg.get("event_type") == "compaction"
 
 
 def _call_ids(msg: Message) -> list[str]:
@@ -46,8 +51,13 @@ def transcript_items(
     answered.update(returns)
     used: set[str] = set()
     items: list[dict[str, Any]] = []
-    for msg in msgs:
+    summary_at = max(
+        (i for i, m in enumerate(msgs) if m.get("message_type") == "summary_message"), default=-1
+    )
+    for n, msg in enumerate(msgs):
         mtype = msg.get("message_type")
+        if n < summary_at and is_compaction_event(msg):
+            continue  # one line per compaction: the summary (with its stats) that follows
         if mtype == "tool_return_message" and str(msg.get("tool_call_id")) in used:
             continue
         if mtype == "tool_call_message":

@@ -151,3 +151,80 @@ def test_real_server_tool_call_deltas_are_one_object_not_a_list(engine: TurnEngi
     [msg] = turn.messages
     assert msg["tool_call"]["arguments"] == '{"label": "human"}'
     assert isinstance(msg["tool_calls"], list)
+
+
+def test_events_that_are_not_messages_stay_out_of_the_messages(engine: TurnEngine) -> None:
+    """Letta Cloud's response_state, and any kind a server adds later, are turn.events."""
+    items = chunks("raw_sse_tokens.json")
+    state = {"message_type": "response_state", "cache_scope": "approval_boundary",
+             "response_id": "resp-1", "run_id": "run-1"}  # fmt: skip
+    future = {"message_type": "some_future_event", "id": "x-1", "payload": {"a": 1}}
+    retry = {"message_type": "retry_message", "message": "provider busy, retrying",
+             "retry_kind": "provider_retry", "attempt": 1, "max_attempts": 3}  # fmt: skip
+    turn, events = _fold(engine, [items[0], make(state), *items[1:3], make(future), make(retry),
+                                  *items[3:]])  # fmt: skip
+    assert [m["message_type"] for m in turn.messages] == ["assistant_message"]
+    assert [e["message_type"] for e in turn.events] == [
+        "response_state", "some_future_event", "retry_message"
+    ]  # fmt: skip
+    assert turn.events[0]["response_id"] == "resp-1"
+    assert list(turn.frame()["message_type"].astype(str)) == ["assistant_message"]
+    assert [e.text for e in events if e.kind == "event"] == [
+        "response_state", "some_future_event", "retry_message"
+    ]  # fmt: skip
+    assert turn.assistant_text == "Echo: raw tokens"
+
+
+def test_cloud_error_fields_reach_the_typed_error(engine: TurnEngine) -> None:
+    turn, _ = _fold(engine, [make({
+        "message_type": "error_message", "run_id": "run-1", "error_type": "internal_error",
+        "message": "deployment interrupted", "detail": "try again",
+        "error_code": "cloud_api_deployment_interrupted", "status_code": 503, "retryable": True,
+    })])  # fmt: skip
+    err = turn.error
+    assert err is not None and err.code == "cloud_api_deployment_interrupted"
+    assert err.status == 503 and err.retryable is True
+    assert "cloud_api_deployment_interrupted" in str(err)
+    turn, _ = _fold(engine, [make({
+        "message_type": "error_message", "run_id": "run-1", "error_type": "llm_error",
+        "message": "bad request", "retryable": False,
+    })])  # fmt: skip
+    assert turn.error.retryable is False and "will not help" in str(turn.error)
+    turn, _ = _fold(engine, [make({  # letta 0.16.8: no such fields
+        "message_type": "error_message", "run_id": "run-1", "error_type": "llm_error",
+        "message": "boom",
+    })])  # fmt: skip
+    assert turn.error.retryable is None and turn.error.code is None
+
+
+def test_a_compaction_during_the_turn_is_one_boundary_line(engine: TurnEngine) -> None:
+    from letta_widgets.widgets.transcript import transcript_items
+
+    items = chunks("raw_sse_steps.json")
+    event = {
+        "message_type": "event_message",
+        "id": "message-e1",
+        "date": "2026-01-01T00:00:00Z",
+        "event_type": "compaction",
+        "event_data": {"trigger": "post_step_context_check"},
+    }
+    summary = {
+        "message_type": "summary_message",
+        "id": "message-s1",
+        "date": "2026-01-01T00:00:01Z",
+        "summary": "We talked about tea.",
+        "compaction_stats": {
+            "trigger": "post_step_context_check",
+            "context_window": 8000,
+            "messages_count_before": 140,
+            "messages_count_after": 42,
+            "context_tokens_before": 7900,
+            "context_tokens_after": 2100,
+        },
+    }
+    turn, _ = _fold(engine, [*items[:-2], make(event), make(summary), *items[-2:]])  # fmt: skip
+    assert [c["summary"] for c in turn.compactions] == ["We talked about tea."]
+    cards = transcript_items(turn.messages)
+    lines = [c for c in cards if c["type"] in ("summary_message", "event_message")]
+    assert [c["type"] for c in lines] == ["summary_message"]
+    assert "140 → 42 messages" in lines[0]["html"] and "7,900 → 2,100 tokens" in lines[0]["html"]
