@@ -19,6 +19,7 @@ __all__ = [
     "next_message_id",
     "now",
     "otid_for",
+    "parse_timestamp",
     "pattern_for",
 ]
 
@@ -105,3 +106,14 @@ def fmt_naive_timestamp(ts: float | None) -> str | None:
     """UTC without a zone, as letta 0.16.8 writes a run's ``completed_at``."""
     stamp = fmt_timestamp(ts)
     return stamp[:-1] if stamp else None
+
+
+def parse_timestamp(value: object) -> float:
+    """Epoch seconds of an ISO 8601 timestamp (``Z`` or an offset; naive is UTC).
+
+    Raises ValueError when ``value`` is not one.
+    """
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()

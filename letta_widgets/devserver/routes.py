@@ -18,7 +18,7 @@ from . import seed
 from .errors import ApiError, bad_request, conflict, invalid_id, not_found
 from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
-from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now
+from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now, parse_timestamp
 from .runs import Run, RunManager, RunOptions, ping_chunk
 from .serialize import (
     ACTOR_ID,
@@ -309,17 +309,23 @@ class Api:
         return self.svc.conversation(request.path_params["cid"], aid, allow_default=allow_default)
 
     def _conv_json(self, conv: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
-        """A conversation; ``fresh``: with ``in_context_message_ids`` empty, as the real server
-        answers everything but ``retrieve`` (create, fork, update, list)."""
-        ids = [] if fresh else self.svc.in_context_ids(conv)
-        out = conversation_json(conv, ids)
+        """A conversation with the profile's fields; ``fresh``: ``in_context_message_ids`` not
+        loaded, as the real server answers everything but ``retrieve`` (create, fork, update,
+        list): ``[]`` on 0.16.8, null ("not hydrated") on Letta Cloud."""
+        traits = self.svc.config.traits
+        if fresh:
+            ids: list[str] | None = None if traits.unhydrated_ids_null else []
+        else:
+            ids = self.svc.in_context_ids(conv)
+        out = conversation_json(conv, ids, traits.conversation_fields)
         if conv.get("is_default"):
             out["id"] = "default"
         return out
 
     @api
     async def conv_create(self, request: Request) -> Response:
-        """``POST /v1/conversations/?agent_id=…``."""
+        """``POST /v1/conversations/?agent_id=…`` (summary, model, model_settings; on Letta
+        Cloud also description, context_window_limit, hidden)."""
         agent_id = request.query_params.get("agent_id")
         if not agent_id:
             raise ApiError(
@@ -330,11 +336,10 @@ class Api:
                 },
             )
         body = await read_json(request)
-        data = {
-            k: body[k]
-            for k in ("model_settings", "description", "hidden")
-            if body.get(k) is not None
-        }
+        keys = ["model_settings"]
+        if self.svc.config.traits.conversation_extras:  # 0.16.8 ignores the others
+            keys += ["description", "context_window_limit", "hidden"]
+        data = {k: body[k] for k in keys if body.get(k) is not None}
         conv = self.svc.create_conversation(
             agent_id, summary=body.get("summary"), model=body.get("model"), data=data
         )
@@ -342,19 +347,20 @@ class Api:
 
     @api
     async def conv_list(self, request: Request) -> Response:
-        """``GET /v1/conversations/`` (agent_id, limit, after, order, order_by, summary_search)."""
+        """``GET /v1/conversations/`` (agent_id, limit, after, order, order_by, summary_search;
+        on Letta Cloud archive_status, and hidden conversations are never listed)."""
         qp = request.query_params
-        agent_id = qp.get("agent_id")
-        order = qp.get("order", "desc")
+        extras = self.svc.config.traits.conversation_extras
         convs = self.store.list_conversations(
-            agent_id,
-            archive_status=qp.get("archive_status", "unarchived"),
+            qp.get("agent_id"),
+            archive_status=qp.get("archive_status", "unarchived") if extras else "all",
             summary_search=qp.get("summary_search"),
             order_by=qp.get("order_by", "created_at"),
-            ascending=order == "asc",
+            ascending=qp.get("order", "desc") == "asc",
         )
-        convs = [c for c in convs if not (c.get("data") or {}).get("hidden")]
-        after = qp.get("after")
+        if extras:
+            convs = [c for c in convs if not (c.get("data") or {}).get("hidden")]
+        after = qp.get("after")  # relative to the sort order, on both servers
         if after:
             ids = [c["id"] for c in convs]
             if after in ids:
@@ -362,7 +368,6 @@ class Api:
         limit = check_limit(qp.get("limit"), 50)
         if limit is not None:
             convs = convs[:limit]
-        # as on 0.16.8, only retrieve loads in_context_message_ids: lists send []
         return json_response([self._conv_json(c, fresh=True) for c in convs])
 
     @api
@@ -372,26 +377,31 @@ class Api:
 
     @api
     async def conv_update(self, request: Request) -> Response:
-        """``PATCH /v1/conversations/{id}`` (summary, archived, model, last_message_at)."""
+        """``PATCH /v1/conversations/{id}``: summary, model, model_settings, last_message_at; on
+        Letta Cloud also archived, description, context_window_limit. Nulls change nothing
+        (0.16.8 applies ``model_dump(exclude_none=True)``), unknown keys are ignored."""
         conv = self._conv(request, allow_default=False)
-        body = await read_json(request)
-        fields: dict[str, Any] = {"updated_at": now()}
-        if "summary" in body:
-            fields["summary"] = body["summary"]
+        body = {k: v for k, v in (await read_json(request)).items() if v is not None}
+        t = now()
+        fields: dict[str, Any] = {"updated_at": t}
         data = dict(conv.get("data") or {})
-        if body.get("archived") is not None:
-            fields["archived"] = int(bool(body["archived"]))
-            data["archived_at"] = now() if body["archived"] else None
-        if "model" in body and body["model"] is not None:
-            fields["model"] = body["model"]
-        for k in ("model_settings", "description"):
-            if body.get(k) is not None:
-                data[k] = body[k]
+        for k in ("summary", "model"):
+            if k in body:
+                fields[k] = body[k]
+        if "last_message_at" in body:
+            fields["last_message_at"] = _timestamp(body["last_message_at"], "last_message_at")
+        keys = ["model_settings"]
+        if self.svc.config.traits.conversation_extras:
+            keys += ["description", "context_window_limit"]
+            if "archived" in body:
+                fields["archived"] = int(bool(body["archived"]))
+                data["archived_at"] = t if body["archived"] else None
+        data.update({k: body[k] for k in keys if k in body})
         fields["data"] = data
         self.store.update_conversation(conv["id"], **fields)
         fresh = self.store.get_conversation(conv["id"])
         assert fresh is not None
-        return json_response(self._conv_json(fresh, fresh=True))  # [] ids, as on 0.16.8
+        return json_response(self._conv_json(fresh, fresh=True))
 
     @api
     async def conv_delete(self, request: Request) -> Response:
@@ -403,13 +413,16 @@ class Api:
 
     @api
     async def conv_fork(self, request: Request) -> Response:
-        """``POST /v1/conversations/{id}/fork`` (message_id, agent_id for default)."""
+        """``POST /v1/conversations/{id}/fork`` (agent_id for default; on Letta Cloud also
+        message_id and hidden, which 0.16.8 ignores: it forks everything, listed)."""
         conv = self._conv(request)
-        mid = request.query_params.get("message_id")
+        qp = request.query_params
+        extras = self.svc.config.traits.conversation_extras
+        mid = qp.get("message_id") if extras else None
         if mid and not is_valid_id("message", mid):
             raise invalid_id("message_id", mid, "message", location="query")
         new = self.svc.fork(conv, mid)
-        if _bool(request.query_params.get("hidden"), False):
+        if extras and _bool(qp.get("hidden"), False):
             self.store.update_conversation(
                 new["id"], data={**(new.get("data") or {}), "hidden": True}
             )
@@ -867,6 +880,16 @@ def _input_problem(
                 f"Invalid tool call IDs. Expected '{expected}', but received '{got}'.",
             )
     return None
+
+
+def _timestamp(value: Any, name: str) -> float:
+    """An ISO 8601 body field as epoch seconds; 422 like pydantic when it is not one."""
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise ApiError(
+            422, {"detail": f"{name}: Input should be a valid datetime, got {value!r}"}
+        ) from None
 
 
 def _int(value: Any, default: int) -> int:

@@ -518,15 +518,18 @@ def agent_json(
     }
 
 
-def conversation_json(c: dict[str, Any], in_context_ids: Sequence[str]) -> dict[str, Any]:
-    """A conversation object."""
+def conversation_json(
+    c: dict[str, Any], in_context_ids: Sequence[str] | None, fields: Sequence[str]
+) -> dict[str, Any]:
+    """A conversation object with the profile's ``fields`` (``in_context_ids`` None: null)."""
     data = c.get("data") or {}
-    return {
+    archived = bool(c.get("archived"))
+    full = {
         "id": c["id"],
         "agent_id": c["agent_id"],
         "created_at": fmt_timestamp(c["created_at"]),
         "created_by_id": ACTOR_ID,
-        "in_context_message_ids": list(in_context_ids),
+        "in_context_message_ids": None if in_context_ids is None else list(in_context_ids),
         "last_message_at": fmt_timestamp(c.get("last_message_at")),
         "last_updated_by_id": ACTOR_ID,
         "model": c.get("model"),
@@ -534,9 +537,12 @@ def conversation_json(c: dict[str, Any], in_context_ids: Sequence[str]) -> dict[
         "summary": c.get("summary"),
         "updated_at": fmt_timestamp(c["updated_at"]),
         "isolated_block_ids": [],
-        "archived": bool(c.get("archived")),
-        "archived_at": fmt_timestamp(data.get("archived_at")) if c.get("archived") else None,
+        "archived": archived,
+        "archived_at": fmt_timestamp(data.get("archived_at")) if archived else None,
+        "context_window_limit": data.get("context_window_limit"),
+        "description": data.get("description"),
     }
+    return {k: full[k] for k in fields}
 
 
 def stop_reason_json(reason: str) -> dict[str, Any]:

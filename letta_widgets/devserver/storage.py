@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS otids (
 CREATE INDEX IF NOT EXISTS otids_otid ON otids(otid);
 """
 
+_LAST_RUN_COMPLETION = (
+    "(SELECT MAX(json_extract(r.data, '$.completed_at')) FROM runs r "
+    "WHERE r.conv_id = conversations.id AND json_extract(r.data, '$.streaming') IS NOT 0)"
+)
+"""When the conversation's last run ended (0.16.8: ``MAX(runs.completed_at)``; a
+``streaming=false`` run has no conversation there)."""
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 MESSAGE_COLUMNS = "m.id, m.role, m.date, m.run_id, m.step_id, m.otid, m.body"
 
@@ -282,14 +288,14 @@ class Store:
             where.append("LOWER(COALESCE(summary,'')) LIKE ?")
             args.append(f"%{summary_search.lower()}%")
         col = {
-            "created_at": "created_at",
             "last_message_at": "last_message_at",
-            "last_run_completion": "COALESCE(last_message_at, created_at)",
+            "last_run_completion": _LAST_RUN_COMPLETION,
         }.get(order_by, "created_at")
         direction = "ASC" if ascending else "DESC"
+        # as 0.16.8: conversations without a value come last in both directions
         rows = self.q(
             f"SELECT {self._CONV_COLS} FROM conversations WHERE {' AND '.join(where)} "
-            f"ORDER BY {col} {direction}, created_at {direction}, id {direction}",
+            f"ORDER BY {col} {direction} NULLS LAST, created_at {direction}, id {direction}",
             args,
         )
         return [_conv(r) for r in rows]

@@ -65,6 +65,19 @@ CONVERSATION_FIELDS = {
     "id", "agent_id", "created_at", "created_by_id", "in_context_message_ids", "isolated_block_ids",
     "last_message_at", "last_updated_by_id", "model", "model_settings", "summary", "updated_at",
 }  # fmt: skip
+# Letta Cloud's conversation: the SDK's ``Conversation`` (letta-client 1.12.1
+# types/conversation.py): the archive fields, description and context_window_limit, and no
+# isolated_block_ids.
+CLOUD_CONVERSATION_FIELDS = (CONVERSATION_FIELDS - {"isolated_block_ids"}) | {
+    "archived", "archived_at", "context_window_limit", "description",
+}  # fmt: skip
+
+
+def conversation_fields(profile: str) -> set[str]:
+    """The keys of a conversation object on a server of ``profile``."""
+    return CLOUD_CONVERSATION_FIELDS if profile == "cloud" else CONVERSATION_FIELDS
+
+
 BLOCK_FIELDS_USED = {"id", "label", "value", "limit", "description", "read_only", "metadata"}
 AGENT_FIELDS_USED = {
     "id", "name", "agent_type", "model", "embedding", "blocks", "memory", "tools", "system",

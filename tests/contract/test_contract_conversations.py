@@ -14,18 +14,33 @@ from letta_client import Letta
 pytestmark = pytest.mark.contract
 
 
-def test_create_shape(client: Letta, agent: object) -> None:
+def _check_conversation_fields(body: dict, profile: str, strict: bool) -> None:
+    """letta 0.16.8: its Conversation (with isolated_block_ids); Letta Cloud: the SDK's
+    Conversation (archive fields, description, context_window_limit; research E.1)."""
+    expected = sup.conversation_fields(profile)
+    assert set(body) >= expected, expected - set(body)
+    if strict:
+        assert set(body) == expected, set(body) ^ expected
+
+
+def test_create_shape(client: Letta, agent: object, profile: str, is_devserver: bool) -> None:
     body = sup.raw_json(
         client.conversations.with_raw_response.create, agent_id=agent.id, summary="first"
     )
     assert body["id"].startswith("conv-")
     assert body["agent_id"] == agent.id
     assert body["summary"] == "first"
-    assert set(body) >= sup.CONVERSATION_FIELDS, sup.CONVERSATION_FIELDS - set(body)
+    _check_conversation_fields(body, profile, strict=is_devserver)
     assert body["last_message_at"] is None
+    assert body["updated_at"] == body["created_at"]
+    if profile == "cloud":  # Letta Cloud: defaults of the SDK's Conversation
+        assert (body["archived"], body["archived_at"]) == (False, None)
+        assert (body["description"], body["context_window_limit"]) == (None, None)
 
 
-def test_retrieve_in_context_message_ids(client: Letta, conv: object) -> None:
+def test_retrieve_in_context_message_ids(
+    client: Letta, conv: object, profile: str, is_devserver: bool
+) -> None:
     # a new conversation holds its compiled system message
     fresh = client.conversations.retrieve(conv.id)
     assert fresh.id == conv.id
@@ -40,19 +55,23 @@ def test_retrieve_in_context_message_ids(client: Letta, conv: object) -> None:
     assert got.in_context_message_ids == ids_in_order
     assert got.last_message_at is not None
     body = sup.raw_json(client.conversations.with_raw_response.retrieve, conv.id)
-    assert set(body) >= sup.CONVERSATION_FIELDS
+    _check_conversation_fields(body, profile, strict=is_devserver)
 
 
-def test_only_retrieve_lists_in_context_message_ids(client: Letta, conv: object) -> None:
-    """The other answers carry the field but leave it empty (0.16.8 loads it in retrieve)."""
+def test_only_retrieve_lists_in_context_message_ids(
+    client: Letta, conv: object, profile: str
+) -> None:
+    """The other answers carry the field but do not load it: 0.16.8 sends ``[]``; Letta
+    Cloud null ("Null means this field was not retrieved/hydrated", SDK Conversation)."""
+    unloaded = None if profile == "cloud" else []
     sup.send(client, conv.id, "hello there")
     assert len(client.conversations.retrieve(conv.id).in_context_message_ids) >= 3
     listed = sup.raw_json(client.conversations.with_raw_response.list, agent_id=conv.agent_id)
-    assert [c["in_context_message_ids"] for c in listed if c["id"] == conv.id] == [[]]
+    assert [c["in_context_message_ids"] for c in listed if c["id"] == conv.id] == [unloaded]
     updated = sup.raw_json(client.conversations.with_raw_response.update, conv.id, summary="s")
-    assert updated["in_context_message_ids"] == []
+    assert updated["in_context_message_ids"] == unloaded
     forked = sup.raw_json(client.conversations.with_raw_response.fork, conv.id)
-    assert forked["in_context_message_ids"] == []
+    assert forked["in_context_message_ids"] == unloaded
     assert client.conversations.retrieve(forked["id"]).in_context_message_ids
 
 
@@ -61,6 +80,26 @@ def test_update_summary(client: Letta, conv: object) -> None:
     assert updated.summary == "renamed"
     assert updated.id == conv.id
     assert client.conversations.retrieve(conv.id).summary == "renamed"
+    # a null changes nothing (0.16.8 applies the body with exclude_none)
+    assert client.conversations.update(conv.id, summary=None).summary == "renamed"
+
+
+def test_update_last_message_at_and_updated_at(client: Letta, conv: object) -> None:
+    """PATCH sets ``last_message_at`` as given; ``updated_at`` moves on every PATCH and on every
+    message request (0.16.8 stamps ``last_message_at`` at request time through an update)."""
+    created = sup.raw_json(client.conversations.with_raw_response.retrieve, conv.id)
+    patched = sup.raw_json(
+        client.conversations.with_raw_response.update,
+        conv.id,
+        last_message_at="2024-05-06T07:08:09Z",
+    )
+    assert patched["last_message_at"].startswith("2024-05-06T07:08:09")
+    assert patched["updated_at"] > created["updated_at"]
+    sup.send(client, conv.id, "hello")
+    after = sup.raw_json(client.conversations.with_raw_response.retrieve, conv.id)
+    assert after["last_message_at"] > patched["last_message_at"]
+    assert after["updated_at"] > patched["updated_at"]
+    assert after["created_at"] == created["created_at"]
 
 
 def _convs(client: Letta, agent_id: str, **params: object) -> list[str]:
@@ -119,6 +158,21 @@ def test_list_order_by_last_message_at(client: Letta, agent: object) -> None:
     assert set(_convs(client, agent.id, order_by="last_run_completion")) == {a, b, c}
 
 
+def test_list_order_by_last_run_completion(client: Letta, agent: object) -> None:
+    """``last_run_completion``: when the conversation's last run ENDED (0.16.8 sorts by
+    ``MAX(runs.completed_at)``), conversations with no run last in both orders."""
+    a = client.conversations.create(agent_id=agent.id, summary="a").id
+    b = client.conversations.create(agent_id=agent.id, summary="b").id
+    c = client.conversations.create(agent_id=agent.id, summary="c").id
+    for conv_id in (b, a):
+        run_id = sup.of_type(sup.send(client, conv_id, "hi"), "assistant_message")[0].run_id
+        assert sup.wait_for(lambda r=run_id: client.runs.retrieve(r).completed_at, 15)
+    assert _convs(client, agent.id, order_by="last_run_completion") == [a, b, c]
+    assert _convs(client, agent.id, order_by="last_run_completion", order="asc") == [b, a, c]
+    # the cursor is relative to this order too
+    assert _convs(client, agent.id, order_by="last_run_completion", after=a) == [b, c]
+
+
 def test_list_summary_search(client: Letta, agent: object) -> None:
     pie = client.conversations.create(agent_id=agent.id, summary="apple pie").id
     client.conversations.create(agent_id=agent.id, summary="banana split")
@@ -129,26 +183,54 @@ def test_list_summary_search(client: Letta, agent: object) -> None:
     assert _convs(client, agent.id, summary_search="durian") == []
 
 
-def test_archive_status(client: Letta, agent: object, server_label: str) -> None:
+def test_archive_status(client: Letta, agent: object, profile: str) -> None:
     keep = client.conversations.create(agent_id=agent.id, summary="keep").id
     arch = client.conversations.create(agent_id=agent.id, summary="archive me").id
     client.conversations.update(arch, archived=True)
     body = sup.raw_json(client.conversations.with_raw_response.retrieve, arch)
-    listed = _convs(client, agent.id)
-    if "archived" not in body and set(listed) == {keep, arch}:
-        # letta 0.16.x has no archive fields: update(archived=...) and
-        # list(archive_status=...) are accepted and ignored, consistently.
+    if profile != "cloud":
+        # letta 0.16.8 has no archive fields: update(archived=...) and list(archive_status=...)
+        # are accepted and ignored (pydantic drops unknown body keys, FastAPI unknown query
+        # parameters; research E.2/E.3)
+        assert "archived" not in body
+        assert set(_convs(client, agent.id)) == {keep, arch}
         assert set(_convs(client, agent.id, archive_status="archived")) == {keep, arch}
-        pytest.skip(f"{server_label} has no conversation archive fields (Letta Cloud has)")
-    # a server that archives must say so in the conversation it returns
-    assert body.get("archived") is True, "archived conversations must carry archived=true"
-    assert listed == [keep]  # the default is archive_status=unarchived
+        return
+    # Letta Cloud: archiving shows in the conversation and filters the list
+    assert body["archived"] is True and body["archived_at"]
+    assert _convs(client, agent.id) == [keep]  # the default is archive_status=unarchived
     assert _convs(client, agent.id, archive_status="unarchived") == [keep]
     assert _convs(client, agent.id, archive_status="archived") == [arch]
     assert set(_convs(client, agent.id, archive_status="all")) == {keep, arch}
     client.conversations.update(arch, archived=False)
     assert set(_convs(client, agent.id)) == {keep, arch}
-    assert sup.raw_json(client.conversations.with_raw_response.retrieve, arch)["archived"] is False
+    unarchived = sup.raw_json(client.conversations.with_raw_response.retrieve, arch)
+    assert (unarchived["archived"], unarchived["archived_at"]) == (False, None)
+
+
+def test_description_and_context_window_limit(client: Letta, agent: object, profile: str) -> None:
+    """Letta Cloud keeps both on create and PATCH (SDK Conversation); letta 0.16.8 has
+    neither field and ignores them as input."""
+    conv = sup.raw_json(
+        client.conversations.with_raw_response.create,
+        agent_id=agent.id,
+        description="about tea",
+        context_window_limit=8000,
+    )
+    patched = sup.raw_json(
+        client.conversations.with_raw_response.update,
+        conv["id"],
+        description="about coffee",
+        context_window_limit=16000,
+    )
+    got = sup.raw_json(client.conversations.with_raw_response.retrieve, conv["id"])
+    if profile != "cloud":
+        for body in (conv, patched, got):
+            assert "description" not in body and "context_window_limit" not in body
+        return
+    assert (conv["description"], conv["context_window_limit"]) == ("about tea", 8000)
+    assert (patched["description"], patched["context_window_limit"]) == ("about coffee", 16000)
+    assert (got["description"], got["context_window_limit"]) == ("about coffee", 16000)
 
 
 def test_delete_is_soft_then_404(client: Letta, agent: object) -> None:
@@ -192,19 +274,17 @@ def test_fork_copies_history_with_fresh_system_message(client: Letta, conv: obje
     assert len(sup.history(client, fork.id)) > len(src)
 
 
-def test_fork_up_to_message_id(
-    client: Letta, conv: object, server_version: str, server_label: str
-) -> None:
+def test_fork_up_to_message_id(client: Letta, conv: object, profile: str) -> None:
     sup.send(client, conv.id, "one")
     sup.send(client, conv.id, "two")
     src = sup.history(client, conv.id)
     cut = sup.of_type(src, "user_message")[1]  # history up to and including "two"
     fork = client.conversations.fork(conv.id, message_id=cut.id)
     got = sup.history(client, fork.id)
-    if len(got) == len(src) and server_version.startswith("0.16."):
-        pytest.skip(f"{server_label} ignores fork(message_id=...): it always forks everything")
     upto = [sup.key(m) for m in src[1:]]
-    upto = upto[: upto.index(sup.key(cut)) + 1]
+    if profile == "cloud":  # Letta Cloud: "only source in-context messages up to and
+        upto = upto[: upto.index(sup.key(cut)) + 1]  # including that message" (SDK fork)
+    # letta 0.16.8's fork takes only agent_id: message_id is ignored, everything is forked
     assert [sup.key(m) for m in got[1:]] == upto
 
 
@@ -324,12 +404,21 @@ def test_runs_list_filters_by_conversation_status_and_order(client: Letta, conv:
     assert {first, second} <= by_agent
 
 
-def test_hidden_conversation(client: Letta, agent: object, server_label: str) -> None:
+def test_hidden_conversation(client: Letta, agent: object, profile: str) -> None:
+    """Letta Cloud never lists hidden conversations (create or fork ``hidden=True``); letta
+    0.16.8 ignores ``hidden`` (create body, fork query) and lists them."""
     hidden = client.conversations.create(agent_id=agent.id, hidden=True).id
-    if hidden in _convs(client, agent.id):
-        pytest.skip(f"{server_label} has no hidden conversations (Letta Cloud has): listed")
-    assert hidden not in _convs(client, agent.id)
+    visible = client.conversations.create(agent_id=agent.id).id
+    hidden_fork = client.conversations.fork(visible, hidden=True).id
+    listed = set(_convs(client, agent.id))
+    if profile == "cloud":
+        assert listed == {visible}
+        assert set(_convs(client, agent.id, archive_status="all")) == {visible}
+    else:
+        assert listed == {hidden, visible, hidden_fork}
     assert client.conversations.retrieve(hidden).id == hidden
+    assert client.conversations.retrieve(hidden_fork).id == hidden_fork
+    assert "hidden" not in sup.raw_json(client.conversations.with_raw_response.retrieve, hidden)
 
 
 def test_conversation_model_and_override_model(client: Letta, agent: object) -> None:
