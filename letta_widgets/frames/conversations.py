@@ -16,13 +16,19 @@ from letta_widgets.frames._requests import (
     _list_conversations_sync,
 )
 
+_UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
 _CONV_COLUMNS: dict[str, Any] = {
     "id": pd.StringDtype(),
     "agent_id": pd.StringDtype(),
-    "created_at": pd.DatetimeTZDtype(unit="us", tz="UTC"),
-    "last_message_at": pd.DatetimeTZDtype(unit="us", tz="UTC"),
+    "created_at": _UTC,
+    "updated_at": _UTC,
+    "last_message_at": _UTC,
     "summary": pd.StringDtype(),
+    "description": pd.StringDtype(),
+    "model": pd.StringDtype(),
+    "context_window_limit": "Int64",
     "archived": "boolean",
+    "archived_at": _UTC,
     "in_context_count": "Int64",
 }
 
@@ -91,9 +97,12 @@ def conversations_frame(
 ) -> pd.DataFrame:
     """Every conversation (all pages) as a DataFrame, newest first.
 
-    Columns: ``id``, ``agent_id``, ``created_at``, ``last_message_at`` (UTC),
-    ``summary``, ``archived`` (``<NA>`` where the server does not report it),
-    ``in_context_count`` and, with ``counts=True``, ``message_count``.
+    Columns: ``id``, ``agent_id``, ``created_at``, ``updated_at``, ``last_message_at``
+    (UTC), ``summary``, ``description``, ``model`` (the conversation's own model, when it
+    overrides the agent's), ``context_window_limit``, ``archived``, ``archived_at``,
+    ``in_context_count`` and, with ``counts=True``, ``message_count``. A field the server
+    does not report is ``<NA>`` (letta 0.16.8 has no description, context window limit or
+    archive fields; Letta Cloud has them all).
 
     Parameters
     ----------

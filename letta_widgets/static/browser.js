@@ -109,9 +109,14 @@ function render({ model, el }) {
     archSelect.append(opt);
   }
   listTools.append(convSearch, archSelect);
+  const msgSearch = lwField("input", "lw-msg-search");
+  msgSearch.type = "search";
+  msgSearch.placeholder = "Search messages in all conversations… (Enter)";
   const convList = lwEl("div", "lw-conv-list");
+  const results = lwEl("div", "lw-search-results");
+  results.hidden = true;
   const listStatus = lwEl("div", "lw-status lw-list-status");
-  listPane.append(listTools, convList, listStatus);
+  listPane.append(listTools, msgSearch, convList, results, listStatus);
 
   // message pane
   const msgPane = lwEl("section", "lw-msg-pane");
@@ -273,7 +278,13 @@ function render({ model, el }) {
       badges.append(b);
     }
     if (row.archived) badges.append(lwEl("span", "lw-badge", "archived"));
+    if (row.model_override) {
+      const b = lwEl("span", "lw-badge lw-badge--model", row.model.split("/").pop());
+      b.title = `This conversation runs on ${row.model} (the agent: ${row.agent_model})`;
+      badges.append(b);
+    }
     top.append(badges);
+    if (row.description) top.title = row.description;
     const meta = lwEl("div", "lw-conv-meta");
     const count = row.count === undefined ? "… messages" : `${row.count} message${row.count === 1 ? "" : "s"}`;
     const bits = [count, `active ${lwDate(row.last_message_at)}`];
@@ -598,6 +609,69 @@ function render({ model, el }) {
     selectConversation(list.flat[next][0]);
   });
 
+  // ------------------------------------------------------------------ message search
+  let searchToken = 0;
+  function showList() {
+    results.hidden = true;
+    results.replaceChildren();
+    convList.hidden = false;
+    el.dataset.search = "";
+  }
+
+  function runSearch() {
+    const query = msgSearch.value.trim();
+    const token = ++searchToken;
+    if (!query) { showList(); return; }
+    convList.hidden = true;
+    results.hidden = false;
+    results.replaceChildren(lwEl("div", "lw-status", "searching…"));
+    el.dataset.search = "loading";
+    rpc("search", { query }).then((res) => {
+      if (token !== searchToken) return;
+      const back = lwButton("lw-search-back", "← Conversations");
+      back.addEventListener("click", () => { msgSearch.value = ""; searchToken++; showList(); });
+      results.replaceChildren(back, lwEl("div", "lw-search-note", res.note));
+      for (const hit of res.hits) {
+        const row = lwButton("lw-search-hit", "");
+        row.dataset.conversationId = hit.conversation_id;
+        row.dataset.messageId = hit.message_id || "";
+        const kind = String(hit.message_type || "message").replace(/_message$/, "");
+        const where = hit.conversation_id === "default" ? "default conversation" : hit.conversation_id;
+        row.append(lwEl("div", "lw-search-hit-meta", `${kind} · ${lwDate(hit.date)} · ${where}`),
+          lwEl("div", "lw-search-hit-text", hit.snippet || ""));
+        row.addEventListener("click", () => openHit(hit, row));
+        results.append(row);
+      }
+      el.dataset.search = res.mode;
+    }).catch((err) => {
+      if (token !== searchToken) return;
+      el.dataset.search = "error";
+      results.replaceChildren();
+      showPaneError(results, err, runSearch);
+    });
+  }
+
+  function openHit(hit, row) {
+    for (const other of results.querySelectorAll(".lw-search-hit")) other.classList.toggle("lw-selected", other === row);
+    textFilter.value = "";
+    typeFilter.value = "";
+    const id = hit.conversation_id;
+    if (id !== localSel) {
+      localSel = id;
+      markSelectedRow();
+      model.set("selected", id);
+      model.save_changes();
+    }
+    if (hit.message_id) loadAround(id, hit.message_id);
+    else loadNewest();
+  }
+
+  msgSearch.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); runSearch(); }
+    else if (event.key === "Escape") { msgSearch.value = ""; searchToken++; showList(); }
+  });
+  msgSearch.addEventListener("search", () => { if (!msgSearch.value.trim()) { searchToken++; showList(); } });
+
   let convTimer = null;
   convSearch.addEventListener("input", () => { clearTimeout(convTimer); convTimer = setTimeout(() => loadConversations(true), 250); });
   archSelect.addEventListener("change", () => loadConversations(true));
@@ -680,8 +754,9 @@ function render({ model, el }) {
     for (const it of items) msgs.keys.add(it.key);
     const box = lwEl("div", "lw-page");
     lwRenderItems(box, items, decorate);
-    const older = res.direction === "older" ? res.cursor : res.start;
-    const newer = res.direction === "older" ? res.start : res.cursor;
+    const around = res.direction === "around";
+    const older = around ? res.older_cursor : res.direction === "older" ? res.cursor : res.start;
+    const newer = around ? res.newer_cursor : res.direction === "older" ? res.start : res.cursor;
     return { el: box, items, older, newer };
   }
 
@@ -739,6 +814,40 @@ function render({ model, el }) {
       msgs.loading = false;
       setMsgState("error");
       showPaneError(msgStatus, err, () => loadNewest());
+    });
+  }
+
+  /** A search hit: the page around the message, the message in view and marked. */
+  function loadAround(cid, mid) {
+    resetMessages();
+    const token = msgs.token;
+    msgs.loading = true;
+    setMsgState("loading", "loading the message…");
+    rpc("messages", { conversation_id: cid, around: mid }).then((res) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      msgs.olderCursor = res.older_cursor;
+      msgs.hasOlder = !!res.more_older;
+      msgs.newerCursor = res.newer_cursor;
+      msgs.hasNewer = !!res.more;
+      const page = makePage(res);
+      msgs.pages.push(page);
+      pagesBox.append(page.el);
+      markBoundaries();
+      drawNav();
+      stick = false;
+      const hit = [...pagesBox.querySelectorAll(".lw-item")].find((n) => n.dataset.id === mid);
+      if (hit) {
+        hit.classList.add("lw-hit");
+        hit.scrollIntoView({ block: "center" });
+      }
+      el.dataset.anchor = mid;
+      setMsgState("ready", "");
+    }).catch((err) => {
+      if (token !== msgs.token) return;
+      msgs.loading = false;
+      setMsgState("error");
+      showPaneError(msgStatus, err, () => loadAround(cid, mid));
     });
   }
 
@@ -941,9 +1050,15 @@ function render({ model, el }) {
     const bits = [info.is_default ? "the agent's default conversation" : info.id,
       `created ${lwDate(info.created_at)}`, `active ${lwDate(info.last_message_at)}`,
       `${info.in_context_count} message${info.in_context_count === 1 ? "" : "s"} in context`];
-    if (info.archived) bits.push("archived");
+    if (info.archived) bits.push(info.archived_at ? `archived ${lwDate(info.archived_at)}` : "archived");
     meta.textContent = bits.join(" · ");
     header.append(titleRow, meta);
+    if (info.description) header.append(lwEl("div", "lw-conv-description", info.description));
+    const own = [];
+    if (info.model_override) own.push(`model ${info.model} (the agent's is ${info.agent_model})`);
+    else if (info.model) own.push(`model ${info.model}`);
+    if (info.context_window_limit) own.push(`context window ${Number(info.context_window_limit).toLocaleString()} tokens`);
+    if (own.length) header.append(lwEl("div", "lw-conv-config" + (info.model_override ? " lw-conv-config--override" : ""), own.join(" · ")));
 
     if (info.parent || (info.children && info.children.length)) {
       const lineage = lwEl("div", "lw-lineage");

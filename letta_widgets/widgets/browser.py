@@ -59,12 +59,14 @@ from letta_widgets.widgets.browser_rows import (
     Archived,
     ConversationRows,
     _short,
+    conversation_fields,
 )
+from letta_widgets.widgets.browser_search import MessageSearch
 
 __all__ = ["CONVERSATION_PAGE", "PAGE_LIMIT", "ConversationBrowser"]
 
 
-class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
+class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWidget):
     """Browse an agent's conversations, read their messages, and watch shared memory.
 
     ``ConversationBrowser(client)`` opens an agent picker; ``ConversationBrowser(client,
@@ -116,6 +118,7 @@ class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
         self._raw: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._returns: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._dates: dict[str, Any] = {}  # message id -> date, for checking older pages
+        self._agent_model: str | None = None  # the agent's model handle (rows show overrides)
         self._in_context: dict[str, set[str]] = {}
         self._system: dict[str, tuple[str | None, str]] = {}
         self._counts: dict[str, tuple[Any, int]] = {}
@@ -178,17 +181,33 @@ class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
         text: str | None = None,
         types: Sequence[str] | None = None,
         conversation_id: str | None = None,
+        around: str | None = None,
     ) -> dict[str, Any]:
         """One page of the selected conversation's messages, as the front-end receives it.
 
         No cursor: the newest page. ``before``: the page older than that message id;
-        ``after``: the page newer than it. ``text`` / ``types`` filter (server pages are
-        scanned until a page is full). ``result["items"]`` are oldest first.
+        ``after``: the page newer than it; ``around``: the page holding that message (what a
+        search hit opens). ``text`` / ``types`` filter (server pages are scanned until a page
+        is full). ``result["items"]`` are oldest first.
         """
         cid = conversation_id or self._require_selected()
+        if around:
+            return self._run(self._around(cid, around))
         return self._run(
             self._messages(cid, before=before, after=after, text=text, types=list(types or []))
         )
+
+    def search_messages(self, query: str) -> dict[str, Any]:
+        """Messages matching ``query`` in all of the agent's conversations.
+
+        Uses the server's message search (Letta Cloud); a server without one gets a scan
+        of the selected conversation instead. ``result["mode"]`` says which (``"server"``
+        or ``"scan"``), ``result["note"]`` says it in words, ``result["hits"]`` hold
+        ``conversation_id``, ``message_id``, ``message_type``, ``date`` and a ``snippet``.
+        Open a hit with ``select(hit["conversation_id"])`` and
+        ``messages_page(around=hit["message_id"])``.
+        """
+        return self._run(self._search(query))
 
     def agents_page(self, *, query: str | None = None, after: str | None = None) -> dict[str, Any]:
         """One page of the agent picker (``query`` searches names)."""
@@ -291,13 +310,18 @@ class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
             "stats": lambda p: self._stats(
                 [str(i) for i in p.get("ids") or []], memory_only=bool(p.get("memory_only"))
             ),
-            "messages": lambda p: self._messages(
-                str(p.get("conversation_id") or ""),
-                before=p.get("before"),
-                after=p.get("after"),
-                text=p.get("text"),
-                types=[str(x) for x in p.get("types") or []],
+            "messages": lambda p: (
+                self._around(str(p.get("conversation_id") or ""), str(p["around"]))
+                if p.get("around")
+                else self._messages(
+                    str(p.get("conversation_id") or ""),
+                    before=p.get("before"),
+                    after=p.get("after"),
+                    text=p.get("text"),
+                    types=[str(x) for x in p.get("types") or []],
+                )
             ),
+            "search": lambda p: self._search(str(p.get("query") or "")),
             "details": lambda p: self._details(str(p.get("key", ""))),
             "action": lambda p: self._action(str(p.get("name", "")), p),
         }
@@ -385,6 +409,7 @@ class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
         if agent_id != self.agent_id:
             return
         self.agent_name = agent.name or agent_id
+        self._agent_model = getattr(agent, "model", None)
         await self._load_blocks()
 
     async def _load_blocks(self) -> list[dict[str, Any]]:
@@ -485,9 +510,7 @@ class ConversationBrowser(MessagePages, ConversationRows, LettaWidget):
             if cid != DEFAULT
             else "Default conversation",
             "first_user": _short(self._system.get(cid, (None, ""))[1]),
-            "created_at": data.get("created_at"),
-            "last_message_at": data.get("last_message_at"),
-            "archived": data.get("archived"),
+            **conversation_fields(data, self._agent_model),
             "in_context_count": len(in_context),
             "stale": diff.as_dict(),
             "parent": link.get("parent") if link else None,

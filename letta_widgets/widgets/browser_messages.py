@@ -180,6 +180,46 @@ class MessagePages:
             "filtered": filtered,
         }
 
+    async def _around(self, cid: str, message_id: str) -> dict[str, Any]:
+        """A page with ``message_id`` in it: up to half a page older, the rest from it on.
+
+        What a search hit opens: the message, what led to it and what followed, with
+        cursors to page further both ways.
+        """
+        if not cid:
+            raise InvalidRequest("no conversation is selected", "pick one in the list")
+        try:
+            in_context = await self._context_ids(cid)
+            older, _, more_older = _cut(
+                await self._page(cid, newer=False, cursor=message_id, limit=PAGE_LIMIT // 2),
+                PAGE_LIMIT // 2,
+            )
+            start = older[0].get("id") if older else None  # the message just before it
+            newer, cursor, more_newer = _cut(
+                await self._page(cid, newer=True, cursor=start, limit=PAGE_LIMIT), PAGE_LIMIT
+            )
+        except NotFound:
+            self._mark_missing(cid)
+            raise
+        if not any(m.get("id") == message_id for m in newer):
+            raise NotFound(
+                f"message {message_id} is not in {self._what(cid)}",
+                "it may have been deleted; search again",
+            )
+        items = self._items([*oldest_first(older), *newer], in_context)
+        return {
+            "conversation_id": cid,
+            "direction": "around",
+            "items": items,
+            "anchor": message_id,
+            "older_cursor": older[-1].get("id") if older else None,
+            "newer_cursor": cursor,
+            "more_older": more_older,
+            "more": more_newer,
+            "scanned": len(older) + len(newer),
+            "filtered": False,
+        }
+
     async def _page(
         self, cid: str, *, newer: bool, cursor: str | None, limit: int
     ) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import diff_memory
 from letta_widgets.widgets.browser_messages import DEFAULT, _cut, _is_summary
 
-__all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows"]
+__all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows", "conversation_fields"]
 
 CONVERSATION_PAGE = 50
 """Conversations per list page."""
@@ -60,6 +60,28 @@ def _short(text: str, n: int = _TITLE_CHARS) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def conversation_fields(conv: Mapping[str, Any], agent_model: str | None) -> dict[str, Any]:
+    """What a row and the header show of a conversation object (null where a server has none).
+
+    Letta Cloud's conversations carry ``description``, their own ``model`` (overriding the
+    agent's), ``context_window_limit``, ``updated_at`` and ``archived_at``; letta 0.16.8's
+    carry ``model`` and ``updated_at`` only.
+    """
+    model = conv.get("model") or None
+    return {
+        "created_at": conv.get("created_at"),
+        "updated_at": conv.get("updated_at"),
+        "last_message_at": conv.get("last_message_at"),
+        "archived": conv.get("archived"),
+        "archived_at": conv.get("archived_at"),
+        "description": _short(conv.get("description") or "", 300),
+        "model": model,
+        "agent_model": agent_model,
+        "model_override": bool(model and agent_model and model != agent_model),
+        "context_window_limit": conv.get("context_window_limit"),
+    }
+
+
 class ConversationRows:
     """Agent picker pages, conversation list pages and per-row statistics."""
 
@@ -73,6 +95,7 @@ class ConversationRows:
     _counts: dict[str, tuple[Any, int]]
     _block_values: list[dict[str, Any]]
     _pinned: list[dict[str, Any]]
+    _agent_model: str | None
 
     _require_agent: Callable[[], str]
     _what: Callable[[str], str]
@@ -117,9 +140,7 @@ class ConversationRows:
             "id": cid,
             "title": _short(summary) if summary else "",
             "summary": summary or "",
-            "created_at": conv.get("created_at"),
-            "last_message_at": conv.get("last_message_at"),
-            "archived": conv.get("archived"),
+            **conversation_fields(conv, self._agent_model),
             "parent": link.get("parent") if link else None,
             "fork_message_id": link.get("message_id") if link else None,
             "depth": _depth(cid, links) if link else 0,

@@ -165,6 +165,32 @@ def test_conversation_pages_newest_activity_first(
     assert sorted(r["title"] for r in found["rows"]) == [f"topic {i:03d}" for i in range(40, 50)]
 
 
+@pytest.mark.both_profiles
+def test_rows_and_header_show_the_conversations_own_model_and_fields(
+    client: Letta, browser: ConversationBrowser, agent: Any, profile: str
+) -> None:
+    own = client.conversations.create(
+        agent_id=agent.id,
+        summary="on another model",
+        model="openai/gpt-4o",
+        description="Compares tea and coffee",
+        context_window_limit=32000,
+    ).id
+    plain = client.conversations.create(agent_id=agent.id, summary="plain").id
+    rows = {r["id"]: r for r in browser.conversations_page()["rows"]}
+    assert rows[own]["model_override"] and rows[own]["model"] == "openai/gpt-4o"
+    assert rows[own]["agent_model"] == agent.model
+    assert not rows[plain]["model_override"]
+    browser.select(own)
+    info = browser.info
+    assert info["model_override"] and info["updated_at"]
+    if profile == "cloud":
+        assert info["description"] == "Compares tea and coffee"
+        assert info["context_window_limit"] == 32000
+    else:  # letta 0.16.8 keeps neither
+        assert info["description"] == "" and info["context_window_limit"] is None
+
+
 def test_stats_count_first_user_and_stale(
     client: Letta, browser: ConversationBrowser, agent: Any
 ) -> None:
@@ -303,6 +329,61 @@ def test_filtered_scans_find_every_match_once(
     expected = {f"{mid}|user_message" for mid in users["id"]}
     assert len(found) == len(set(found))
     assert set(found) == expected
+
+
+@pytest.mark.both_profiles
+def test_message_search_finds_messages_in_every_conversation_or_scans(
+    client: Letta, browser: ConversationBrowser, agent: Any, profile: str
+) -> None:
+    a = client.conversations.create(agent_id=agent.id).id
+    b = client.conversations.create(agent_id=agent.id).id
+    say(client, a, "the zebra crossing is near the station")
+    say(client, b, "hello there")
+    say(client, b, "my zebra is called Zed")
+    res = browser.search_messages("zebra")
+    if profile == "cloud":  # Letta Cloud: client.messages.search, all conversations
+        assert res["mode"] == "server" and "all conversations" in res["note"]
+        assert {a, b} <= {h["conversation_id"] for h in res["hits"]}
+        assert all("zebra" in h["snippet"].lower() for h in res["hits"])
+    else:  # letta 0.16.8 has no message search (it needs Turbopuffer): scan the selected one
+        assert res["mode"] == "scan" and "no message search" in res["note"]
+        assert res["hits"] == [] and "select a conversation" in res["note"]
+        browser.select(b)
+        res = browser.search_messages("zebra")
+        assert res["mode"] == "scan" and "scanned" in res["note"]
+        assert {h["conversation_id"] for h in res["hits"]} == {b}
+    hit = next(h for h in res["hits"] if h["conversation_id"] == b)
+    browser.select(b)
+    page = browser.messages_page(around=hit["message_id"])
+    assert page["anchor"] == hit["message_id"]
+    assert "Zed" in next(i["html"] for i in page["items"] if i["id"] == hit["message_id"])
+
+
+@pytest.mark.both_profiles
+def test_a_page_around_a_message_pages_on_both_ways(
+    client: Letta, browser: ConversationBrowser, agent: Any, base_url: str, devonly: None
+) -> None:
+    cid = client.conversations.create(agent_id=agent.id).id
+    synthetic(base_url, cid, 120)
+    frame = lw_frame(client, cid).drop_duplicates(["id", "message_type"])
+    every = [f"{m.id}|{m.message_type}" for m in frame.itertuples()]
+    browser.select(cid)
+    middle = every[len(every) // 2].split("|")[0]
+    page = browser.messages_page(around=middle)
+    keys = [i["key"] for i in page["items"]]
+    older, newer, more_older, more = page["older_cursor"], page["newer_cursor"], True, True
+    while more_older:
+        got = browser.messages_page(before=older)
+        keys = [i["key"] for i in got["items"]] + keys
+        older, more_older = got["cursor"], got["more"]
+    while more:
+        got = browser.messages_page(after=newer)
+        keys += [i["key"] for i in got["items"]]
+        newer, more = got["cursor"], got["more"]
+    assert len(keys) == len(set(keys))
+    missing = set(every) - set(keys)
+    assert {k.split("|")[1] for k in missing} <= {"tool_return_message"}  # inside call cards
+    assert keys == [k for k in every if k in set(keys)]
 
 
 def test_one_megabyte_message_is_truncated(

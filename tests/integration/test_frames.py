@@ -288,9 +288,14 @@ def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkey
         "id",
         "agent_id",
         "created_at",
+        "updated_at",
         "last_message_at",
         "summary",
+        "description",
+        "model",
+        "context_window_limit",
         "archived",
+        "archived_at",
         "in_context_count",
     ]
     assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
@@ -321,6 +326,29 @@ def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkey
     assert len(live) == 11 and not live["archived"].any()
     assert len(every) == 12
     assert every.set_index("id")["archived"].to_dict()[made[1].id]
+
+
+@pytest.mark.both_profiles
+def test_conversations_frame_carries_each_servers_conversation_fields(client, agent, profile):
+    made = client.conversations.create(
+        agent_id=agent.id,
+        summary="tea",
+        model="openai/gpt-4o",
+        description="Talks about tea",
+        context_window_limit=32000,
+    )
+    client.conversations.update(made.id, archived=True)
+    df = conversations_frame(client, agent.id, archived="all").set_index("id")
+    row = df.loc[made.id]
+    assert row["model"] == "openai/gpt-4o" and row["summary"] == "tea"
+    assert str(df["updated_at"].dtype) == str(df["archived_at"].dtype) == "datetime64[us, UTC]"
+    assert not pd.isna(row["updated_at"])
+    if profile == "cloud":  # Letta Cloud keeps them (SDK 1.12.1 Conversation)
+        assert row["description"] == "Talks about tea" and row["context_window_limit"] == 32000
+        assert bool(row["archived"]) and not pd.isna(row["archived_at"])
+    else:  # letta 0.16.8 has no such fields and ignores them on create and update
+        assert pd.isna(row["description"]) and pd.isna(row["context_window_limit"])
+        assert pd.isna(row["archived_at"])
 
 
 # -------------------------------------------------------------- agent_history
