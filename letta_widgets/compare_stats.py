@@ -52,6 +52,8 @@ RESULT_DTYPES: dict[str, Any] = {
     "model": "string",
     "ttft_s": "float64",
     "total_s": "float64",
+    "llm_s": "float64",
+    "tool_s": "float64",
     "prompt_tokens": "Int64",
     "completion_tokens": "Int64",
     "total_tokens": "Int64",
@@ -81,6 +83,8 @@ RESULT_DOC: dict[str, str] = {
     "model": "the per-variant `override_model`, if any",
     "ttft_s": "seconds from the request to the first reasoning/answer token",
     "total_s": "seconds from the request to the end of the stream",
+    "llm_s": "seconds the server spent in LLM requests (steps.metrics; NaN where not kept)",
+    "tool_s": "seconds the server spent running tools (steps.metrics; NaN where not kept)",
     "prompt_tokens": "usage_statistics.prompt_tokens",
     "completion_tokens": "usage_statistics.completion_tokens",
     "total_tokens": "usage_statistics.total_tokens",
@@ -152,13 +156,16 @@ def wilson_interval(wins: int, n: int, z: float = Z95) -> tuple[float, float]:
 METRICS = (
     "ttft_s",
     "total_s",
+    "llm_s",
+    "tool_s",
     "prompt_tokens",
     "completion_tokens",
     "total_tokens",
     "steps",
     "tool_calls",
 )
-"""A turn's numbers: timings, token counts, steps, tool calls (summarized as medians)."""
+"""A turn's numbers: timings (the server's LLM and tool time where it keeps step metrics),
+token counts, steps, tool calls (summarized as medians)."""
 
 
 def summarize(results: pd.DataFrame, variants: Sequence[str] | None = None) -> pd.DataFrame:

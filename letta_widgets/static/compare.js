@@ -47,6 +47,8 @@ function lwCmpMetrics(table, m) {
   const rows = [
     ["first token", lwCmpNumber(m.ttft_s, 2, " s")],
     ["total", lwCmpNumber(m.total_s, 2, " s")],
+    ...(m.llm_s === null || m.llm_s === undefined ? []
+      : [["LLM · tools", `${lwCmpNumber(m.llm_s, 2, " s")} · ${lwCmpNumber(m.tool_s, 2, " s")}`]]),
     ["tokens", m.total_tokens === null || m.total_tokens === undefined ? "–"
       : `${lwCmpNumber(m.total_tokens, 0)} (${lwCmpNumber(m.prompt_tokens, 0)} in · ${lwCmpNumber(m.completion_tokens, 0)} out)`],
     ["steps", lwCmpNumber(m.steps, 0)],

@@ -36,19 +36,20 @@ import asyncio
 import concurrent.futures
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets import compare_stats as cs
-from letta_widgets._loop import Job
-from letta_widgets.client import base_url_of
+from letta_widgets._loop import Job, WorkerLoop
+from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import LettaWidgetsError, RequestTimedOut, translate
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
+from letta_widgets.widgets.compare_feedback import load_feedback, save_feedback, vote_from_feedback
 from letta_widgets.widgets.compare_history import history_frames, history_rounds
 from letta_widgets.widgets.compare_memory import Blocks, agent_blocks, memory_notice
 from letta_widgets.widgets.compare_rounds import (
@@ -72,6 +73,8 @@ from letta_widgets.widgets.live import FLUSH_HZ, TurnWidget
 from letta_widgets.widgets.transcript import transcript_items
 
 __all__ = ["FLUSH_HZ", "CompareView", "Round", "Variant"]
+
+T = TypeVar("T")
 
 
 class CompareView(TurnWidget):
@@ -122,13 +125,19 @@ class CompareView(TurnWidget):
         *,
         labels: Sequence[str] | None = None,
         timeout: float | None = None,
+        feedback: Literal["local", "server"] = "local",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if feedback not in ("local", "server"):
+            raise ValueError(f"feedback must be 'local' or 'server', not {feedback!r}")
         self._client = client
         self._base_url = base_url_of(client)
         self.timeout = timeout
         """Seconds a variant's turn may take before it is cancelled (``None``: no limit)."""
+        self.feedback = feedback
+        """``"server"``: every vote is saved at once as step feedback (see
+        :meth:`save_feedback`); ``"local"``: votes stay in this view until saved."""
         self._rounds: list[Round] = []
         self._shown: int | None = None
         specs = [Variant.coerce(v) for v in variants]
@@ -191,12 +200,15 @@ class CompareView(TurnWidget):
         *,
         labels: Sequence[str] | None = None,
         agent_id: str | None = None,
+        feedback: bool = True,
         **kwargs: Any,
     ) -> CompareView:
         """Compare what already happened: existing conversations aligned turn by turn.
 
         Turns are matched by their user prompt (unmatched turns show as gaps); the view
-        and ``results`` are the same as for live rounds, and nothing is sent.
+        and ``results`` are the same as for live rounds, and nothing is sent. With
+        ``feedback`` (default) votes and notes saved as step feedback
+        (:meth:`save_feedback`) are read back into the rounds.
         """
         frames = history_frames(client, conversation_ids, agent_id)
         view = cls(
@@ -207,6 +219,8 @@ class CompareView(TurnWidget):
             **kwargs,
         )
         view._load_history(frames)
+        if feedback and view._rounds:
+            view._run_now(view._read_feedback())
         return view
 
     # ------------------------------------------------------------------ python API
@@ -297,6 +311,7 @@ class CompareView(TurnWidget):
         """Record a vote: ``cmp.vote("A")`` for the shown round, ``cmp.vote(prompt_id, "A")``.
 
         The choice is a variant label, ``"tie"`` or ``"all_bad"``; ``None`` clears it.
+        With ``feedback="server"`` the vote is saved as step feedback before this returns.
         """
         if len(args) == 1:
             if self._shown is None:
@@ -306,17 +321,26 @@ class CompareView(TurnWidget):
             rnd, choice = self._round_by_id(args[0]), args[1]
         else:
             raise TypeError("vote(choice) or vote(prompt_id, choice)")
-        choices = [v.label for v in self._variants] + list(cs.SPECIAL_VOTES)
-        if choice == "all bad":
-            choice = "all_bad"
-        if choice is not None and choice not in choices:
-            raise ValueError(f"unknown vote {choice!r}: choose one of {choices}")
-        rnd.vote = choice
-        if note is not None:
-            rnd.note = note or None
-        self._update_tally()
-        if self._shown == rnd.index:
-            self.round = round_info(rnd)
+        self._record_vote(rnd, self._check_choice(choice), note)
+        if self.feedback == "server":
+            self._run_now(self._save_feedback([rnd]))
+
+    def save_feedback(self, prompt_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Save the votes (and notes, as tags) on the server as step feedback.
+
+        Every voted round (or the rounds ``prompt_ids`` name) marks the last step of each
+        variant's turn ``positive`` (the winner; every variant on a tie) or ``negative``;
+        :meth:`from_history` reads them back. Returns one row per step written
+        (``prompt_id``, ``variant``, ``step_id``, ``feedback``, ``tags``).
+        """
+        if prompt_ids is None:
+            rounds = [r for r in self._rounds if r.vote is not None]
+        else:
+            rounds = [self._round_by_id(p) for p in prompt_ids]
+        return pd.DataFrame(
+            self._run_now(self._save_feedback(rounds)),
+            columns=["prompt_id", "variant", "step_id", "feedback", "tags"],
+        )
 
     def show_round(self, index: int) -> None:
         """Show round ``index`` (negative counts from the end) in the widget."""
@@ -367,7 +391,10 @@ class CompareView(TurnWidget):
         prompt_id = str(content.get("prompt_id") or "")
         choice = content.get("choice")
         note = content.get("note")
-        self.vote(prompt_id, choice, note=None if note is None else str(note))
+        rnd = self._round_by_id(prompt_id)
+        self._record_vote(rnd, self._check_choice(choice), None if note is None else str(note))
+        if self.feedback == "server":  # saved in the background: a click never waits
+            WorkerLoop.get().submit(self._save_feedback([rnd], shown=True))
 
     def _on_goto(self, content: dict[str, Any]) -> None:
         if not self.busy:
@@ -388,6 +415,56 @@ class CompareView(TurnWidget):
         if repeats < 1:
             raise ValueError("repeats must be at least 1")
         return [(str(p), r) for p in items for r in range(repeats)]
+
+    def _check_choice(self, choice: str | None) -> str | None:
+        choices = [v.label for v in self._variants] + list(cs.SPECIAL_VOTES)
+        if choice == "all bad":
+            choice = "all_bad"
+        if choice is not None and choice not in choices:
+            raise ValueError(f"unknown vote {choice!r}: choose one of {choices}")
+        return choice
+
+    def _record_vote(self, rnd: Round, choice: str | None, note: str | None) -> None:
+        rnd.vote = choice
+        if note is not None:
+            rnd.note = note or None
+        self._update_tally()
+        if self._shown == rnd.index:
+            self.round = round_info(rnd)
+
+    def _run_now(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the worker loop and wait for it (not a turn: no busy check)."""
+        return WorkerLoop.get().submit(coro, context=self._last_msg_context).result()
+
+    async def _save_feedback(self, rounds: Sequence[Round], *, shown: bool = False) -> list[Any]:
+        """Write the rounds' votes as step feedback; ``shown``: report in the widget, not raise."""
+        todo = [
+            (r.prompt_id, r.vote, r.note, [(c.label, c.last_step) for c in r._cells])
+            for r in rounds
+        ]
+        try:
+            saved = await save_feedback(async_twin(self._client), self._base_url, todo)
+        except LettaWidgetsError as err:
+            if not shown:
+                raise
+            self.show_error(err)
+            return []
+        if shown:
+            self.status_text = f"vote saved on the server ({len(saved)} steps' feedback)"
+        return saved
+
+    async def _read_feedback(self) -> None:
+        """Votes and notes saved as step feedback, back into the history rounds."""
+        steps = [c.last_step for r in self._rounds for c in r._cells if c.last_step]
+        found = await load_feedback(async_twin(self._client), steps)
+        for rnd in self._rounds:
+            marks = {c.label: found.get(c.last_step or "") for c in rnd._cells if not c.gap}
+            vote, note = vote_from_feedback(marks)
+            if vote is not None or note is not None:
+                rnd.vote, rnd.note = vote, note
+        self._update_tally()
+        if self._shown is not None:
+            self.round = round_info(self._rounds[self._shown])
 
     def _round_by_id(self, prompt_id: str) -> Round:
         for rnd in self._rounds:

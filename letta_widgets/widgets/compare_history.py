@@ -55,6 +55,8 @@ def history_rounds(
                 cell.status = "error" if turn.row.get("error") else "done"
                 msgs = [_history_message(r) for r in turn.messages[1:]]
                 cell.items = transcript_items(msgs)
+                steps = (m.get("step_id") for m in msgs)
+                cell.history_steps = list(dict.fromkeys(s for s in steps if isinstance(s, str)))
                 if turn.row.get("started_at") is not None:
                     rnd.started_at = pd.Timestamp(turn.row["started_at"]).to_pydatetime()
             rnd._cells.append(cell)

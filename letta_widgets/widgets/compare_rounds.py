@@ -49,6 +49,14 @@ class Cell:
     blocks_changed: list[str] = field(default_factory=list)
     history: dict[str, Any] | None = None
     gap: bool = False
+    history_steps: list[str] = field(default_factory=list)
+    """The step ids of a history turn (a live turn knows its own: ``turn.step_ids``)."""
+
+    @property
+    def last_step(self) -> str | None:
+        """The step that wrote the answer: where this cell's vote is saved as feedback."""
+        steps = self.turn.step_ids if self.turn is not None else self.history_steps
+        return steps[-1] if steps else None
 
 
 @dataclass
@@ -119,6 +127,8 @@ def cell_metrics(cell: Cell) -> dict[str, Any]:
         "run_id": turn.run_id,
         "ttft_s": turn.ttft_s,
         "total_s": turn.total_s,
+        "llm_s": turn.llm_s,
+        "tool_s": turn.tool_s,
         "prompt_tokens": usage.get("prompt_tokens"),
         "completion_tokens": usage.get("completion_tokens"),
         "total_tokens": usage.get("total_tokens"),

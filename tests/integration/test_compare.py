@@ -353,6 +353,42 @@ def test_from_history_aligns_turns_and_sends_nothing(client: Letta, agent: Any) 
     assert cmp.summary().loc["A", "wins"] == 1
 
 
+@pytest.mark.both_profiles
+def test_votes_saved_as_step_feedback_come_back_in_from_history(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    cmp = CompareView.fork(client, conv, n=3, feedback="server")
+    first = cmp.send("Tell me about tea")
+    second = cmp.send('call:memory_insert {"label": "human", "new_string": "Likes tea."}')
+    cmp.vote(first.prompt_id, "B", note="B is warmer")  # saved at once (feedback="server")
+    steps = {c.label: c.last_step for c in first._cells}
+    got = {label: client.steps.retrieve(step) for label, step in steps.items()}
+    assert {k: v.feedback for k, v in got.items()} == {
+        "A": "negative",
+        "B": "positive",
+        "C": "negative",
+    }
+    assert "note:B is warmer" in (got["B"].tags or [])
+    cmp.vote(second.prompt_id, "tie")
+    saved = cmp.save_feedback()
+    assert len(saved) == 6 and set(saved["feedback"]) == {"positive", "negative"}
+    # the server's step metrics (LLM vs tool time) reach the results where it keeps them
+    rows = cmp.results.set_index(["prompt_id", "variant"])
+    llm = rows["llm_s"]
+    assert llm.notna().all() and (llm > 0).all()
+    assert (rows.loc[second.prompt_id, "tool_s"] > 0).all()  # that round called a tool
+    # read back: the same votes and note from the server, in a history view of the forks
+    history = CompareView.from_history(client, list(first.turns[k].conversation_id for k in "ABC"))
+    votes = history.results.drop_duplicates("prompt_id").set_index("prompt")["vote"]
+    assert votes["Tell me about tea"] == "B"
+    assert votes['call:memory_insert {"label": "human", "new_string": "Likes tea."}'] == "tie"
+    assert (
+        history.results.drop_duplicates("prompt_id").set_index("prompt")["note"][
+            "Tell me about tea"
+        ]
+        == "B is warmer"
+    )
+
+
 def test_asend_and_arun_are_awaitable(client: Letta, agent: Any) -> None:
     import asyncio
 

@@ -101,3 +101,33 @@ def test_history_cell_keeps_the_recorded_error_in_row_and_column() -> None:
     assert column_info(cell)["error"] == "tool send_email failed"
     fine = Cell(label="B", history={**hist, "error": None}, status="done")
     assert result_row(rnd, fine)["error"] is None and column_info(fine)["error"] == ""
+
+
+def test_votes_become_step_feedback_and_come_back() -> None:
+    from letta_widgets.widgets.compare_feedback import (
+        FEEDBACK_TAG,
+        polarity,
+        round_tags,
+        vote_from_feedback,
+    )
+
+    labels = ["A", "B", "C"]
+    assert polarity("B", labels) == {"A": "negative", "B": "positive", "C": "negative"}
+    assert set(polarity("tie", labels).values()) == {"positive"}
+    assert set(polarity("all_bad", labels).values()) == {"negative"}
+    assert polarity(None, labels) == {"A": None, "B": None, "C": None}
+    tags = round_tags("p0001", "B", "  B cites\\n its source ")
+    assert tags[0] == FEEDBACK_TAG and "vote:B" in tags and tags[-1].startswith("note:B cites")
+    for vote in ("A", "B", "tie", "all_bad"):
+        found = {
+            label: {"feedback": mark, "tags": round_tags("p1", vote, "why")}
+            for label, mark in polarity(vote, labels).items()
+        }
+        assert vote_from_feedback(found) == (vote, "why")
+    # feedback someone else wrote (no tag), or missing for one variant: no vote
+    assert vote_from_feedback({"A": {"feedback": "positive", "tags": []}, "B": None}) == (
+        None,
+        None,
+    )
+    partial = {"A": {"feedback": "positive", "tags": [FEEDBACK_TAG]}, "B": None}
+    assert vote_from_feedback(partial)[0] is None
