@@ -19,7 +19,7 @@ from .errors import ApiError, bad_request, conflict, invalid_id, not_found
 from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
 from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now, parse_timestamp
-from .runs import Run, RunManager, RunOptions, ping_chunk
+from .runs import METADATA_EVENTS, Run, RunManager, RunOptions, ping_chunk
 from .serialize import (
     ACTOR_ID,
     agent_json,
@@ -582,7 +582,8 @@ class Api:
                 for c in run.chunks
                 if c.kind == "data"
                 and c.payload
-                and c.payload.get("message_type") not in ("ping", "stop_reason", "usage_statistics")
+                and c.payload.get("message_type")
+                not in (*METADATA_EVENTS, "stop_reason", "usage_statistics")
             ]
             merged = _merge_deltas(msgs)
             return json_response(

@@ -24,9 +24,19 @@ from .service import Service
 from .sse import Chunk
 from .storage import StoredMessage
 
-__all__ = ["Run", "RunManager", "RunOptions", "ping_chunk"]
+__all__ = [
+    "METADATA_EVENTS",
+    "Run",
+    "RunManager",
+    "RunOptions",
+    "ping_chunk",
+    "response_state_chunk",
+]
 
 _KEEP_RUNS = 2000
+METADATA_EVENTS = ("ping", "response_state")
+"""Events about the stream, not messages: not in ``streaming=false`` bodies, not a first token,
+not filtered by ``include_return_message_types``."""
 
 
 class _Cancelled(Exception):
@@ -95,11 +105,7 @@ class Run:
         if (
             self.ttft_ns is None
             and chunk.payload
-            and chunk.payload.get("message_type")
-            not in (
-                None,
-                "ping",
-            )
+            and chunk.payload.get("message_type") not in (None, *METADATA_EVENTS)
         ):
             self.ttft_ns = int((now() - self.created_at) * 1e9)
         self.chunks.append(chunk)
@@ -252,6 +258,8 @@ class RunManager:
         try:
             if run.opts.include_pings:  # the real server prepends one ping
                 self._ping(run)
+            if svc.config.traits.response_state:  # Letta Cloud (letta-code#2680)
+                run.emit(response_state_chunk(run.id))
             svc.refresh_default(conv)
             ctx = svc.context(conv)
             first_step_id = new_id("step")
@@ -669,6 +677,21 @@ def ping_chunk(run_id: str, seq_id: int | None = None) -> Chunk:
             "is_err": None,
             "seq_id": seq_id,
             "run_id": run_id,
+        },
+    )
+
+
+def response_state_chunk(run_id: str) -> Chunk:
+    """Letta Cloud's ``response_state`` event: the id a client echoes in the
+    ``X-Letta-Response-State`` header of its next approval continuation (letta-code#2680)."""
+    return Chunk(
+        "data",
+        {
+            "message_type": "response_state",
+            "cache_scope": "approval_boundary",
+            "response_id": new_id("resp"),
+            "run_id": run_id,
+            "seq_id": None,
         },
     )
 

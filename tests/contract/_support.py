@@ -60,7 +60,19 @@ STREAM_ONLY_FIELDS: dict[str, set[str]] = {
         "context_tokens",
     },
     "error_message": {"message_type", "run_id", "error_type", "message", "detail", "seq_id"},
+    # Letta Cloud only (letta-code#2680; LC src/agent/message.ts reads cache_scope, response_id)
+    "response_state": {"message_type", "cache_scope", "response_id", "run_id", "seq_id"},
 }
+# Letta Cloud's error_message also carries these (LC src/cli/helpers/stream-processor.ts)
+CLOUD_ERROR_FIELDS = {"error_code", "status_code", "retryable"}
+
+
+def error_fields(profile: str) -> set[str]:
+    """The keys of an ``error_message`` event on a server of ``profile``."""
+    base = STREAM_ONLY_FIELDS["error_message"]
+    return base | CLOUD_ERROR_FIELDS if profile == "cloud" else base
+
+
 CONVERSATION_FIELDS = {
     "id", "agent_id", "created_at", "created_by_id", "in_context_message_ids", "isolated_block_ids",
     "last_message_at", "last_updated_by_id", "model", "model_settings", "summary", "updated_at",
@@ -100,6 +112,20 @@ def send(client: Letta, conversation_id: str, text: str, **kwargs: Any) -> list[
     return list(
         client.conversations.messages.create(conversation_id, messages=user(text), **kwargs)
     )
+
+
+def without_state(chunks: Iterable[Any]) -> list[Any]:
+    """The chunks (SDK objects or raw event dicts) but Letta Cloud's ``response_state``.
+
+    Cloud streams carry one ``response_state`` event after the first ping (letta-code#2680);
+    tests about something else look past it (``test_response_state_event`` checks it)."""
+    return [c for c in chunks if _type(c) != "response_state"]
+
+
+def _type(chunk: Any) -> str | None:
+    if isinstance(chunk, dict):
+        return chunk.get("message_type")
+    return getattr(chunk, "message_type", None)
 
 
 def types(chunks: Iterable[Any]) -> list[str]:
@@ -238,7 +264,7 @@ class BackgroundReader:
         try:
             for chunk in self._make():
                 self.chunks.append(chunk)
-                if getattr(chunk, "message_type", None) not in (None, "ping"):
+                if getattr(chunk, "message_type", None) not in (None, "ping", "response_state"):
                     self.first.set()
         except BaseException as e:
             self.error = e

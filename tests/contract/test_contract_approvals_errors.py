@@ -274,12 +274,13 @@ WAITING = (
 
 def _error_run(raw: sup.RawStream) -> dict:
     """A run the agent loop rejected: ping, stop_reason error, an ``event: error``, [DONE]."""
-    kinds = [e["message_type"] for e in raw.events]
+    events = sup.without_state(raw.events)
+    kinds = [e["message_type"] for e in events]
     assert kinds == ["ping", "stop_reason", "error_message"], kinds
-    assert raw.events[1]["stop_reason"] == "error"
+    assert events[1]["stop_reason"] == "error"
     assert raw.event_names == ["error"] and raw.done
-    err = raw.events[2]
-    assert err["error_type"] == "internal_error" and err["run_id"] == raw.events[0]["run_id"]
+    err = events[2]
+    assert err["error_type"] == "internal_error" and err["run_id"] == events[0]["run_id"]
     return err
 
 

@@ -47,8 +47,54 @@ def test_sse_framing_steps(client: Letta, conv: object, is_devserver: bool) -> N
         _check_fields(e, "steps stream", strict=is_devserver)
 
 
+def test_response_state_event(client: Letta, conv: object, profile: str) -> None:
+    """Letta Cloud: one ``response_state`` per stream, right after the first ping (no evidence
+    of its place; Letta Code only reads ``cache_scope`` and ``response_id``, letta-code#2680);
+    letta 0.16.8 has no such event."""
+    raw = sup.raw_stream(client, conv.id, "hello there")
+    states = [e for e in raw.events if e["message_type"] == "response_state"]
+    if profile != "cloud":
+        assert states == []
+        return
+    assert [e["message_type"] for e in raw.events][:2] == ["ping", "response_state"]
+    assert len(states) == 1 and set(states[0]) == sup.STREAM_ONLY_FIELDS["response_state"]
+    state = states[0]
+    assert state["cache_scope"] == "approval_boundary"
+    assert state["response_id"].startswith("resp-")
+    assert state["run_id"] == raw.events[0]["run_id"] and state["seq_id"] is None
+    # without pings it is the first event; every response has its own id
+    quiet = sup.raw_stream(client, conv.id, "again", include_pings=False)
+    assert quiet.events[0]["message_type"] == "response_state"
+    assert quiet.events[0]["response_id"] != state["response_id"]
+    # the SDK yields it (as a SystemMessage: dispatch on message_type), with its fields
+    chunks = sup.send(client, conv.id, "via the sdk")
+    got = [c for c in chunks if c.message_type == "response_state"]
+    assert len(got) == 1 and got[0].response_id.startswith("resp-")
+    # a streaming=False body holds messages only
+    body = sup.raw_json(
+        client.conversations.messages.with_raw_response.create,
+        conv.id,
+        messages=sup.user("json"),
+        streaming=False,
+    )
+    assert "response_state" not in [m["message_type"] for m in body["messages"]]
+
+
+def test_response_state_in_background_and_replay(client: Letta, conv: object, profile: str) -> None:
+    """Background mode numbers it like any event (seq_id 2, after the ping); a resume replays
+    it from the run's log with the same id."""
+    if profile != "cloud":
+        pytest.skip("letta 0.16.8 sends no response_state event (Letta Cloud only)")
+    raw = sup.raw_stream(client, conv.id, "hello", background=True)
+    state = next(e for e in raw.events if e["message_type"] == "response_state")
+    assert state["seq_id"] == 2
+    replay = list(client.conversations.messages.stream(conv.id, run_id=state["run_id"]))
+    again = [c for c in replay if c.message_type == "response_state"]
+    assert [(c.response_id, c.seq_id) for c in again] == [(state["response_id"], 2)]
+
+
 def test_steps_stream_chunks(client: Letta, conv: object) -> None:
-    chunks = sup.send(client, conv.id, "hello there")
+    chunks = sup.without_state(sup.send(client, conv.id, "hello there"))
     kinds = sup.types(chunks)
     assert kinds[-2:] == ["stop_reason", "usage_statistics"]
     body = [c for c in chunks if c.message_type not in ("ping", "stop_reason", "usage_statistics")]
@@ -72,7 +118,7 @@ def test_steps_stream_chunks(client: Letta, conv: object) -> None:
 def test_tool_call_stream(client: Letta, conv: object, is_devserver: bool) -> None:
     raw = sup.raw_stream(client, conv.id, TOOL_PROMPT)
     kinds = [e["message_type"] for e in raw.events]
-    core = [k for k in kinds if k not in ("ping", "reasoning_message")]
+    core = [k for k in kinds if k not in ("ping", "response_state", "reasoning_message")]
     assert core == [
         "tool_call_message",
         "tool_return_message",
@@ -341,9 +387,11 @@ def _keepalive(client: Letta, conv_id: str, dev: bool, **kw: object) -> list[dic
     return raw.events
 
 
-def test_keepalive_pings(client: Letta, agent: object, is_devserver: bool) -> None:
+def test_keepalive_pings(client: Letta, agent: object, is_devserver: bool, profile: str) -> None:
     """A silent stream gets a ping per keepalive interval, after the initial one: same shape
     and run_id; ``seq_id`` null, or in background mode the last seq_id sent (not a new one)."""
+    # Letta Cloud's response_state (after the first ping) takes seq_id 2 in background mode
+    state = 1 if profile == "cloud" else 0
     convs = [client.conversations.create(agent_id=agent.id).id for _ in range(2)]
     results: dict[str, list[dict]] = {}
 
@@ -358,7 +406,8 @@ def test_keepalive_pings(client: Letta, agent: object, is_devserver: bool) -> No
         t.start()
     for t in threads:
         t.join(180)
-    for name, events in results.items():
+    for name, all_events in results.items():
+        events = sup.without_state(all_events)
         kinds = [e["message_type"] for e in events]
         pings = [e for e in events if e["message_type"] == "ping"]
         assert len(pings) >= 2, (name, kinds)  # the initial one, then keepalives
@@ -370,8 +419,9 @@ def test_keepalive_pings(client: Letta, agent: object, is_devserver: bool) -> No
         if name == "fg":
             assert all(p["seq_id"] is None for p in pings)
         else:
-            assert [p["seq_id"] for p in pings] == [1] * len(pings)
-            assert events[len(pings)]["seq_id"] == 2  # keepalives take no seq_id of their own
+            assert [p["seq_id"] for p in pings] == [1] + [1 + state] * (len(pings) - 1)
+            # keepalives take no seq_id of their own
+            assert events[len(pings)]["seq_id"] == 2 + state
     assert "fg" in results  # "bg" is missing only when the server lacks Redis (503)
     # keepalives are not stored
     assert not [m for m in sup.history(client, convs[0]) if m.id.startswith("ping-")]
