@@ -27,10 +27,12 @@ def shots_dir(artifacts_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def seeded_devserver(artifacts_dir: Path) -> Iterator[DevServerProcess]:
-    """The offline devserver, seeded with the demo data, on a free loopback port."""
+    """The offline devserver (Letta Cloud's profile), seeded with the demo data, on a free
+    loopback port."""
     log = artifacts_dir / "devserver-browser.log"
     log.unlink(missing_ok=True)
-    with DevServerProcess(["--memory", "--seed", "demo"], log_path=str(log)) as server:
+    args = ["--memory", "--seed", "demo", "--profile", "cloud"]
+    with DevServerProcess(args, log_path=str(log)) as server:
         yield server
 
 
