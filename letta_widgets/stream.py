@@ -375,6 +375,8 @@ class TurnEngine:
         self.max_reconnects = max_reconnects
         self.max_run_retries = max_run_retries
         """Re-sends of a run that failed with an error its server marked ``retryable``."""
+        self.retry_delays: tuple[float, ...] = RUN_RETRY_DELAYS_S
+        """Seconds to wait before each re-send (the last one repeats)."""
         self.fetch_metrics = fetch_metrics
         """Ask the server for each step's timings after a turn (:attr:`Turn.step_metrics`)."""
         self.extra_headers = dict(extra_headers or {})
@@ -599,7 +601,7 @@ class TurnEngine:
     async def _retry(self, turn: Turn, kwargs: dict[str, Any], listener: Listener | None) -> None:
         """Forget the failed attempt, wait, and give the input fresh otids (a new request)."""
         why = str(turn.error)
-        delays = RUN_RETRY_DELAYS_S or (0.0,)
+        delays = self.retry_delays or (0.0,)
         await asyncio.sleep(delays[min(turn.retries, len(delays) - 1)])
         turn.retries += 1
         turn.error = None

@@ -29,6 +29,9 @@ function render({ model, el }) {
   const toBottom = () => { transcript.scrollTop = transcript.scrollHeight; };
 
   function decorate(node, item) {
+    node.classList.toggle("lw-evicted", !!item.evicted);
+    if (item.evicted) node.title = "No longer in the context window (compacted away; kept in history)";
+    else node.removeAttribute("title");
     if (item.type !== "approval_request_message") return;
     let bar = node.querySelector(".lw-approval-actions");
     if (!item.pending) { if (bar) bar.remove(); return; }

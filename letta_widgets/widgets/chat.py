@@ -85,6 +85,7 @@ class ChatCell(TurnWidget):
         self._history = max(0, int(history))
         self._oldest: dict[str, Any] | None = None  # the oldest message shown: older pages' cursor
         self._answered: set[str] = set()
+        self._in_context: set[str] | None = None  # None: the server did not say
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
         if conversation_id and conversation_id != "default":
@@ -173,9 +174,11 @@ class ChatCell(TurnWidget):
     # ------------------------------------------------------------------ internals
 
     def _check_conversation(self, conversation_id: str) -> str | None:
-        """Fail early (NotFound naming the id) and learn the conversation's agent."""
+        """Fail early (NotFound naming the id); learn the agent and the in-context ids."""
         with sdk_errors(base_url=self._base_url, what=f"conversation {conversation_id}"):
-            return self._client.conversations.retrieve(conversation_id).agent_id
+            conv = self._client.conversations.retrieve(conversation_id)
+        self._in_context = set(conv.in_context_message_ids or []) or None
+        return conv.agent_id
 
     def _create_conversation(self, agent_id: str) -> str:
         with sdk_errors(base_url=self._base_url, what=f"agent {agent_id}"):
@@ -196,7 +199,7 @@ class ChatCell(TurnWidget):
         msgs = [m.to_dict(mode="json") for m in page.items]
         kept, _, self.has_older = trim_partial_group(msgs, self._history)
         self._oldest = kept[-1] if kept else None
-        self.items = transcript_items(oldest_first(kept), answered=self._answered)
+        self.items = self._marked(transcript_items(oldest_first(kept), answered=self._answered))
 
     async def _turn(self, text: str, *, override_model: str | None) -> Turn:
         pending = user_item(text, key=f"local-{time.time_ns()}")
@@ -250,6 +253,8 @@ class ChatCell(TurnWidget):
             self.can_attach = isinstance(err, ConversationBusy) and err.status == 409
             raise
         self._finish(turn, "done")
+        if turn.compactions:
+            await self._refresh_context()
         return turn
 
     def _finish(self, turn: Turn | None, status: str) -> None:
@@ -307,11 +312,38 @@ class ChatCell(TurnWidget):
             for i in transcript_items(oldest_first(msgs), answered=self._answered)
             if i["key"] not in known
         ]
+        older = self._marked(older)
         self._oldest = oldest or self._oldest
         self.items = [*older, *self.items]
         self.has_older = more
         self.status_text = ""
         return len(older)
+
+    def _marked(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``items`` with ``evicted`` set on messages no longer in the context window."""
+        ctx = self._in_context
+        if ctx is None:
+            return items
+        for item in items:
+            mid = str(item["key"]).split("|", 1)[0]
+            item["evicted"] = mid.startswith("message-") and mid not in ctx
+        return items
+
+    async def _refresh_context(self) -> None:
+        """After a compaction: which shown messages the agent still sees."""
+        aclient = async_twin(self._client)
+        try:
+            with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+                if self.conversation_id == "default":
+                    ids = (await aclient.agents.retrieve(self.agent_id)).message_ids
+                else:
+                    conv = await aclient.conversations.retrieve(self.conversation_id)
+                    ids = conv.in_context_message_ids
+        except LettaWidgetsError as err:
+            self.show_error(err)
+            return
+        self._in_context = set(ids or []) or None
+        self.items = self._marked([dict(i) for i in self.items])
 
     def _stopped_turn(self) -> Turn:
         turn = self.last_turn or self._engine.current

@@ -234,3 +234,55 @@ def test_approval_request_then_approve_continues_the_run(client, conversation) -
     done = run(engine.approve(call_id, approve=True, approval_request_id=request["id"]))
     assert done.stop_reason == "end_turn"
     assert any(m["message_type"] == "tool_return_message" for m in done.messages)
+
+
+def _server_fault(client: Letta, spec: str | None) -> None:
+    if spec:
+        client.put("/v1/_devserver/faults", body={"spec": spec}, cast_to=object)
+    else:
+        client.delete("/v1/_devserver/faults", cast_to=object)
+
+
+@devserver_only
+@pytest.mark.both_profiles
+def test_a_retryable_run_failure_is_sent_again_once_per_try(client, conversation, profile) -> None:
+    """Cloud marks a transient LLM failure retryable: the engine sends again (fresh otid)."""
+    engine = TurnEngine(client, conversation)
+    engine.retry_delays = (0.0,)
+    events: list[str] = []
+    _server_fault(client, "error_event,once")  # the first attempt fails, the next one works
+    try:
+        if profile == "cloud":
+            turn = run(engine.run("hello", listener=lambda t, e: events.append(e.kind)))
+            assert turn.retries == 1 and turn.stop_reason == "end_turn" and turn.error is None
+            assert events.count("retry") == 1
+            assert [m["content"] for m in user_messages(client, conversation)] == ["hello"]
+        else:  # letta 0.16.8 does not say whether a retry can help: no retry
+            with pytest.raises(lw.AgentRunError) as caught:
+                run(engine.run("hello", listener=lambda t, e: events.append(e.kind)))
+            assert caught.value.retryable is None and caught.value.turn.retries == 0
+            assert "retry" not in events
+    finally:
+        _server_fault(client, None)
+
+
+@devserver_only
+@pytest.mark.both_profiles
+def test_retries_end_and_a_fatal_failure_is_not_retried(client, conversation, profile) -> None:
+    engine = TurnEngine(client, conversation)
+    engine.retry_delays = (0.0,)
+    _server_fault(client, "error_event")  # every attempt fails
+    try:
+        with pytest.raises(lw.AgentRunError) as caught:
+            run(engine.run("hello"))
+        assert caught.value.turn.retries == (engine.max_run_retries if profile == "cloud" else 0)
+        _server_fault(client, "error_event=fatal")
+        with pytest.raises(lw.AgentRunError) as caught:
+            run(engine.run("hello"))
+        assert caught.value.turn.retries == 0
+        if profile == "cloud":
+            assert caught.value.retryable is False and caught.value.code
+            assert "will not help" in str(caught.value)
+    finally:
+        _server_fault(client, None)
+    assert user_messages(client, conversation) == []  # a failed run stores nothing
