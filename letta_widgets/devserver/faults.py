@@ -6,8 +6,10 @@ A spec is comma-separated items (see docs/devserver.md):
 ``retry_after=S``  with status 429: a ``Retry-After: S`` header;
 ``drop_after=N``  close the SSE response abruptly after N events;
 ``first_byte_delay_ms=N``  wait before the response starts;
-``error_event``  end the stream with an error (``event: error`` + ``error_message``, as the
-real server does on LLM errors) after stop_reason ``llm_api_error``;
+``error_event[=transient|fatal|deployment]``  end the stream with an error (``event: error`` +
+``error_message``, as the real server does on LLM errors) after stop_reason ``llm_api_error``:
+a retryable LLM failure (the default), one that is not (``llm_bad_request``), or Letta Cloud's
+``cloud_api_deployment_interrupted`` (stop reason ``error``);
 ``malformed_event``  send one ``data: {not-json`` line mid-stream;
 ``stop_reason=VALUE``  end the run with that stop reason;
 ``once``  (server-level faults) apply to the next request only, then clear.
@@ -20,6 +22,7 @@ from typing import Any
 
 __all__ = ["STOP_REASONS", "FaultSpec", "FaultState", "error_body", "parse_fault_spec"]
 
+ERROR_EVENTS = ("transient", "fatal", "deployment")
 STATUSES = (400, 401, 403, 404, 409, 422, 429, 500, 502, 503)
 STOP_REASONS = (
     "end_turn",
@@ -45,7 +48,8 @@ class FaultSpec:
     retry_after: float | None = None
     drop_after: int | None = None
     first_byte_delay_ms: int = 0
-    error_event: bool = False
+    error_event: str | None = None
+    """``transient``, ``fatal`` or ``deployment`` (see ``failures.LLM_FAILURES``)."""
     malformed_event: bool = False
     stop_reason: str | None = None
     once: bool = False
@@ -57,7 +61,7 @@ class FaultSpec:
             self.status is None
             and self.drop_after is None
             and not self.first_byte_delay_ms
-            and not self.error_event
+            and self.error_event is None
             and not self.malformed_event
             and self.stop_reason is None
         )
@@ -67,7 +71,7 @@ class FaultSpec:
         """True when the spec changes the SSE body (not just the status or timing)."""
         return bool(
             self.drop_after is not None
-            or self.error_event
+            or self.error_event is not None
             or self.malformed_event
             or self.stop_reason
         )
@@ -106,7 +110,12 @@ def parse_fault_spec(spec: str | None) -> FaultSpec:
             fields["drop_after"] = _int(key, value)
         elif key == "first_byte_delay_ms":
             fields["first_byte_delay_ms"] = _int(key, value)
-        elif key in ("error_event", "malformed_event", "once"):
+        elif key == "error_event":
+            kind = value.lower() or "transient"
+            if kind not in ERROR_EVENTS:
+                raise ValueError(f"fault error_event={value!r}: expected one of {ERROR_EVENTS}")
+            fields["error_event"] = kind
+        elif key in ("malformed_event", "once"):
             if value and value.lower() not in ("1", "true", "yes"):
                 raise ValueError(f"fault {key} takes no value")
             fields[key] = True

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from . import seed
 from .errors import ApiError, bad_request, conflict, invalid_id, not_found
+from .failures import refusal
 from .faults import FaultState
 from .http import SSEResponse, fault_of, json_response, read_json
 from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now, parse_timestamp
@@ -565,7 +566,7 @@ class Api:
                 if status == 409:
                     raise conflict(detail.removeprefix("CONFLICT: "))
                 raise ApiError(400, {"detail": detail})
-            opts.failure = (message, detail)
+            opts.failure = refusal(message, detail, status)
         run = self.runs.start(conv, inputs, opts)
         return await self._respond(run, streaming, opts)
 
@@ -575,8 +576,8 @@ class Api:
         if not streaming:
             async for _ in run.follow(len(run.chunks)):
                 pass  # wait for the run to end
-            if run.error is not None:
-                return json_response({"error": run.error}, 500)
+            if run.failure is not None:
+                return json_response(run.failure.body(), run.failure.status_code)
             msgs = [
                 c.payload
                 for c in run.chunks

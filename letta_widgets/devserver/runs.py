@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import script
+from .failures import DEVSERVER_BUG, LLM_FAILURES, RunFailure, error_message, with_detail
 from .faults import FaultSpec
 from .ids import new_id, next_message_id, now, otid_for
 from .serialize import letta_messages, stop_reason_json, usage_json
@@ -65,9 +66,9 @@ class RunOptions:
     types: list[str] | None = None
     max_steps: int = 50
     """Steps before the run stops with ``max_steps`` (the real server's default: 50)."""
-    failure: tuple[str, str] | None = None
-    """``(message, detail)``: the run fails at once with an ``internal_error`` event, as the
-    real server's agent loop rejects some requests (e.g. a message while approval is pending)."""
+    failure: RunFailure | None = None
+    """The run fails at once with this error event, as the real server's agent loop rejects
+    some requests (e.g. a message while approval is pending)."""
 
 
 @dataclass
@@ -87,6 +88,8 @@ class Run:
     completed_at: float | None = None
     ttft_ns: int | None = None
     error: dict[str, Any] | None = None
+    """The ``error_message`` event of a failed run (kept in the run's metadata)."""
+    failure: RunFailure | None = None
     task: asyncio.Task[None] | None = None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
     unsaved_inputs: list[StoredMessage] = field(default_factory=list)
@@ -265,19 +268,13 @@ class RunManager:
             first_step_id = new_id("step")
             texts = " ".join(_as_text(m.get("content")) for m in inputs)
             if run.opts.failure is not None:
-                message, detail = run.opts.failure
-                self._fail(run, "error", "internal_error", message, detail)
+                self._fail(run, run.opts.failure)
                 return
-            if fault.error_event or script.is_llm_failure(texts):
+            llm = fault.error_event or ("transient" if script.is_llm_failure(texts) else None)
+            if llm:
                 # like an LLM error on the real server: nothing is stored, not even the input
                 await run.sleep(run.opts.step_delay)
-                self._fail(
-                    run,
-                    "llm_api_error",
-                    "llm_error",
-                    "An error occurred with the LLM request.",
-                    "Injected by the devserver (error_event fault or fail:llm).",
-                )
+                self._fail(run, LLM_FAILURES[llm])
                 return
             user_text, run.unsaved_inputs, approval = self._inputs(run, conv, inputs, first_step_id)
 
@@ -290,24 +287,7 @@ class RunManager:
         except _Cancelled:
             stop, status = "cancelled", "cancelled"
         except Exception as exc:  # a bug: end the stream like the real server would
-            stop, status = "error", "failed"
-            run.emit(Chunk("data", stop_reason_json("error")))
-            run.emit(
-                Chunk(
-                    "error",
-                    {
-                        "message_type": "error_message",
-                        "run_id": run.id,
-                        "error_type": "internal_error",
-                        "message": "An unknown error occurred with the devserver.",
-                        "detail": repr(exc),
-                        "seq_id": None,
-                    },
-                )
-            )
-            run.emit(Chunk("done"))
-            run.status, run.stop_reason = status, stop
-            store.finish_run(run.id, status, stop, self._run_data(run))
+            self._fail(run, with_detail(DEVSERVER_BUG, repr(exc)))
             raise
         if fault.stop_reason and stop != "cancelled":
             stop = fault.stop_reason
@@ -351,27 +331,16 @@ class RunManager:
         if fresh is not None and stop != "requires_approval":
             svc.maybe_compact(fresh)
 
-    def _fail(self, run: Run, stop: str, error_type: str, message: str, detail: str) -> None:
+    def _fail(self, run: Run, failure: RunFailure) -> None:
         """End the run with an error event; nothing is stored, not even the input."""
-        run.error = {"type": error_type, "message": message, "detail": detail}
-        run.status, run.stop_reason = "failed", stop
-        run.emit(Chunk("data", stop_reason_json(stop)))
-        run.emit(
-            Chunk(
-                "error",
-                {
-                    "message_type": "error_message",
-                    "run_id": run.id,
-                    "error_type": error_type,
-                    "message": message,
-                    "detail": detail,
-                    "seq_id": None,
-                },
-            )
-        )
+        run.failure = failure
+        run.error = error_message(run.id, failure, self.service.config.traits.error_details)
+        run.status, run.stop_reason = "failed", failure.stop_reason
+        run.emit(Chunk("data", stop_reason_json(failure.stop_reason)))
+        run.emit(Chunk("error", run.error))
         if not run.opts.background:  # background error streams end without [DONE]
             run.emit(Chunk("done"))
-        self.store.finish_run(run.id, "failed", stop, self._run_data(run))
+        self.store.finish_run(run.id, "failed", failure.stop_reason, self._run_data(run))
 
     def _run_data(self, run: Run) -> dict[str, Any]:
         run.completed_at = now()
@@ -384,14 +353,7 @@ class RunManager:
             "total_duration_ns": int((run.completed_at - run.created_at) * 1e9),
         }
         if run.error is not None:  # the real server keeps the error event in the metadata
-            data["error"] = {
-                "message_type": "error_message",
-                "run_id": run.id,
-                "error_type": run.error["type"],
-                "message": run.error["message"],
-                "detail": run.error["detail"],
-                "seq_id": None,
-            }
+            data["error"] = run.error
         return data
 
     def _inputs(

@@ -272,8 +272,9 @@ WAITING = (
 )
 
 
-def _error_run(raw: sup.RawStream) -> dict:
-    """A run the agent loop rejected: ping, stop_reason error, an ``event: error``, [DONE]."""
+def _error_run(raw: sup.RawStream, profile: str) -> dict:
+    """A run the agent loop rejected: ping, stop_reason error, an ``event: error``, [DONE];
+    on Letta Cloud the error says it is not worth retrying (research D.1)."""
     events = sup.without_state(raw.events)
     kinds = [e["message_type"] for e in events]
     assert kinds == ["ping", "stop_reason", "error_message"], kinds
@@ -281,11 +282,16 @@ def _error_run(raw: sup.RawStream) -> dict:
     assert raw.event_names == ["error"] and raw.done
     err = events[2]
     assert err["error_type"] == "internal_error" and err["run_id"] == events[0]["run_id"]
+    assert set(err) == sup.error_fields(profile)
+    if profile == "cloud":
+        assert err["retryable"] is False and err["status_code"] in (400, 409)
+        pending = "waiting for approval" in err["detail"]
+        assert err["error_code"] == ("PENDING_APPROVAL" if pending else "INVALID_ARGUMENT")
     return err
 
 
 def test_message_while_approval_pending_streams_an_error(
-    client: Letta, conv: object, server_label: str, is_devserver: bool
+    client: Letta, conv: object, server_label: str, is_devserver: bool, profile: str
 ) -> None:
     """Streaming, the refusal is not a 409 but a run that fails at once (streaming=False: 409,
     see test_approval_request_then_approve); nothing is stored."""
@@ -293,7 +299,7 @@ def test_message_while_approval_pending_streams_an_error(
     _ask(client, conv.id)
     before = sup.history(client, conv.id)
     for kw in ({}, {"stream_tokens": True}):
-        err = _error_run(sup.raw_stream(client, conv.id, "hello?", **kw))
+        err = _error_run(sup.raw_stream(client, conv.id, "hello?", **kw), profile)
         assert err["message"] == WAITING and err["detail"] == WAITING
     assert [sup.key(m) for m in sup.history(client, conv.id)] == [sup.key(m) for m in before]
     run = client.runs.retrieve(err["run_id"])
@@ -301,7 +307,7 @@ def test_message_while_approval_pending_streams_an_error(
 
 
 def test_approval_answer_errors(
-    client: Letta, conv: object, server_label: str, is_devserver: bool
+    client: Letta, conv: object, server_label: str, is_devserver: bool, profile: str
 ) -> None:
     """An approval with nothing pending, or for another tool call: a failed run when
     streaming, HTTP 400 with the same detail when not."""
@@ -334,7 +340,7 @@ def test_approval_answer_errors(
         "Cannot process approval response: No tool call is currently awaiting approval. "
         "Please send a regular message to interact with the agent."
     )
-    err = _error_run(answer("call_nothing"))
+    err = _error_run(answer("call_nothing"), profile)
     assert err["detail"] == nothing
     assert err["message"] == "An unknown error occurred with the LLM streaming request."
     with pytest.raises(letta_client.BadRequestError) as info:
@@ -347,7 +353,7 @@ def test_approval_answer_errors(
         f"Invalid tool call IDs. Expected '['{req.tool_call.tool_call_id}']', "
         "but received '['call_nope']'."
     )
-    assert _error_run(answer("call_nope"))["detail"] == wrong
+    assert _error_run(answer("call_nope"), profile)["detail"] == wrong
     with pytest.raises(letta_client.BadRequestError) as info:
         answer("call_nope", streaming=False)
     assert info.value.body == {"detail": wrong}

@@ -2,8 +2,9 @@
 
 A request carries ``X-Devserver-Fault: SPEC`` (through the SDK's ``extra_headers=``); SPEC is
 comma-separated items: ``status=401|403|404|409|429|500|503`` (+ ``retry_after=S``),
-``drop_after=N``, ``first_byte_delay_ms=N``, ``error_event``, ``malformed_event``,
-``stop_reason=<value>``. The SDK must see each fault exactly as it would see the real thing.
+``drop_after=N``, ``first_byte_delay_ms=N``, ``error_event[=transient|fatal|deployment]``,
+``malformed_event``, ``stop_reason=<value>``. The SDK must see each fault exactly as it would
+see the real thing.
 """
 
 from __future__ import annotations
@@ -129,6 +130,48 @@ def test_error_event(client: Letta, conv: object) -> None:
     assert raw.event_names == ["error"]
     assert raw.events[-1]["message_type"] == "error_message"
     assert raw.done
+
+
+@pytest.mark.parametrize(
+    ("kind", "stop", "error_type", "code", "status", "retryable"),
+    [
+        ("transient", "llm_api_error", "llm_error", "llm_error", 500, True),
+        ("fatal", "llm_api_error", "llm_bad_request", "llm_bad_request", 400, False),
+        ("deployment", "error", "internal_error", "cloud_api_deployment_interrupted", 503, True),
+    ],
+)
+def test_error_event_kinds(
+    client: Letta,
+    conv: object,
+    profile: str,
+    kind: str,
+    stop: str,
+    error_type: str,
+    code: str,
+    status: int,
+    retryable: bool,
+) -> None:
+    """``error_event=KIND``: a retryable failure on demand, or one that is not; Letta Cloud's
+    events say which (error_code, status_code, retryable), 0.16.8's carry six fields."""
+    headers = _fault(f"error_event={kind}")
+    raw = sup.raw_stream(client, conv.id, "hello", extra_headers=headers)
+    err = raw.events[-1]
+    assert raw.events[-2] == {"message_type": "stop_reason", "stop_reason": stop}
+    assert err["error_type"] == error_type and set(err) == sup.error_fields(profile)
+    if profile == "cloud":
+        assert (err["error_code"], err["status_code"], err["retryable"]) == (
+            code,
+            status,
+            retryable,
+        )
+    # streaming=False: that HTTP status, the real server's {"error": {...}} body
+    with pytest.raises(letta_client.APIStatusError) as info:
+        client.conversations.messages.create(
+            conv.id, messages=sup.user("hello"), streaming=False, extra_headers=headers
+        )
+    assert info.value.status_code == status
+    assert info.value.body["error"]["type"] == error_type
+    assert sup.types(sup.history(client, conv.id)) == ["system_message"]
 
 
 def test_malformed_event(client: Letta, conv: object) -> None:

@@ -334,7 +334,7 @@ def _finished(client: Letta, run_id: str) -> Any:
     return sup.raw_json(client.runs.with_raw_response.retrieve, run_id)
 
 
-def test_run_record_fields(client: Letta, conv: object) -> None:
+def test_run_record_fields(client: Letta, conv: object, profile: str) -> None:
     """As 0.16.8 records runs: ``ttft_ns`` null, ``total_duration_ns`` only in lists,
     ``metadata`` the run type, plus the error event of a failed run."""
     run_id = sup.of_type(sup.send(client, conv.id, "hello"), "assistant_message")[0].run_id
@@ -356,6 +356,10 @@ def test_run_record_fields(client: Letta, conv: object) -> None:
     body = _finished(client, failed)
     assert (body["status"], body["stop_reason"]) == ("failed", "llm_api_error")
     error = body["metadata"]["error"]
+    # the streamed error event, as it was sent (Letta Cloud's retry fields included)
+    assert set(error) == sup.error_fields(profile)
+    streamed = next(e for e in raw.events if e["message_type"] == "error_message")
+    assert [error.get(k) for k in sorted(error)] == [streamed.get(k) for k in sorted(error)]
     assert error["message_type"] == "error_message" and error["run_id"] == failed
     assert error["error_type"] == "llm_error" and error["seq_id"] is None
     assert error["message"] and error["detail"]
@@ -400,7 +404,7 @@ def test_max_steps(client: Letta, conv: object) -> None:
 
 
 @pytest.mark.parametrize("content", ["", []])
-def test_empty_content(client: Letta, conv: object, content: object) -> None:
+def test_empty_content(client: Letta, conv: object, content: object, profile: str) -> None:
     """Empty content: a run that fails at once when streaming, 400 when not; nothing stored."""
     detail = "Message content is empty or invalid"
     resp = client.conversations.messages.with_raw_response.create(
@@ -412,6 +416,9 @@ def test_empty_content(client: Letta, conv: object, content: object) -> None:
     assert [e["message_type"] for e in events] == ["ping", "stop_reason", "error_message"]
     assert events[1]["stop_reason"] == "error" and "event: error" in lines
     assert events[2]["error_type"] == "internal_error" and events[2]["detail"] == detail
+    assert set(events[2]) == sup.error_fields(profile)
+    if profile == "cloud":  # Letta Cloud: a bad request, not worth a retry
+        assert (events[2]["status_code"], events[2]["retryable"]) == (400, False)
     with pytest.raises(letta_client.BadRequestError) as info:
         client.conversations.messages.create(
             conv.id, messages=[{"role": "user", "content": content}], streaming=False

@@ -290,7 +290,9 @@ def _llm_error(is_devserver: bool) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("mode", ["steps", "tokens"])
-def test_llm_error_framing(client: Letta, conv: object, is_devserver: bool, mode: str) -> None:
+def test_llm_error_framing(
+    client: Letta, conv: object, is_devserver: bool, mode: str, profile: str
+) -> None:
     text, kw = _llm_error(is_devserver)
     if mode == "tokens":
         kw["stream_tokens"] = True
@@ -305,7 +307,10 @@ def test_llm_error_framing(client: Letta, conv: object, is_devserver: bool, mode
     nonblank = [ln for ln in raw.lines if ln]
     assert nonblank[-3:-1] == ["event: error", nonblank[-2]] and nonblank[-1] == "data: [DONE]"
     err = raw.events[-1]
-    assert set(err) == sup.STREAM_ONLY_FIELDS["error_message"]
+    assert set(err) == sup.error_fields(profile)
+    if profile == "cloud":  # Letta Cloud tells the client whether to retry (research D.1)
+        assert isinstance(err["error_code"], str) and err["error_code"]
+        assert err["status_code"] >= 500 and err["retryable"] is True  # a transient LLM error
     assert err["error_type"] == "llm_error"
     assert err["message"] == "An error occurred with the LLM request."
     assert err["run_id"].startswith("run-") and err["seq_id"] is None

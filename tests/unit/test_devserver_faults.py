@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from letta_widgets.devserver.failures import LLM_FAILURES, error_message, refusal
 from letta_widgets.devserver.faults import FaultSpec, FaultState, error_body, parse_fault_spec
 
 
@@ -17,11 +18,38 @@ def test_parse_items() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["status=418", "status=abc", "drop_after=-1", "nope", "stop_reason=bogus", "once=2"]
+    "bad",
+    [
+        "status=418",
+        "status=abc",
+        "drop_after=-1",
+        "nope",
+        "stop_reason=bogus",
+        "once=2",
+        "error_event=sometimes",
+    ],
 )
 def test_parse_rejects(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_fault_spec(bad)
+
+
+def test_error_event_kinds() -> None:
+    assert parse_fault_spec("error_event").error_event == "transient"
+    assert parse_fault_spec("error_event=FATAL").error_event == "fatal"
+    assert parse_fault_spec("error_event=deployment").affects_stream
+
+
+def test_error_message_fields_per_profile() -> None:
+    failure = LLM_FAILURES["transient"]
+    six = error_message("run-1", failure, details=False)
+    assert list(six) == ["message_type", "run_id", "error_type", "message", "detail", "seq_id"]
+    cloud = error_message("run-1", failure, details=True)
+    assert cloud == {**six, "error_code": "llm_error", "status_code": 500, "retryable": True}
+    assert not LLM_FAILURES["fatal"].retryable and LLM_FAILURES["deployment"].retryable
+    pending = refusal("m", "d", 409)
+    assert (pending.error_code, pending.retryable) == ("PENDING_APPROVAL", False)
+    assert refusal("m", "d", 400).error_code == "INVALID_ARGUMENT"
 
 
 def test_error_bodies_have_real_shapes() -> None:
