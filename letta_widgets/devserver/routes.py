@@ -127,8 +127,10 @@ class Api:
 
     # ------------------------------------------------------------------ misc
     async def health(self, request: Request) -> Response:
-        """``GET /v1/health/``."""
-        return json_response({"version": "0.16.8", "status": "ok"})
+        """``GET /v1/health/``: the profile's version (0.16.8, or a devserver label for Cloud,
+        whose answer is not on record)."""
+        version = self.svc.config.traits.health_version
+        return json_response({"version": version, "status": "ok"})
 
     async def models(self, request: Request) -> Response:
         """``GET /v1/models/``: LLM handles the devserver accepts (any handle works)."""

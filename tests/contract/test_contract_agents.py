@@ -12,11 +12,15 @@ from letta_client import Letta
 pytestmark = pytest.mark.contract
 
 
-def test_health(client: Letta) -> None:
+def test_health(client: Letta, profile: str, is_devserver: bool) -> None:
     body = sup.raw_json(client.with_raw_response.health)
     assert body["status"] == "ok"
     assert isinstance(body["version"], str) and body["version"]
     assert client.health().status == "ok"
+    if profile == "letta-0.16":  # the last Python server release
+        assert body["version"].startswith("0.16.")
+    elif is_devserver:  # Letta Cloud's version is not on record: a devserver label
+        assert "devserver" in body["version"]
 
 
 def _make_agent(client: Letta, name: str) -> object:
