@@ -80,8 +80,10 @@ real-server-stop: ## stop the real Letta server started by `make real-server`
 	bash scripts/real-letta/stop.sh
 
 .PHONY: bench screenshots wheel clean
-bench: $(STAMPS)/dev ## benchmarks: ratios against baselines, printed as tables
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+PROFILES ?= cloud letta-0.16
+bench: $(STAMPS)/dev ## benchmarks: ratios against baselines, printed as tables (per devserver profile)
+	@for p in $(PROFILES); do for b in benchmarks/bench_*.py; do \
+	  echo "== $$b (devserver profile $$p)"; LETTA_PROFILE=$$p $(PY) $$b || exit 1; done; done
 
 screenshots: $(STAMPS)/dev browser-deps ## notebooks and widgets in JupyterLab (light + dark) -> docs/images/*.png
 	$(PY) scripts/screenshots.py

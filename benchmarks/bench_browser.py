@@ -35,6 +35,7 @@ from letta_client import Letta
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
+from _server import devserver  # noqa: E402
 from jlab import (  # noqa: E402
     NON_LOOPBACK,
     add_cell_and_run,
@@ -47,7 +48,6 @@ from jlab import (  # noqa: E402
 )
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from letta_widgets.devserver.process import DevServerProcess  # noqa: E402
 from letta_widgets.widgets.browser import ConversationBrowser  # noqa: E402
 
 CELL = (
@@ -143,7 +143,7 @@ def main() -> int:
     ap.add_argument("--conversations", type=int, default=2_000)
     args = ap.parse_args()
 
-    with DevServerProcess(["--memory"]) as server, tempfile.TemporaryDirectory() as tmp:
+    with devserver() as server, tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         agent_id, long, short, total = fill(server.base_url, args.messages)
         print(f"filled {total:,} messages in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -15,9 +15,9 @@ import sys
 import time
 from typing import Any
 
+from _server import devserver
 from letta_client import Letta
 
-from letta_widgets.devserver.process import DevServerProcess
 from letta_widgets.widgets.chat import ChatCell
 
 TOKENS = 20_000
@@ -82,7 +82,7 @@ def chat_cell(client: Letta, agent_id: str, prompt: str) -> dict[str, float]:
 
 def main() -> int:
     prompt = " ".join(f"word{i % 97}" for i in range(TOKENS))
-    with DevServerProcess(["--memory", "--token-delay-ms", "0", "--step-delay-ms", "0"]) as srv:
+    with devserver("--token-delay-ms", "0", "--step-delay-ms", "0") as srv:
         client = Letta(base_url=srv.base_url, max_retries=0)
         agent = client.agents.create(
             name="bench-chat",

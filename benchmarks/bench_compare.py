@@ -22,9 +22,9 @@ import statistics
 import sys
 import time
 
+from _server import devserver
 from letta_client import AsyncLetta, Letta
 
-from letta_widgets.devserver.process import DevServerProcess
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.compare import CompareView
 
@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--step-ms", type=int, default=1000)
     args = ap.parse_args()
 
-    with DevServerProcess(["--memory", "--step-delay-ms", str(args.step_ms)]) as server:
+    with devserver("--step-delay-ms", str(args.step_ms)) as server:
         client = Letta(base_url=server.base_url, max_retries=0)
         agent = client.agents.create(
             name="bench-compare",

@@ -32,10 +32,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+from _server import devserver
 from letta_client import Letta
 
 import letta_widgets.frames as frames
-from letta_widgets.devserver.process import DevServerProcess
 
 MODEL = "openai/gpt-4o-mini"
 EMBEDDING = "openai/text-embedding-3-small"
@@ -148,7 +148,7 @@ def main() -> int:
         args.messages, args.conversations, args.per_conversation = 10_000, 40, 200
     warnings.simplefilter("ignore")
     rows: list[tuple[str, str, str, str]] = []
-    with DevServerProcess(["--memory"]) as server:
+    with devserver() as server:
         client = Letta(base_url=server.base_url, max_retries=0, timeout=600)
         print(f"devserver {server.base_url} (pid {server.pid})", flush=True)
 
