@@ -454,7 +454,7 @@ class Api:
         """``POST /v1/conversations/{id}/compact``."""
         body = await read_json(request)
         conv = self._conv(request, body.get("agent_id"))
-        return json_response(self.svc.compact(conv))
+        return json_response(self.svc.compact(conv).response())
 
     # ------------------------------------------------------------------ messages
     @api
@@ -517,6 +517,8 @@ class Api:
             fault=fault_of(request),
             types=body.get("include_return_message_types") or None,
             max_steps=_int(body.get("max_steps"), 50),
+            include_compaction_messages=_bool(body.get("include_compaction_messages"), False),
+            context_messages=_int(h.get("x-devserver-context-messages"), cfg.context_messages),
         )
 
     @api

@@ -20,7 +20,13 @@ from . import script
 from .failures import DEVSERVER_BUG, LLM_FAILURES, RunFailure, error_message, with_detail
 from .faults import FaultSpec
 from .ids import new_id, next_message_id, now, otid_for
-from .serialize import letta_messages, stop_reason_json, usage_json
+from .serialize import (
+    compaction_event,
+    letta_messages,
+    stop_reason_json,
+    summary_letta,
+    usage_json,
+)
 from .service import Service
 from .sse import Chunk
 from .storage import StoredMessage
@@ -66,6 +72,11 @@ class RunOptions:
     types: list[str] | None = None
     max_steps: int = 50
     """Steps before the run stops with ``max_steps`` (the real server's default: 50)."""
+    include_compaction_messages: bool = False
+    """Stream a compaction as ``event_message`` + ``summary_message`` (else the system-alert
+    ``user_message`` 0.16.8 streams)."""
+    context_messages: int = 120
+    """Compact past this many in-context messages (``X-Devserver-Context-Messages``)."""
     failure: RunFailure | None = None
     """The run fails at once with this error event, as the real server's agent loop rejects
     some requests (e.g. a message while approval is pending)."""
@@ -94,6 +105,8 @@ class Run:
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
     unsaved_inputs: list[StoredMessage] = field(default_factory=list)
     """The input messages, stored with the first step (a run cancelled before stores none)."""
+    last_step_id: str | None = None
+    """The step that ran last (a compaction after it belongs to it)."""
     muted: bool = False
     """Cancelled in steps mode: the step in flight completes unstreamed, then the run ends."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -284,6 +297,8 @@ class RunManager:
                 stop = await self._turn(run, conv, ctx, user_text, first_step_id, usage)
             if run.muted:  # cancelled during the last step's LLM call (steps mode)
                 raise _Cancelled
+            if stop != "requires_approval":
+                self._compact(run, conv)
         except _Cancelled:
             stop, status = "cancelled", "cancelled"
         except Exception as exc:  # a bug: end the stream like the real server would
@@ -327,9 +342,24 @@ class RunManager:
             store.put_agent(
                 agent["id"], agent["name"], agent["created_at"], agent["updated_at"], agent_data
             )
-        fresh = store.get_conversation(conv["id"])
-        if fresh is not None and stop != "requires_approval":
-            svc.maybe_compact(fresh)
+
+    def _compact(self, run: Run, conv: dict[str, Any]) -> None:
+        """0.16.8's post-step context check, after the run's last step: compact, and stream
+        ``event_message`` + ``summary_message`` (``include_compaction_messages``) or the
+        summary as the system-alert ``user_message`` (letta_agent_v3.py ``_step``)."""
+        fresh = self.store.get_conversation(conv["id"])
+        if fresh is None:
+            return
+        done = self.service.maybe_compact(
+            fresh, run.opts.context_messages, run.id, run.last_step_id
+        )
+        if done is None or done.message is None:
+            return
+        structured = run.opts.include_compaction_messages
+        if structured:
+            run.emit(Chunk("data", compaction_event(done.message)))
+        otid = otid_for(done.message.id, 0)
+        run.emit(Chunk("data", summary_letta(done.message, structured, otid)))
 
     def _fail(self, run: Run, failure: RunFailure) -> None:
         """End the run with an error event; nothing is stored, not even the input."""
@@ -414,6 +444,7 @@ class RunManager:
         """Emit and persist one step's assistant message (reasoning + answer or tool call)."""
         if run.muted:
             raise _Cancelled
+        run.last_step_id = step_id
         await self._llm_wait(run, step)
         body: dict[str, Any] = {"reasoning": step.reasoning}
         completion = script.count_tokens(step.reasoning)

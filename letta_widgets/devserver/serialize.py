@@ -6,6 +6,7 @@ Field sets and order follow what the real server sends (``shared/letta-shapes``)
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -19,12 +20,15 @@ __all__ = [
     "DEFAULT_TOOLS",
     "agent_json",
     "block_json",
+    "compaction_event",
     "compile_system",
     "conversation_json",
     "embedding_config",
     "letta_messages",
     "llm_config",
     "stop_reason_json",
+    "summary_alert",
+    "summary_letta",
     "tool_json",
     "usage_json",
 ]
@@ -149,19 +153,64 @@ def _base(
     }
 
 
-def summary_alert(summary: str, when: float) -> str:
-    """The system alert the real server stores for a compaction summary."""
+def summary_alert(summary: str, when: float, stats: dict[str, Any] | None = None) -> str:
+    """The system alert letta 0.16.8 stores for a compaction summary (sliding window mode,
+    ``package_summarize_message_no_counts``): with ``stats`` (an automatic compaction) it
+    counts the hidden messages and carries them; a manual one has none."""
     stamp = datetime.fromtimestamp(when, tz=timezone.utc).strftime("%Y-%m-%d %I:%M:%S %p UTC+0000")
-    return json.dumps(
-        {
-            "type": "system_alert",
-            "message": "Note: prior messages from the beginning of the conversation have been "
-            "hidden from view due to conversation memory constraints.\nThe following is a "
-            f"summary of the previous messages:\n {summary}",
-            "time": stamp,
+    if stats:
+        hidden = stats["messages_count_before"] - stats["messages_count_after"]
+        note = (
+            f"Note: {hidden} messages from the beginning of the conversation have been hidden "
+            "from view due to memory constraints."
+        )
+    else:
+        note = (
+            "Note: prior messages from the beginning of the conversation have been hidden from "
+            "view due to conversation memory constraints."
+        )
+    alert: dict[str, Any] = {
+        "type": "system_alert",
+        "message": f"{note}\nThe following is a summary of the previous messages:\n {summary}",
+        "time": stamp,
+    }
+    if stats:
+        alert["compaction_stats"] = stats
+    return json.dumps(alert, indent=2)
+
+
+def compaction_event(m: StoredMessage) -> dict[str, Any]:
+    """The ``event_message`` 0.16.8 streams before it compacts (``include_compaction_messages``):
+    a fresh bare uuid as id, no otid, the step and run of the summary ``m``, ``event_data``
+    ``{trigger, context_token_estimate, context_window}``."""
+    stats = m.body["compaction_stats"]
+    d = _base(m, 0, "event_message", otid=None)
+    d["id"] = str(uuid.uuid4())
+    d.update(
+        event_type="compaction",
+        event_data={
+            "trigger": stats["trigger"],
+            "context_token_estimate": stats["context_tokens_before"],
+            "context_window": stats["context_window"],
         },
-        indent=2,
     )
+    return d
+
+
+def summary_letta(m: StoredMessage, as_summary: bool, otid: str | None = None) -> dict[str, Any]:
+    """A stored compaction summary as a Letta message: a ``summary_message`` (Letta Cloud's
+    lists, and streams with ``include_compaction_messages``) or, as letta 0.16.8 lists it, a
+    ``user_message`` holding the system alert. Manual compactions are not system alerts with
+    stats on 0.16.8 (they have no trigger)."""
+    stats = m.body.get("compaction_stats")
+    if as_summary:
+        d = _base(m, 0, "summary_message", otid=otid)
+        d.update(summary=m.body.get("summary", ""), compaction_stats=stats)
+        return d
+    d = _base(m, 0, "user_message", otid=otid)
+    automatic = stats if stats and stats.get("trigger") != "manual" else None
+    d["content"] = summary_alert(m.body.get("summary", ""), m.date, automatic)
+    return d
 
 
 def _tool_calls(calls: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -172,8 +221,11 @@ def _tool_calls(calls: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], list[d
     return dict(full[0]), full
 
 
-def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
-    """The Letta messages one stored message becomes, in natural order (shared ``id``)."""
+def letta_messages(m: StoredMessage, summary_messages: bool = False) -> list[dict[str, Any]]:
+    """The Letta messages one stored message becomes, in natural order (shared ``id``).
+
+    ``summary_messages``: a compaction summary lists as a ``summary_message`` (Letta Cloud)
+    instead of 0.16.8's system-alert ``user_message``."""
     b = m.body
     role = m.role
     out: list[dict[str, Any]] = []
@@ -243,10 +295,7 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
         )
         out.append(d)
     elif role == "summary":
-        # 0.16.8 lists a compaction summary as a user message holding a system alert
-        d = _base(m, 0, "user_message", otid=m.otid)
-        d["content"] = summary_alert(b.get("summary", ""), m.date)
-        out.append(d)
+        out.append(summary_letta(m, summary_messages, otid=m.otid))
     elif role == "summary_message":
         d = _base(m, 0, "summary_message")
         d.update(summary=b.get("summary", ""), compaction_stats=b.get("compaction_stats"))
@@ -261,16 +310,18 @@ def letta_messages(m: StoredMessage) -> list[dict[str, Any]]:
 _ENC = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def render_letta(m: StoredMessage) -> str:
+def render_letta(m: StoredMessage, summary_messages: bool = False) -> str:
     """A stored message's Letta messages as JSON objects joined by commas (for fast lists)."""
-    return ",".join(_ENC.encode(d) for d in letta_messages(m))
+    return ",".join(_ENC.encode(d) for d in letta_messages(m, summary_messages))
 
 
 def letta_messages_from(
-    messages: Iterable[StoredMessage], types: Sequence[str] | None = None
+    messages: Iterable[StoredMessage],
+    types: Sequence[str] | None = None,
+    summary_messages: bool = False,
 ) -> list[dict[str, Any]]:
     """Letta messages of several stored messages, optionally filtered by message type."""
-    out = [d for m in messages for d in letta_messages(m)]
+    out = [d for m in messages for d in letta_messages(m, summary_messages)]
     if types:
         wanted = set(types)
         out = [d for d in out if d["message_type"] in wanted]

@@ -7,6 +7,7 @@ is recompiled whenever the blocks changed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from .profiles import DEFAULT_PROFILE, TRAITS, Traits, check_profile
 from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from, render_letta
 from .storage import Store, StoredMessage
 
-__all__ = ["Config", "Service"]
+__all__ = ["Compaction", "Config", "Service"]
 
 DEFAULT_TOOL_NAMES = ("conversation_search", "memory_insert", "memory_replace", "send_email")
 
@@ -61,8 +62,10 @@ class Service:
 
     def __init__(self, store: Store, config: Config | None = None) -> None:
         self.store = store
-        self.store.render = render_letta
         self.config = config or Config()
+        summaries = self.config.traits.summary_message_in_lists
+        self.store.render = functools.partial(render_letta, summary_messages=summaries)
+        self.store.rerender_for(self.config.profile, roles=("summary",))
 
     # ------------------------------------------------------------------ agents
     def create_agent(self, body: dict[str, Any], when: float | None = None) -> dict[str, Any]:
@@ -282,7 +285,7 @@ class Service:
             limit=limit,
             descending=(order == "desc"),
         )
-        return letta_messages_from(rows, types)
+        return letta_messages_from(rows, types, self.config.traits.summary_message_in_lists)
 
     def list_messages_json(
         self,
@@ -365,59 +368,59 @@ class Service:
         return out
 
     def compact(
-        self, conv: dict[str, Any], trigger: str = "manual", keep: int | None = None
-    ) -> dict[str, Any]:
-        """Evict the oldest in-context messages behind a summary message."""
+        self,
+        conv: dict[str, Any],
+        trigger: str = "manual",
+        keep: int | None = None,
+        run_id: str | None = None,
+        step_id: str | None = None,
+    ) -> Compaction:
+        """Evict the oldest in-context messages behind a summary message (stored with the run
+        and step that compacted, as 0.16.8 stores it)."""
         msgs = self.store.in_context(conv["id"])
         before = len(msgs)
         body = [m for m in msgs if m.role not in ("system",)]
         if keep is None:
             keep = max(2, int(len(body) * self.config.keep_after_compaction))
         if len(body) <= keep:
-            return {"summary": "", "num_messages_before": before, "num_messages_after": before}
+            return Compaction("", before, before)
         evicted, kept = body[:-keep], body[-keep:]
         while kept and kept[0].role == "tool":  # never split a tool call from its return
             evicted.append(kept.pop(0))
-        facts = script.extract_facts(
-            [("user", _text(m.body.get("content"))) for m in evicted if m.role == "user"]
-            + [("user", m.body.get("facts", "")) for m in evicted if m.role == "summary"]
-        )
-        n_user = sum(1 for m in evicted if m.role == "user")
-        summary = (
-            f"Earlier in this conversation ({len(evicted)} messages, {n_user} from the "
-            "user) we talked about: "
-            + "; ".join(_text(m.body.get("content"))[:60] for m in evicted if m.role == "user")[
-                :600
-            ]
-        )
-        if facts:
-            summary += ". Facts the user stated: " + "; ".join(
-                f"{k}: {v}" for k, v in facts.items()
-            )
-        after = len(msgs) - len(evicted) + 1
-        t = now()
+        summary, facts = _summarize(evicted)
+        after = before - len(evicted) + 1
+        window = self.context_window(conv)
+        tokens_before = _context_tokens(msgs)
+        stats = {
+            "trigger": trigger,
+            "context_tokens_before": tokens_before,
+            "context_tokens_after": tokens_before
+            - _context_tokens(evicted)
+            + script.count_tokens(summary),
+            "context_window": window,
+            "messages_count_before": before,
+            "messages_count_after": after,
+        }
         marker = StoredMessage(
             new_id("message"),
             "summary",
-            t,
-            {
-                "summary": summary,
-                "facts": " ".join(f"my {k} is {v}." for k, v in facts.items()),
-                "compaction_stats": {
-                    "trigger": trigger,
-                    "context_tokens_before": None,
-                    "context_tokens_after": None,
-                    "context_window": 30000,
-                    "messages_count_before": before,
-                    "messages_count_after": after,
-                },
-            },
+            now(),
+            {"summary": summary, "facts": facts, "compaction_stats": stats},
+            run_id,
+            step_id,
             agent_id=conv["agent_id"],
         )
         with self.store.transaction():
             self.store.evict(conv["id"], [m.id for m in evicted])
             self.store.append(conv["id"], [marker])
-        return {"summary": summary, "num_messages_before": before, "num_messages_after": after}
+        return Compaction(summary, before, after, marker)
+
+    def context_window(self, conv: dict[str, Any]) -> int:
+        """The conversation's context window: its ``context_window_limit`` (Letta Cloud), else
+        its agent's."""
+        override = (conv.get("data") or {}).get("context_window_limit")
+        agent = self.store.get_agent(conv["agent_id"]) or {}
+        return int(override or agent.get("context_window") or 30000)
 
     def in_context_ids(self, conv: dict[str, Any]) -> list[str]:
         """In-context ids: system message, latest summary, then the rest in order."""
@@ -431,11 +434,19 @@ class Service:
         rest = [i for i, role in rows if role not in ("system", "summary")]
         return first + summaries + rest
 
-    def maybe_compact(self, conv: dict[str, Any]) -> dict[str, Any] | None:
-        """Compact when the context holds more messages than the configured limit."""
+    def maybe_compact(
+        self,
+        conv: dict[str, Any],
+        limit: int | None = None,
+        run_id: str | None = None,
+        step_id: str | None = None,
+    ) -> Compaction | None:
+        """Compact when the context holds more messages than ``limit`` (default: the
+        configured ``context_messages``), as 0.16.8's post-step context check does."""
         n = len(self.store.in_context_ids(conv["id"]))
-        if n > self.config.context_messages:
-            return self.compact(conv, trigger="post_step_context_check")
+        if n > (self.config.context_messages if limit is None else limit):
+            done = self.compact(conv, "post_step_context_check", run_id=run_id, step_id=step_id)
+            return done if done.message is not None else None
         return None
 
     def search(
@@ -460,6 +471,52 @@ class Service:
             if len(matches) >= limit:
                 break
         return script.format_search_results(matches)
+
+
+@dataclass
+class Compaction:
+    """What a compaction did; ``message`` is the stored summary (None: nothing to evict)."""
+
+    summary: str
+    num_messages_before: int
+    num_messages_after: int
+    message: StoredMessage | None = None
+
+    def response(self) -> dict[str, Any]:
+        """The ``messages.compact`` answer (``CompactionResponse``)."""
+        return {
+            "summary": self.summary,
+            "num_messages_before": self.num_messages_before,
+            "num_messages_after": self.num_messages_after,
+        }
+
+
+def _summarize(evicted: Sequence[StoredMessage]) -> tuple[str, str]:
+    """The scripted summary of evicted messages, and the user's facts it keeps."""
+    facts = script.extract_facts(
+        [("user", _text(m.body.get("content"))) for m in evicted if m.role == "user"]
+        + [("user", m.body.get("facts", "")) for m in evicted if m.role == "summary"]
+    )
+    users = [_text(m.body.get("content"))[:60] for m in evicted if m.role == "user"]
+    summary = (
+        f"Earlier in this conversation ({len(evicted)} messages, {len(users)} from the user) "
+        "we talked about: " + "; ".join(users)[:600]
+    )
+    if facts:
+        summary += ". Facts the user stated: " + "; ".join(f"{k}: {v}" for k, v in facts.items())
+    return summary, " ".join(f"my {k} is {v}." for k, v in facts.items())
+
+
+def _context_tokens(msgs: Sequence[StoredMessage]) -> int:
+    """A token estimate of messages (word-based, like the devserver's usage counts)."""
+    return sum(
+        script.count_tokens(
+            " ".join(
+                _text(m.body.get(k)) for k in ("content", "reasoning", "summary", "tool_return")
+            )
+        )
+        for m in msgs
+    )
 
 
 def _ago(seconds: float) -> str:

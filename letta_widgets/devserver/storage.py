@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS otids (
   conv_id TEXT NOT NULL, otid TEXT NOT NULL, run_id TEXT NOT NULL,
   PRIMARY KEY (conv_id, otid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS otids_otid ON otids(otid);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
 _LAST_RUN_COMPLETION = (
@@ -430,6 +431,21 @@ class Store:
             "UPDATE messages SET body=?, date=?, letta=? WHERE id=?",
             (json.dumps(body), date, letta, message_id),
         )
+
+    def rerender_for(self, profile: str, roles: Sequence[str]) -> None:
+        """Render the pre-rendered Letta JSON of ``roles`` again when the database was last
+        served under another profile (the roles whose listing differs by profile)."""
+        row = self.one("SELECT value FROM meta WHERE key='profile'")
+        if row and row[0] == profile:
+            return
+        marks = ",".join("?" * len(roles))
+        rows = self.q(f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.role IN ({marks})", roles)
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE messages SET letta=? WHERE id=?",
+                [(self.render(m), m.id) for m in map(StoredMessage.from_row, rows)],
+            )
+            self.x("INSERT OR REPLACE INTO meta VALUES ('profile', ?)", (profile,))
 
     def search(self, agent_id: str, query: str, limit: int = 200) -> list[StoredMessage]:
         """User/assistant messages of an agent (all conversations) whose body has ``query``."""

@@ -329,7 +329,7 @@ def test_unknown_agent_create_404(client: Letta) -> None:
         client.conversations.create(agent_id=f"agent-{uuid.uuid4()}")
 
 
-def test_compact(client: Letta, conv: object) -> None:
+def test_compact(client: Letta, conv: object, profile: str) -> None:
     """messages.compact summarizes older in-context messages; history stays listed."""
     for i in range(4):
         sup.send(client, conv.id, f"turn {i}")
@@ -350,14 +350,25 @@ def test_compact(client: Letta, conv: object) -> None:
     new = [m for m in after_list if sup.key(m) not in {sup.key(x) for x in before_list}]
     assert len(new) == 1 and new[0].id == ctx[1]
     summary = new[0]
-    # letta 0.16.8 lists the summary as a user message holding a system alert
-    assert summary.message_type == "user_message"
-    alert = json.loads(summary.content)
-    assert alert["type"] == "system_alert"
-    assert alert["message"].startswith(
-        "Note: prior messages from the beginning of the conversation have been hidden from view"
-    )
-    assert out.summary in alert["message"]
+    if profile == "cloud":
+        # Letta Cloud lists it as a summary_message (what Letta Code asks lists for, LC
+        # src/agent/check-approval.ts), with stats; trigger "manual" as in Letta Code's own
+        # Cloud-API emulation (src/backend/local/local-backend.ts)
+        assert summary.message_type == "summary_message"
+        assert summary.summary == out.summary
+        stats = summary.compaction_stats
+        assert (stats.trigger, stats.messages_count_before) == ("manual", len(before_ctx))
+        assert stats.messages_count_after == out.num_messages_after
+    else:
+        # letta 0.16.8 lists the summary as a user message holding a system alert; a manual
+        # compaction has no trigger, so no stats and no count in the note
+        assert summary.message_type == "user_message"
+        alert = json.loads(summary.content)
+        assert alert["type"] == "system_alert" and "compaction_stats" not in alert
+        assert alert["message"].startswith(
+            "Note: prior messages from the beginning of the conversation have been hidden from view"
+        )
+        assert out.summary in alert["message"]
     listed_ids = {m.id for m in after_list}
     assert all(i in listed_ids for i in ctx)
     assert sup.stop_reason(sup.send(client, conv.id, "after compact")) == "end_turn"

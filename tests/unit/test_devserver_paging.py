@@ -141,10 +141,47 @@ def test_compaction_evicts_behind_a_summary() -> None:
     ]
     svc.store.append(conv["id"], msgs)
     conv = svc.store.get_conversation(conv["id"])
-    out = svc.compact(conv)
+    out = svc.compact(conv).response()
     assert out["num_messages_before"] == 21 and out["num_messages_after"] < 21
     ids = svc.in_context_ids(conv)
     roles = [svc.store.get_message(i).role for i in ids]
     assert roles[:2] == ["system", "summary"]
     assert "N0" in out["summary"]
     assert svc.store.count(conv["id"]) == 22  # nothing deleted, a summary added
+
+
+def _compacted(profile: str, path: str = ":memory:") -> tuple[Service, dict]:
+    svc = Service(Store(path), Config(profile=profile))
+    agent = svc.create_agent({"name": "t", "memory_blocks": [{"label": "human", "value": "v"}]})
+    conv = svc.create_conversation(agent["id"])
+    seed.synthetic(svc, conv, 4)
+    svc.compact(svc.store.get_conversation(conv["id"]), keep=2)
+    return svc, svc.store.get_conversation(conv["id"])
+
+
+def _summary_types(svc: Service, conv: dict) -> list[str]:
+    summary = svc.in_context_ids(conv)[1]
+    fast = json.loads(
+        svc.list_messages_json(conv, after=None, before=None, limit=None, order="asc")
+    )
+    return [m["message_type"] for m in fast if m["id"] == summary]
+
+
+def test_summaries_list_per_profile() -> None:
+    """cloud lists a compaction as summary_message; letta-0.16 as the system-alert user
+    message, in the fast (pre-rendered) path as in the filtered one."""
+    for profile, kind in (("cloud", "summary_message"), ("letta-0.16", "user_message")):
+        svc, conv = _compacted(profile)
+        assert _summary_types(svc, conv) == [kind]
+        slow = svc.list_messages(
+            conv, after=None, before=None, limit=None, order="asc", types=[kind]
+        )
+        assert svc.in_context_ids(conv)[1] in {m["id"] for m in slow}
+
+
+def test_a_database_reopened_under_another_profile_lists_by_that_profile(tmp_path) -> None:
+    path = str(tmp_path / "db.sqlite")
+    svc, conv = _compacted("letta-0.16", path)
+    svc.store.db.close()
+    again = Service(Store(path), Config(profile="cloud"))
+    assert _summary_types(again, conv) == ["summary_message"]
