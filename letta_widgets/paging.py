@@ -10,7 +10,8 @@ Two things make it harder than following a cursor:
   that fetches older messages under ``desc`` is learned per server (:func:`older_messages`
   checks every answer against the cursor's date and the messages already held, switches key
   when the answer went the wrong way, and remembers the right one per base URL), and nothing
-  is lost or shown twice on either kind of server.
+  is lost or shown twice on either kind of server. (Conversation lists have only ``after``,
+  which both generations read relative to the sort order: they page with it as it is.)
 * **Groups.** Letta expands one stored message into several Letta messages with the same id
   (reasoning + reply, or reasoning + tool call). A cursor excludes every Letta message of its
   id, so a page that ends inside such a group would lose the rest of it:

@@ -141,6 +141,7 @@ def test_nothing_secret_in_synced_state(base_url: str, agent: Any, tmp_path: Pat
 # ------------------------------------------------------------------ conversation list
 
 
+@pytest.mark.both_profiles
 def test_conversation_pages_newest_activity_first(
     client: Letta, browser: ConversationBrowser, agent: Any
 ) -> None:

@@ -268,3 +268,34 @@ def test_no_secret_in_widget_state(client, base_url, conversation) -> None:
 def test_unknown_kwargs_are_rejected(client, conversation) -> None:
     with pytest.raises(TypeError, match="histroy"):
         ChatCell(client, conversation_id=conversation, histroy=3)
+
+
+@devserver_only
+@pytest.mark.both_profiles
+def test_a_compaction_during_a_turn_is_one_line_and_dims_what_left(client, base_url, agent):
+    conv = client.conversations.create(agent_id=agent.id).id
+    first = ChatCell(client, conversation_id=conv)
+    for n in range(4):
+        first.send(f"Tell me fact number {n}.")
+    # the devserver compacts a run whose context passes this many messages
+    compacting = lw.connect(base_url, default_headers={"X-Devserver-Context-Messages": "6"})
+    chat = ChatCell(compacting, conversation_id=conv, history=100)
+    assert not any(i.get("evicted") for i in chat.items)
+    turn = chat.send("And one more.")
+    assert len(turn.compactions) == 1
+    stats = turn.compactions[0]["compaction_stats"]
+    assert stats["messages_count_before"] > stats["messages_count_after"]
+    assert [e["message_type"] for e in turn.events if e["message_type"] == "event_message"] == []
+    lines = [i for i in chat.items if i["type"] in ("summary_message", "event_message")]
+    assert [i["type"] for i in lines] == ["summary_message"]  # one line, with its numbers
+    assert (
+        f"{stats['messages_count_before']} → {stats['messages_count_after']} messages"
+        in (lines[0]["html"])
+    )
+    ctx = set(client.conversations.retrieve(conv).in_context_message_ids)
+    shown = [i for i in chat.items if str(i["key"]).startswith("message-")]
+    assert any(i.get("evicted") for i in shown) and not all(i.get("evicted") for i in shown)
+    assert all(i["evicted"] == (i["key"].split("|")[0] not in ctx) for i in shown)
+    reopened = ChatCell(client, conversation_id=conv, history=100)
+    assert any(i.get("evicted") for i in reopened.items)
+    assert any("Conversation compacted" in i["html"] for i in reopened.items)

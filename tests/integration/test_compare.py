@@ -180,7 +180,7 @@ def test_a_failing_variant_shows_its_error_and_the_others_finish(client: Letta, 
             Variant(fork_of=conv),
             Variant(fork_of=conv, headers={"X-Devserver-Fault": "status=409"}),
             Variant(fork_of=conv, headers={"X-Devserver-Fault": "status=500"}),
-            Variant(fork_of=conv, headers={"X-Devserver-Fault": "error_event"}),
+            Variant(fork_of=conv, headers={"X-Devserver-Fault": "error_event=fatal"}),
         ],
     )
     rnd = cmp.send("What's my name?")
@@ -441,3 +441,25 @@ def test_stop_right_after_send_leaves_a_clean_stopped_round(client: Letta, agent
     assert {c["status"] for c in cmp.columns} == {"stopped"}
     assert cmp.rounds[-1].stopped
     assert cmp.send("What's my name?").errors == {"A": None, "B": None, "C": None}
+
+
+@devserver_only
+def test_a_compaction_in_one_column_is_a_line_there(client: Letta, agent: Any) -> None:
+    conv = _seeded_conversation(client, agent.id)
+    for n in range(3):
+        list(
+            client.conversations.messages.create(
+                conv, messages=[{"role": "user", "content": f"fact {n}"}]
+            )
+        )
+    compact = {"X-Devserver-Context-Messages": "6"}  # the devserver compacts past 6 messages
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, headers=compact)])
+    rnd = cmp.send("One more, please.")
+    plain, compacted = (rnd.turns[k] for k in ("A", "B"))
+    assert plain.compactions == [] and len(compacted.compactions) == 1
+    types = [[i["type"] for i in col["items"]] for col in cmp.columns]
+    assert "summary_message" not in types[0] and types[1].count("summary_message") == 1
+    assert "event_message" not in types[1]
+    assert "Conversation compacted" in next(
+        i["html"] for i in cmp.columns[1]["items"] if i["type"] == "summary_message"
+    )

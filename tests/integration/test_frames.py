@@ -278,6 +278,7 @@ def test_accessor_on_known_tool_calls_and_approvals(client, rich_conv):
 # ----------------------------------------------------------- conversations
 
 
+@pytest.mark.both_profiles
 def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkeypatch):
     made = [client.conversations.create(agent_id=agent.id, summary=f"topic {i}") for i in range(12)]
     say(client, made[0].id, "hello")
