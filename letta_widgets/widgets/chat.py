@@ -237,6 +237,10 @@ class ChatCell(TurnWidget):
             elif event.kind == "retry":
                 tries = f"{turn.retries}/{self._engine.max_run_retries}"
                 self.status_text = f"the run failed (retryable); sending again ({tries})…"
+            elif event.kind == "event" and event.text == "retry_message" and turn.events:
+                said = turn.events[-1]  # Letta Cloud retries the model itself and says so
+                tries = f"{said.get('attempt', '?')}/{said.get('max_attempts', '?')}"
+                self.status_text = f"the server is retrying the model ({tries})…"
             live(turn, event)
 
         turn: Turn | None = None
