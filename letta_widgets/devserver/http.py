@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,8 +16,9 @@ from .errors import ApiError
 from .faults import FaultSpec, FaultState, error_body
 from .sse import CONTENT_TYPE
 
-__all__ = ["FaultMiddleware", "SSEResponse", "json_response", "read_json"]
+__all__ = ["FaultMiddleware", "SSEResponse", "api", "json_response", "read_json"]
 
+_log = logging.getLogger("letta_widgets.devserver")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -26,6 +28,24 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     """A compact JSON response (as FastAPI's ``JSONResponse``)."""
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def api(
+    fn: Callable[[Any, Request], Awaitable[Response]],
+) -> Callable[[Any, Request], Awaitable[Response]]:
+    """Turn ApiError into its JSON answer."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Request) -> Response:
+        try:
+            return await fn(self, request)
+        except ApiError as e:
+            return json_response(e.body, e.status, e.headers)
+        except Exception:  # a devserver bug: answer like the real server, log the trace
+            _log.exception("devserver error on %s %s", request.method, request.url.path)
+            return json_response({"detail": "An unknown error occurred"}, 500)
+
+    return wrapper
 
 
 async def read_json(request: Request) -> dict[str, Any]:

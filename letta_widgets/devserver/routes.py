@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -15,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from . import seed
+from .analytics import AnalyticsRoutes
 from .errors import ApiError, bad_request, conflict, invalid_id, not_found
 from .failures import refusal
 from .faults import FaultState
-from .http import SSEResponse, fault_of, json_response, read_json
+from .http import SSEResponse, api, fault_of, json_response, read_json
 from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now, parse_timestamp
 from .runs import METADATA_EVENTS, Run, RunManager, RunOptions, ping_chunk
 from .serialize import (
@@ -35,7 +34,6 @@ from .sse import Chunk, frame
 __all__ = ["Api"]
 
 Handler = Callable[[Request], Awaitable[Response]]
-_log = logging.getLogger("letta_widgets.devserver")
 
 MODELS = [
     ("openai", "gpt-4o-mini", 128000),
@@ -51,24 +49,6 @@ EMBEDDINGS = [
 ]
 
 
-def api(
-    fn: Callable[[Api, Request], Awaitable[Response]],
-) -> Callable[[Api, Request], Awaitable[Response]]:
-    """Turn ApiError into its JSON answer."""
-
-    @functools.wraps(fn)
-    async def wrapper(self: Api, request: Request) -> Response:
-        try:
-            return await fn(self, request)
-        except ApiError as e:
-            return json_response(e.body, e.status, e.headers)
-        except Exception:  # a devserver bug: answer like the real server, log the trace
-            _log.exception("devserver error on %s %s", request.method, request.url.path)
-            return json_response({"detail": "An unknown error occurred"}, 500)
-
-    return wrapper
-
-
 def _bool(value: Any, default: bool) -> bool:
     if value is None:
         return default
@@ -77,7 +57,7 @@ def _bool(value: Any, default: bool) -> bool:
     return str(value).lower() in ("1", "true", "yes")
 
 
-class Api:
+class Api(AnalyticsRoutes):
     """All handlers, bound to one service, run manager and fault state."""
 
     def __init__(self, service: Service, runs: RunManager, faults: FaultState) -> None:
@@ -112,6 +92,7 @@ class Api:
             ("/v1/conversations/{cid}/messages", self.messages_list, ["GET"]),
             ("/v1/conversations/{cid}/messages", self.messages_create, ["POST"]),
             ("/v1/conversations/{cid}/stream", self.stream_resume, ["GET", "POST"]),
+            ("/v1/messages/search", self.messages_search, ["POST"]),
             ("/v1/runs", self.runs_list, ["GET"]),
             ("/v1/runs/{run_id}", self.runs_retrieve, ["GET"]),
             ("/v1/_devserver/faults", self.admin_faults, ["GET", "PUT", "DELETE"]),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Store", "StoredMessage"]
+__all__ = ["MESSAGE_COLUMNS", "Store", "StoredMessage", "indexed_text", "text_of"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agents (
@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS otids (
   PRIMARY KEY (conv_id, otid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS otids_otid ON otids(otid);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(
+  text, tokenize='unicode61 remove_diacritics 2');
 """
 
 _LAST_RUN_COMPLETION = (
@@ -97,6 +99,17 @@ class Store:
         self.db.execute("PRAGMA temp_store=MEMORY")
         self.db.execute("PRAGMA cache_size=-65536")
         self.db.executescript(_SCHEMA)
+        self._backfill_index()
+
+    def _backfill_index(self) -> None:
+        """Index the messages of a database written before the index existed."""
+        if self.one("SELECT 1 FROM message_fts LIMIT 1") or not self.one(
+            "SELECT 1 FROM messages LIMIT 1"
+        ):
+            return
+        rows = self.q(f"SELECT {MESSAGE_COLUMNS} FROM messages m")
+        with self.transaction():
+            _index_messages(self.db, map(StoredMessage.from_row, rows))
 
     # ------------------------------------------------------------------ generic
     def q(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -129,6 +142,7 @@ class Store:
                 "conv_messages",
                 "runs",
                 "otids",
+                "message_fts",
             ):
                 self.db.execute(f"DELETE FROM {table}")
 
@@ -303,11 +317,16 @@ class Store:
 
     # ------------------------------------------------------------------ messages
     def put_messages(self, messages: Iterable[StoredMessage]) -> None:
-        """Insert stored messages (not yet linked to a conversation)."""
+        """Insert stored messages (not yet linked to a conversation) and index their text."""
+        messages = list(messages)
         dumps = _ENCODER.encode
         render = self.render
         self.db.executemany(
-            "INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?,?)",
+            # an upsert keeps a rewritten message's rowid, which keys its index row
+            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "agent_id=excluded.agent_id, role=excluded.role, date=excluded.date, "
+            "run_id=excluded.run_id, step_id=excluded.step_id, otid=excluded.otid, "
+            "body=excluded.body, letta=excluded.letta",
             [
                 (
                     m.id,
@@ -323,6 +342,7 @@ class Store:
                 for m in messages
             ],
         )
+        _index_messages(self.db, messages)
 
     def append(
         self, conv_id: str, messages: Sequence[StoredMessage], in_context: bool = True
@@ -427,10 +447,13 @@ class Store:
         if m is not None:
             m.body, m.date = body, date
             letta = self.render(m)
-        self.x(
-            "UPDATE messages SET body=?, date=?, letta=? WHERE id=?",
-            (json.dumps(body), date, letta, message_id),
-        )
+        with self.transaction():
+            self.x(
+                "UPDATE messages SET body=?, date=?, letta=? WHERE id=?",
+                (json.dumps(body), date, letta, message_id),
+            )
+            if m is not None:
+                _reindex_message(self.db, m)
 
     def rerender_for(self, profile: str, roles: Sequence[str]) -> None:
         """Render the pre-rendered Letta JSON of ``roles`` again when the database was last
@@ -531,6 +554,50 @@ class Store:
             self.db.executemany(
                 "INSERT OR IGNORE INTO otids VALUES (?,?,?)", [(conv_id, o, run_id) for o in otids]
             )
+
+
+# ---------------------------------------------------------------------- full-text index
+_INDEXED_ROLES = ("user", "assistant", "system")
+
+
+def indexed_text(m: StoredMessage) -> str | None:
+    """The text the index holds for a stored message (None: not indexed)."""
+    if m.role not in _INDEXED_ROLES:
+        return None
+    parts = [m.body.get("reasoning") or "", text_of(m.body.get("content"))]
+    text = " ".join(p for p in parts if p).strip()
+    return text or None
+
+
+def _index_messages(db: sqlite3.Connection, messages: Iterable[StoredMessage]) -> None:
+    """Index messages just inserted into ``messages``."""
+    rows = [(text, m.id) for m in messages if (text := indexed_text(m)) is not None]
+    db.executemany(
+        "INSERT OR REPLACE INTO message_fts(rowid, text) SELECT rowid, ? FROM messages WHERE id=?",
+        rows,
+    )
+
+
+def _reindex_message(db: sqlite3.Connection, m: StoredMessage) -> None:
+    """Index a message's new text (a recompiled system message)."""
+    row = db.execute("SELECT rowid FROM messages WHERE id=?", (m.id,)).fetchone()
+    if row is None:
+        return
+    db.execute("DELETE FROM message_fts WHERE rowid=?", (row[0],))
+    text = indexed_text(m)
+    if text is not None:
+        db.execute("INSERT INTO message_fts(rowid, text) VALUES (?, ?)", (row[0], text))
+
+
+def text_of(content: Any) -> str:
+    """The text of a message ``content`` (a string or a list of parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
 
 
 class _Tx:
