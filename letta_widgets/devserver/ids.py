@@ -10,7 +10,9 @@ import uuid
 from datetime import datetime, timezone
 
 __all__ = [
+    "ACTOR_ID",
     "ID_PATTERNS",
+    "ORG_ID",
     "IdSequence",
     "fmt_message_date",
     "fmt_timestamp",
@@ -23,6 +25,10 @@ __all__ = [
     "pattern_for",
 ]
 
+ACTOR_ID = "user-00000000-0000-4000-8000-000000000000"
+"""The real server's default user (``created_by_id``, and in its 404 details)."""
+ORG_ID = "org-00000000-0000-4000-8000-000000000000"
+"""The real server's default organization."""
 _UUID4 = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 
 

@@ -14,14 +14,13 @@ from starlette.routing import BaseRoute, Route
 
 from . import seed
 from .analytics import AnalyticsRoutes
-from .errors import ApiError, bad_request, conflict, invalid_id, not_found
+from .errors import ApiError, bad_request, conflict, invalid_id, missing_record, not_found
 from .failures import refusal
 from .faults import FaultState
 from .http import SSEResponse, api, fault_of, json_response, read_json
 from .ids import fmt_naive_timestamp, fmt_timestamp, is_valid_id, now, parse_timestamp
 from .runs import METADATA_EVENTS, Run, RunManager, RunOptions, ping_chunk
 from .serialize import (
-    ACTOR_ID,
     agent_json,
     block_json,
     conversation_json,
@@ -94,6 +93,11 @@ class Api(AnalyticsRoutes):
             ("/v1/conversations/{cid}/stream", self.stream_resume, ["GET", "POST"]),
             ("/v1/messages/search", self.messages_search, ["POST"]),
             ("/v1/runs", self.runs_list, ["GET"]),
+            ("/v1/runs/{run_id}/usage", self.runs_usage, ["GET"]),
+            ("/v1/runs/{run_id}/steps", self.runs_steps, ["GET"]),
+            ("/v1/steps/{step_id}", self.steps_retrieve, ["GET"]),
+            ("/v1/steps/{step_id}/metrics", self.steps_metrics, ["GET"]),
+            ("/v1/steps/{step_id}/feedback", self.steps_feedback, ["PATCH"]),
             ("/v1/runs/{run_id}", self.runs_retrieve, ["GET"]),
             ("/v1/_devserver/faults", self.admin_faults, ["GET", "PUT", "DELETE"]),
             ("/v1/_devserver/reset", self.admin_reset, ["POST"]),
@@ -648,7 +652,7 @@ class Api(AnalyticsRoutes):
         if run_id:
             run = self.runs.get(run_id)
             if run is None or run.conv_id != conv["id"]:
-                raise not_found(_run_not_found(run_id))
+                raise missing_record("Run", run_id)
         else:
             active = self.runs.active_for(conv["id"])
             if not active:
@@ -716,7 +720,7 @@ class Api(AnalyticsRoutes):
             raise bad_request(f"Invalid run ID format: {run_id}. Expected format: 'run-<uuid4>'")
         rec = self.store.get_run(run_id)
         if rec is None:
-            raise not_found(_run_not_found(run_id))
+            raise missing_record("Run", run_id)
         return json_response(self._run_json(rec))
 
     def _run_json(self, rec: dict[str, Any], listed: bool = False) -> dict[str, Any]:
@@ -824,15 +828,6 @@ def _page(
 
 
 _UNKNOWN_STREAM_ERROR = "An unknown error occurred with the LLM streaming request."
-
-
-def _run_not_found(run_id: str) -> str:
-    """The real server's 404 detail for an unknown run (it prints its default actor)."""
-    return (
-        f"Run not found with id='['{run_id}']', access level in ['read'] for actor='id="
-        f"'{ACTOR_ID}' organization_id='org-00000000-0000-4000-8000-000000000000' "
-        "name='default_user' is_deleted=False'"
-    )
 
 
 def _input_problem(

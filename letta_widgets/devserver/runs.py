@@ -29,6 +29,7 @@ from .serialize import (
 )
 from .service import Service
 from .sse import Chunk
+from .steps import StepTiming, record_data, step_data
 from .storage import StoredMessage
 
 __all__ = [
@@ -105,8 +106,10 @@ class Run:
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)
     unsaved_inputs: list[StoredMessage] = field(default_factory=list)
     """The input messages, stored with the first step (a run cancelled before stores none)."""
-    last_step_id: str | None = None
-    """The step that ran last (a compaction after it belongs to it)."""
+    steps: list[StepTiming] = field(default_factory=list)
+    """The steps run so far, measured (the last one's id is ``last_step_id``)."""
+    model: str = "openai/gpt-4o-mini"
+    """The model handle the run's steps use."""
     muted: bool = False
     """Cancelled in steps mode: the step in flight completes unstreamed, then the run ends."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -196,6 +199,8 @@ class RunManager:
     def start(self, conv: dict[str, Any], inputs: list[dict[str, Any]], opts: RunOptions) -> Run:
         """Store the input, create the run and execute it in the background."""
         run = Run(new_id("run"), conv["id"], conv["agent_id"], opts)
+        agent = self.store.get_agent(conv["agent_id"]) or {}
+        run.model = opts.override_model or conv.get("model") or agent.get("model") or run.model
         self.runs[run.id] = run
         while len(self.runs) > _KEEP_RUNS:
             self.runs.popitem(last=False)
@@ -316,6 +321,7 @@ class RunManager:
             cached=None if run.opts.stream_tokens else 0,
         )
         run.muted = False
+        self._close_last_step(run, stop)
         run.emit(Chunk("data", stop_reason_json(stop)))
         if stop == "cancelled":
             # the real server ends a cancelled stream right after its stop reason: no usage,
@@ -350,9 +356,8 @@ class RunManager:
         fresh = self.store.get_conversation(conv["id"])
         if fresh is None:
             return
-        done = self.service.maybe_compact(
-            fresh, run.opts.context_messages, run.id, run.last_step_id
-        )
+        last = run.steps[-1].id if run.steps else None
+        done = self.service.maybe_compact(fresh, run.opts.context_messages, run.id, last)
         if done is None or done.message is None:
             return
         structured = run.opts.include_compaction_messages
@@ -360,6 +365,27 @@ class RunManager:
             run.emit(Chunk("data", compaction_event(done.message)))
         otid = otid_for(done.message.id, 0)
         run.emit(Chunk("data", summary_letta(done.message, structured, otid)))
+
+    def _record_step(self, run: Run, conv: dict[str, Any], timing: StepTiming) -> None:
+        """Store (again) a step's record with its measurements so far."""
+        data = step_data(
+            timing,
+            model=run.model,
+            context_window=self.service.context_window(conv),
+            details=not run.opts.stream_tokens,
+            stop_reason=None,
+            previous=self.store.get_step(timing.id),
+        )
+        created = timing.start_ns / 1e9
+        self.store.put_step(timing.id, run.id, conv["agent_id"], created, data)
+
+    def _close_last_step(self, run: Run, stop: str) -> None:
+        """The run's stop reason on its last stored step (0.16.8 keeps it per step)."""
+        rec = self.store.get_step(run.steps[-1].id) if run.steps else None
+        if rec is None:
+            return
+        data = {**record_data(rec), "stop_reason": stop}
+        self.store.put_step(rec["id"], rec["run_id"], rec["agent_id"], rec["created_at"], data)
 
     def _fail(self, run: Run, failure: RunFailure) -> None:
         """End the run with an error event; nothing is stored, not even the input."""
@@ -444,7 +470,9 @@ class RunManager:
         """Emit and persist one step's assistant message (reasoning + answer or tool call)."""
         if run.muted:
             raise _Cancelled
-        run.last_step_id = step_id
+        timing = StepTiming(step_id)
+        run.steps.append(timing)
+        timing.llm_started()
         await self._llm_wait(run, step)
         body: dict[str, Any] = {"reasoning": step.reasoning}
         completion = script.count_tokens(step.reasoning)
@@ -465,10 +493,13 @@ class RunManager:
             _message_id(), role, now(), body, run.id, step_id, None, conv["agent_id"]
         )
         await self._stream_message(run, msg, slow=step.slow)
+        timing.llm_done()
         self._persist(run, conv, [msg])
+        timing.prompt_tokens, timing.completion_tokens = _prompt_tokens(ctx), completion
+        self._record_step(run, conv, timing)
         usage["steps"] += 1
         usage["completion"] += completion
-        usage["prompt"] += _prompt_tokens(ctx)
+        usage["prompt"] += timing.prompt_tokens
         return msg
 
     async def _llm_wait(self, run: Run, step: script.Step) -> None:
@@ -520,8 +551,12 @@ class RunManager:
             }
             self.store.update_conversation(conv["id"], data=data)
             return "requires_approval"
+        timing = run.steps[-1]
+        t0 = time.perf_counter_ns()
         result, status, stderr = self._run_tool(conv, step.tool_call, run.id)
+        timing.tool_ns = time.perf_counter_ns() - t0
         await self._tool_return(run, conv, call, result, status, step_id, stderr=stderr)
+        self._record_step(run, conv, timing)
         if usage["steps"] >= run.opts.max_steps:
             return "max_steps"
         final = script.follow_up(ctx, user_text, step.tool_call, result, status)

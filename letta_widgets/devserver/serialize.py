@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from .ids import fmt_message_date, fmt_timestamp, otid_for
+from .ids import ACTOR_ID, fmt_message_date, fmt_timestamp, otid_for
 from .storage import StoredMessage
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "usage_json",
 ]
 
-ACTOR_ID = "user-00000000-0000-4000-8000-000000000000"
 
 BASE_SYSTEM = (
     "<base_instructions>\n"

@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS otids (
   conv_id TEXT NOT NULL, otid TEXT NOT NULL, run_id TEXT NOT NULL,
   PRIMARY KEY (conv_id, otid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS otids_otid ON otids(otid);
+CREATE TABLE IF NOT EXISTS steps (
+  id TEXT PRIMARY KEY, run_id TEXT, agent_id TEXT NOT NULL, created_at REAL NOT NULL,
+  data TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS steps_run ON steps(run_id, created_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(
   text, tokenize='unicode61 remove_diacritics 2');
@@ -143,6 +147,7 @@ class Store:
                 "runs",
                 "otids",
                 "message_fts",
+                "steps",
             ):
                 self.db.execute(f"DELETE FROM {table}")
 
@@ -343,6 +348,16 @@ class Store:
             ],
         )
         _index_messages(self.db, messages)
+        self.db.executemany(  # every step id a message carries resolves (steps.retrieve)
+            "INSERT OR IGNORE INTO steps VALUES (?,?,?,?,'{}')",
+            list(
+                {
+                    m.step_id: (m.step_id, m.run_id, m.agent_id, m.date)
+                    for m in reversed(messages)
+                    if m.step_id
+                }.values()
+            ),
+        )
 
     def append(
         self, conv_id: str, messages: Sequence[StoredMessage], in_context: bool = True
@@ -479,6 +494,31 @@ class Store:
             (agent_id, f"%{query.lower()}%", limit),
         )
         return [StoredMessage.from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ steps
+    def put_step(
+        self, step_id: str, run_id: str | None, agent_id: str, created: float, data: dict[str, Any]
+    ) -> None:
+        """Insert or replace a step record."""
+        self.x(
+            "INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?)",
+            (step_id, run_id, agent_id, created, json.dumps(data)),
+        )
+
+    def get_step(self, step_id: str) -> dict[str, Any] | None:
+        """A step record (``id``, ``run_id``, ``agent_id``, ``created_at`` + data)."""
+        row = self.one(f"SELECT {_STEP_COLUMNS} FROM steps WHERE id=?", (step_id,))
+        return _step_record(row) if row else None
+
+    def run_steps(self, run_id: str, ascending: bool) -> list[dict[str, Any]]:
+        """A run's steps by creation time."""
+        direction = "ASC" if ascending else "DESC"
+        rows = self.q(
+            f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id=? "
+            f"ORDER BY created_at {direction}, rowid {direction}",
+            (run_id,),
+        )
+        return [_step_record(r) for r in rows]
 
     # ------------------------------------------------------------------ runs, otids
     def put_run(
@@ -680,6 +720,15 @@ def _page_query(
         sql += " LIMIT ?"
         args.append(limit)
     return sql, args
+
+
+_STEP_COLUMNS = "id, run_id, agent_id, created_at, data"
+
+
+def _step_record(row: Sequence[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(row[4])
+    out.update(id=row[0], run_id=row[1], agent_id=row[2], created_at=row[3])
+    return out
 
 
 _RUN_COLUMNS = "id, conv_id, agent_id, status, background, created_at, stop_reason, data"
