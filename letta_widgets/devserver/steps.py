@@ -1,6 +1,6 @@
 """Steps: what the run engine records per agent step, and the JSON of steps, step metrics
 and run usage as letta 0.16.8 answers them (``schemas/step.py``, ``schemas/step_metrics.py``,
-``RunManager.get_run_usage``) or, for Letta Cloud, with the SDK's fields.
+``routers/v1/runs.py`` ``retrieve_usage_for_run``) or, for Letta Cloud, with the SDK's fields.
 
 A step is one LLM call plus the tools it called. Its metrics are the devserver's real
 timings: ``step_start_ns`` and ``llm_request_start_ns`` are UTC epoch nanoseconds,
@@ -166,35 +166,23 @@ def metrics_json(rec: dict[str, Any], sdk: bool) -> dict[str, Any]:
 
 
 def run_usage_json(steps: Sequence[dict[str, Any]], sdk: bool) -> dict[str, Any]:
-    """``GET /v1/runs/{id}/usage``: the sum over the run's steps; 0.16.8 answers a
-    ``LettaUsageStatistics`` (cache/reasoning counts stay null unless above 0), the SDK's
-    ``UsageRetrieveResponse`` has the OpenAI-style token details."""
+    """``GET /v1/runs/{id}/usage``: the sum over the run's steps, an OpenAI-style
+    ``UsageStatistics`` on both (0.16.8's route declares that response model, so its
+    ``LettaUsageStatistics`` loses everything else, the token details included: null);
+    ``sdk``: the details the steps reported (Cloud's ``UsageRetrieveResponse``)."""
     prompt = sum(s.get("prompt_tokens") or 0 for s in steps)
     completion = sum(s.get("completion_tokens") or 0 for s in steps)
-    if sdk:
-        details = any(s.get("details") for s in steps)
-        return {
-            "completion_tokens": completion,
-            "prompt_tokens": prompt,
-            "total_tokens": prompt + completion,
-            "completion_tokens_details": {"reasoning_tokens": 0} if details else None,
-            "prompt_tokens_details": (
-                {"cache_creation_tokens": 0, "cache_read_tokens": 0, "cached_tokens": 0}
-                if details
-                else None
-            ),
-        }
+    details = sdk and any(s.get("details") for s in steps)
     return {
-        "message_type": "usage_statistics",
         "completion_tokens": completion,
         "prompt_tokens": prompt,
         "total_tokens": prompt + completion,
-        "step_count": len(steps),
-        "run_ids": None,
-        "cached_input_tokens": None,
-        "cache_write_tokens": None,
-        "reasoning_tokens": None,
-        "context_tokens": None,
+        "prompt_tokens_details": (
+            {"cached_tokens": 0, "cache_read_tokens": 0, "cache_creation_tokens": 0}
+            if details
+            else None
+        ),
+        "completion_tokens_details": {"reasoning_tokens": 0} if details else None,
     }
 
 
