@@ -60,8 +60,8 @@ class Traits:
     message_search: bool
     """``POST /v1/messages/search`` answers from a full-text index (else 0.16.8's 400)."""
     sdk_step_shapes: bool
-    """Steps and step metrics have the SDK's fields (0.16.8 adds ``organization_id``), run
-    usage the SDK's ``UsageRetrieveResponse`` (0.16.8: ``LettaUsageStatistics``)."""
+    """Steps and step metrics have the SDK's fields (0.16.8 adds ``organization_id``); run
+    usage reports the steps' token details (0.16.8's route drops them: null)."""
     health_version: str
     """``GET /v1/health/``'s ``version``."""
 
