@@ -31,6 +31,7 @@ from .service import Service
 from .sse import Chunk
 from .steps import StepTiming, record_data, step_data
 from .storage import StoredMessage
+from .storage import text_of as _as_text
 
 __all__ = [
     "METADATA_EVENTS",
@@ -804,14 +805,6 @@ def _approval_item(a: dict[str, Any]) -> dict[str, Any]:
 def _prompt_tokens(ctx: script.Context) -> int:
     n = 400 + sum(script.count_tokens(v) for v in ctx.memory.values())
     return n + sum(script.count_tokens(t) for _, t in ctx.history[-40:])
-
-
-def _as_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
 
 
 def _otid() -> str:

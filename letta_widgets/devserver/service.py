@@ -19,6 +19,7 @@ from .ids import is_valid_id, new_id, now
 from .profiles import DEFAULT_PROFILE, TRAITS, Traits, check_profile
 from .serialize import BASE_SYSTEM, DEFAULT_TOOLS, letta_messages_from, render_letta
 from .storage import Store, StoredMessage
+from .storage import text_of as _text
 
 __all__ = ["Compaction", "Config", "Service"]
 
@@ -528,16 +529,6 @@ def _ago(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h ago"
     return f"{s // 86400}d ago"
-
-
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return str(content)
 
 
 def check_limit(value: Any, default: int | None) -> int | None:
