@@ -35,6 +35,7 @@ __all__ = [
     "older_page",
     "oldest_first",
     "page_direction",
+    "server_key",
     "trim_partial_group",
 ]
 
@@ -51,23 +52,26 @@ _DEFAULT_STYLE: CursorStyle = "ordered"  # Letta Cloud's, and the SDK's document
 _styles: dict[str, CursorStyle] = {}  # base URL -> what its answers showed
 
 
-def cursor_style(base_url: str | None) -> CursorStyle | None:
-    """What this process has learned of the server's cursors, or ``None`` if nothing yet."""
-    return _styles.get(base_url or "")
+def cursor_style(server: str | None) -> CursorStyle | None:
+    """What this process has learned of the server's cursors, or ``None`` if nothing yet.
+
+    ``server`` is a base URL, or :func:`server_key` of a conversation on it.
+    """
+    return _styles.get(server or "")
 
 
-def _learn(base_url: str | None, style: CursorStyle) -> None:
-    key = base_url or ""
+def _learn(server: str | None, style: CursorStyle) -> None:
+    key = server or ""
     if _styles.get(key) != style:
         _log.debug("message cursors of %s are %s", key or "the server", style)
     _styles[key] = style
 
 
-def cursor_key(base_url: str | None, order: str, direction: Literal["older", "newer"]) -> str:
+def cursor_key(server: str | None, order: str, direction: Literal["older", "newer"]) -> str:
     """The list parameter (``"after"`` or ``"before"``) that pages ``direction`` in ``order``."""
     if order == "asc":
         return "after" if direction == "newer" else "before"
-    style = _styles.get(base_url or "", _DEFAULT_STYLE)
+    style = _styles.get(server or "", _DEFAULT_STYLE)
     older = "after" if style == "ordered" else "before"
     return older if direction == "older" else ("before" if older == "after" else "after")
 
@@ -116,7 +120,7 @@ def page_direction(
 
 async def older_messages(
     list_page: ListPage,
-    base_url: str | None,
+    server: str | None,
     cursor: Mapping[str, Any],
     *,
     limit: int,
@@ -124,28 +128,64 @@ async def older_messages(
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` stored messages older than ``cursor``, newest first, as the server sent them.
 
-    ``cursor`` is the oldest message held (its ``id``, and its ``date`` so that the answer can
-    be checked); ``newer_ids`` are ids already held, if known. The key this server is known
-    (or assumed) to read as "older" is asked first. An answer that went the wrong way, or an
-    empty one (nothing older, or nothing newer if the key was the wrong one), is asked again
-    with the other key, and the server's style is learned from whichever answer tells.
+    ``server`` names what the cursor style is learned for (:func:`server_key`); ``cursor`` is
+    the oldest message held (its ``id``, and its ``date`` so that the answer can be checked);
+    ``newer_ids`` are ids already held, if known. The key the server is known (or assumed) to
+    read as "older" is asked first. The answer is checked by ids and dates; when they cannot
+    tell and nothing is known of the server yet, :func:`_probe` decides with requests whose
+    meaning is the same everywhere. An answer that went the wrong way is asked again with the
+    other key; the server's style is learned from whichever answer tells.
     """
-    key = cursor_key(base_url, "desc", "older")
+    known = cursor_style(server)
+    key = cursor_key(server, "desc", "older")
     page = await list_page(order="desc", limit=limit, **{key: cursor["id"]})
     verdict = page_direction(page, cursor, newer_ids)
-    if verdict == "older" or (verdict is None and page):
-        if verdict is not None:
-            _learn(base_url, _style_of(key))
+    if verdict is None and known is None:
+        verdict = await _probe(list_page, cursor, page)
+    if verdict == "older":
+        _learn(server, _style_of(key))
         return page
     other = "before" if key == "after" else "after"
-    again = await list_page(order="desc", limit=limit, **{other: cursor["id"]})
-    second = page_direction(again, cursor, newer_ids)
-    if second == "older" or (verdict == "newer" and second is None):
-        _learn(base_url, _style_of(other))
+    if verdict is None:
+        if page or known is not None:
+            return page  # nothing says the key is wrong: trust it
+        # Empty, and nothing newer than the cursor either: the other key tells.
+        again = await list_page(order="desc", limit=limit, **{other: cursor["id"]})
+        if again:
+            _learn(server, _style_of(other))
         return again
-    if second == "newer":
-        _learn(base_url, _style_of(key))
-    return []
+    again = await list_page(order="desc", limit=limit, **{other: cursor["id"]})
+    _learn(server, _style_of(other))
+    return again
+
+
+async def _probe(
+    list_page: ListPage, cursor: Mapping[str, Any], page: list[dict[str, Any]]
+) -> Literal["older", "newer"] | None:
+    """Whether ``page`` (the answer for the cursor) is older or newer, asked of the server.
+
+    Ascending pages mean the same on every server, so ``order="asc", after=<cursor>`` gives
+    the messages just newer than the cursor; the first page of ``desc`` the newest. A page
+    that went the wrong way holds newer messages, the nearest or the newest ones whatever
+    the server. An empty page: if newer messages exist, the key is the older one (a wrong
+    key would have found them); if not, nobody can tell (``None``).
+    """
+    newer = await list_page(order="asc", limit=max(len(page), 1), after=cursor["id"])
+    if not page:
+        return "older" if newer else None
+    newest = await list_page(order="desc", limit=1)
+    close = {m.get("id") for m in newer}
+    wrong = any(m.get("id") in close for m in page) or (
+        bool(newest) and page[0].get("id") == newest[0].get("id")
+    )
+    return "newer" if wrong else "older"
+
+
+def server_key(base_url: str | None, conversation_id: str) -> str:
+    """What a cursor style is learned for: the server, apart for agents' default threads
+    (which Letta Code pages through another route, so they might read cursors another way)."""
+    base = base_url or ""
+    return f"{base} (default conversations)" if conversation_id == "default" else base
 
 
 def _style_of(older_key: str) -> CursorStyle:
@@ -191,7 +231,7 @@ def oldest_first(page_desc: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def older_page(
     list_page: ListPage,
-    base_url: str | None,
+    server: str | None,
     cursor: Mapping[str, Any],
     *,
     limit: int,
@@ -201,6 +241,6 @@ async def older_page(
 
     Returns (messages, the oldest kept message, which is the next cursor, more?).
     """
-    page = await older_messages(list_page, base_url, cursor, limit=limit, newer_ids=newer_ids)
+    page = await older_messages(list_page, server, cursor, limit=limit, newer_ids=newer_ids)
     kept, _, more = trim_partial_group(page, limit)
     return kept, (kept[-1] if kept else None), more

@@ -16,7 +16,7 @@ from typing import Any
 from letta_client import AsyncLetta
 
 from letta_widgets.errors import InvalidRequest, NotFound, sdk_errors
-from letta_widgets.paging import cursor_key, older_messages, oldest_first
+from letta_widgets.paging import cursor_key, older_messages, oldest_first, server_key
 from letta_widgets.render import compaction_summary, message_text
 from letta_widgets.widgets.transcript import item_key, transcript_items
 
@@ -240,7 +240,8 @@ class MessagePages:
                 return await self._list_raw(cid, **kwargs)
 
             held = {"id": cursor, "date": self._dates.get(cursor)}
-            page = await older_messages(list_page, self._base_url, held, limit=limit)
+            server = server_key(self._base_url, cid)
+            page = await older_messages(list_page, server, held, limit=limit)
         if len(self._dates) > DATE_CACHE:
             for old in list(self._dates)[: DATE_CACHE // 2]:
                 del self._dates[old]

@@ -20,7 +20,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import Job
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
-from letta_widgets.paging import older_page, oldest_first, trim_partial_group
+from letta_widgets.paging import older_page, oldest_first, server_key, trim_partial_group
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 from letta_widgets.widgets.base import bundle
 from letta_widgets.widgets.live import TurnWidget
@@ -301,7 +301,7 @@ class ChatCell(TurnWidget):
             with sdk_errors(base_url=self._base_url, what=self._engine._what()):
                 msgs, oldest, more = await older_page(
                     list_page,
-                    self._base_url,
+                    server_key(self._base_url, self.conversation_id),
                     self._oldest,
                     limit=max(self._history, 20),
                     newer_ids=shown,

@@ -345,7 +345,10 @@ def test_message_search_finds_messages_in_every_conversation_or_scans(
     if profile == "cloud":  # Letta Cloud: client.messages.search, all conversations
         assert res["mode"] == "server" and "all conversations" in res["note"]
         assert {a, b} <= {h["conversation_id"] for h in res["hits"]}
-        assert all("zebra" in h["snippet"].lower() for h in res["hits"])
+        for cid in (a, b):  # (a stored message matches as a whole: its reasoning may come too)
+            assert any(
+                "zebra" in h["snippet"].lower() for h in res["hits"] if h["conversation_id"] == cid
+            )
     else:  # letta 0.16.8 has no message search (it needs Turbopuffer): scan the selected one
         assert res["mode"] == "scan" and "no message search" in res["note"]
         assert res["hits"] == [] and "select a conversation" in res["note"]
@@ -353,11 +356,11 @@ def test_message_search_finds_messages_in_every_conversation_or_scans(
         res = browser.search_messages("zebra")
         assert res["mode"] == "scan" and "scanned" in res["note"]
         assert {h["conversation_id"] for h in res["hits"]} == {b}
-    hit = next(h for h in res["hits"] if h["conversation_id"] == b)
+    hit = next(h for h in res["hits"] if h["conversation_id"] == b and "Zed" in h["snippet"])
     browser.select(b)
     page = browser.messages_page(around=hit["message_id"])
     assert page["anchor"] == hit["message_id"]
-    assert "Zed" in next(i["html"] for i in page["items"] if i["id"] == hit["message_id"])
+    assert any("Zed" in i["html"] for i in page["items"] if i["id"] == hit["message_id"])
 
 
 @pytest.mark.both_profiles

@@ -159,7 +159,7 @@ def test_a_second_send_while_streaming_is_refused(client, conversation) -> None:
         ("status=401,once", lw.AuthenticationFailed),
         ("status=429,retry_after=1,once", lw.RateLimited),
         ("status=500,once", lw.ServerError),
-        ("error_event,once", lw.AgentRunError),
+        ("error_event=fatal,once", lw.AgentRunError),  # a retryable one is sent again
     ],
 )
 def test_errors_show_in_the_widget_and_it_keeps_working(client, conversation, spec, cls) -> None:

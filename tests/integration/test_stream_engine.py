@@ -186,7 +186,7 @@ def test_engine_cancel_ends_the_stream_with_cancelled(client, conversation) -> N
         ("status=409", lw.ConversationBusy),
         ("status=429,retry_after=2", lw.RateLimited),
         ("status=500", lw.ServerError),
-        ("error_event", lw.AgentRunError),
+        ("error_event=fatal", lw.AgentRunError),  # (a retryable one: see below)
         ("stop_reason=llm_api_error", lw.AgentRunError),
     ],
 )

@@ -106,12 +106,20 @@ def test_a_learned_server_costs_one_request_per_page() -> None:
     server = FakeServer(thread, "positional")
     _walk(server, "http://old", 5)  # learns
     server.calls.clear()
-    _walk(server, "http://old", 5)
-    keys = [c for c in server.calls if c["before"] or c["after"]]
-    assert all(c["before"] and not c["after"] for c in keys)
-    # 30 stored, 5 newest shown, 5 per page: 5 full pages and a confirming empty one (asked
-    # with both keys: an empty answer alone cannot tell "nothing older" from "wrong way")
-    assert len(keys) == 5 + 2
+    assert _walk(server, "http://old", 5) == [(m["id"], m["message_type"]) for m in thread]
+    pages = [c for c in server.calls if c["before"] or c["after"]]
+    assert pages and all(c["order"] == "desc" and c["before"] for c in pages)
+    assert len(server.calls) == len(pages) + 1  # the newest page, then one per older page
+
+
+def test_undated_messages_are_told_apart_by_asking() -> None:
+    """Dates that tie (0.16.8 lists whole seconds) or are missing: the probe decides."""
+    for style in ("ordered", "positional"):
+        paging._styles.clear()
+        thread = [{**m, "date": None} for m in _thread(25)]
+        server = FakeServer(thread, style)
+        assert _walk(server, f"http://{style}", 4) == [(m["id"], m["message_type"]) for m in thread]
+        assert paging.cursor_style(f"http://{style}") == style
 
 
 def test_the_first_page_after_a_one_group_start_needs_both_keys() -> None:
