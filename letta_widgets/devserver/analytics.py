@@ -25,11 +25,12 @@ SEARCH_MODES = ("vector", "fts", "hybrid")
 
 
 def validation_error(kind: str, field: str, msg: str, value: Any, **ctx: Any) -> ApiError:
-    """A 422 for one bad body field, as FastAPI + Letta's handler word it."""
+    """A 422 for one bad body field, as FastAPI + Letta's handler word it (checked against
+    the real server for ``messages.search``'s ``limit``)."""
     err: dict[str, Any] = {"type": kind, "loc": ("body", field), "msg": msg, "input": value}
     if ctx:
         err["ctx"] = ctx
-    return ApiError(422, {"detail": repr([err])})
+    return ApiError(422, {"trace_id": "", "detail": repr([err])})
 
 
 def search_query(body: dict[str, Any]) -> SearchQuery:

@@ -3,10 +3,10 @@ and run usage as letta 0.16.8 answers them (``schemas/step.py``, ``schemas/step_
 ``routers/v1/runs.py`` ``retrieve_usage_for_run``) or, for Letta Cloud, with the SDK's fields.
 
 A step is one LLM call plus the tools it called. Its metrics are the devserver's real
-timings: ``step_start_ns`` and ``llm_request_start_ns`` are UTC epoch nanoseconds,
-``llm_request_ns`` the "LLM call" (its wait and the streaming of its message),
-``tool_execution_ns`` the tool run, ``step_ns`` the whole step. Steps the seed or the bulk
-insert wrote have no measurements (tokens and timings null).
+timings: ``step_start_ns`` and ``llm_request_start_ns`` are UTC epoch nanoseconds (Cloud
+only: 0.16.8 leaves them null), ``llm_request_ns`` the "LLM call" (its wait and the streaming
+of its message), ``tool_execution_ns`` the tool run, ``step_ns`` the whole step. Steps the
+seed or the bulk insert wrote have no measurements (tokens and timings null).
 """
 
 from __future__ import annotations
@@ -143,8 +143,13 @@ def step_json(rec: dict[str, Any], agent_model: str | None, sdk: bool) -> dict[s
 
 
 def metrics_json(rec: dict[str, Any], sdk: bool) -> dict[str, Any]:
-    """A step's metrics: 0.16.8's ``StepMetrics``, or (``sdk``) without ``organization_id``."""
-    m = rec.get("metrics") or {"step_start_ns": int(rec["created_at"] * 1e9)}
+    """A step's metrics: 0.16.8's ``StepMetrics``, or (``sdk``) without ``organization_id``.
+
+    0.16.8 never stores the two start times (``record_step_metrics_async`` takes only the
+    durations): null there; Cloud's (SDK) metrics have them."""
+    m = dict(rec.get("metrics") or {"step_start_ns": int(rec["created_at"] * 1e9)})
+    if not sdk:
+        m["step_start_ns"] = m["llm_request_start_ns"] = None
     out: dict[str, Any] = {
         "id": rec["id"],
         "organization_id": ORG_ID,

@@ -57,6 +57,7 @@ def test_step_and_metric_shapes_per_profile() -> None:
     unmeasured = {"id": "s", "run_id": None, "agent_id": "a", "created_at": 2.0}
     assert step_json(unmeasured, "openai/gpt-4o-mini", sdk=True)["total_tokens"] is None
     assert metrics_json(unmeasured, sdk=True)["step_start_ns"] == 2_000_000_000
+    assert metrics_json(rec, sdk=False)["step_start_ns"] is None  # 0.16.8 never stores it
 
 
 def test_run_usage_shapes() -> None:
