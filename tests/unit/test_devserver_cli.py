@@ -28,7 +28,7 @@ def test_profiles(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         make_parser().parse_args(["--profile", "letta-0.15"])
     assert "cloud" in capsys.readouterr().err  # argparse lists the choices
-    with pytest.raises(ValueError, match="cloud, letta-0.16"):
+    with pytest.raises(ValueError, match=r"cloud, letta-0\.16"):
         Config(profile="letta-0.15")
     assert Config(profile="letta-0.16").traits is TRAITS["letta-0.16"]
     assert set(TRAITS) == {"cloud", "letta-0.16"}
