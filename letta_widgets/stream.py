@@ -618,18 +618,18 @@ class TurnEngine:
     async def _fetch_metrics(self, turn: Turn) -> None:
         """The server's step timings (LLM, tools) for the turn, where it keeps them.
 
-        Best effort: a server without them (404, or an error) is remembered and not asked
-        again; a failure never fails the turn.
+        Best effort, never failing the turn: a step without metrics (404: unknown, or not
+        recorded yet, as letta 0.16.8 records them in the background) is left out; a server
+        that fails otherwise is remembered and not asked again.
         """
         base = self.base_url
         if not self.fetch_metrics or base in _NO_METRICS or not turn.step_ids:
             return
+        aclient = self.aclient.with_options(max_retries=0, timeout=5)
 
         async def one(step_id: str) -> dict[str, Any] | None:
             try:
-                got = await self.aclient.with_options(
-                    max_retries=0, timeout=5
-                ).steps.metrics.retrieve(step_id)
+                got = await aclient.steps.metrics.retrieve(step_id)
             except letta_client.NotFoundError:
                 return None
             return got.to_dict(mode="json")
@@ -641,8 +641,6 @@ class TurnEngine:
             _NO_METRICS.add(base)
             return
         turn.step_metrics = [m for m in found if m]
-        if not turn.step_metrics:
-            _NO_METRICS.add(base)
 
     def _result(self, turn: Turn) -> Turn:
         if turn.error is None and turn.stop_reason in ERROR_STOP_REASONS:
