@@ -11,6 +11,8 @@ A spec is comma-separated items (see docs/devserver.md):
 a retryable LLM failure (the default), one that is not (``llm_bad_request``), or Letta Cloud's
 ``cloud_api_deployment_interrupted`` (stop reason ``error``);
 ``malformed_event``  send one ``data: {not-json`` line mid-stream;
+``retry_message``  a Letta Cloud ``retry_message`` event before the first step (the server
+says it retries the model; Letta Code's shape);
 ``stop_reason=VALUE``  end the run with that stop reason;
 ``once``  (server-level faults) apply to the next request only, then clear.
 """
@@ -51,6 +53,7 @@ class FaultSpec:
     error_event: str | None = None
     """``transient``, ``fatal`` or ``deployment`` (see ``failures.LLM_FAILURES``)."""
     malformed_event: bool = False
+    retry_message: bool = False
     stop_reason: str | None = None
     once: bool = False
 
@@ -63,6 +66,7 @@ class FaultSpec:
             and not self.first_byte_delay_ms
             and self.error_event is None
             and not self.malformed_event
+            and not self.retry_message
             and self.stop_reason is None
         )
 
@@ -73,6 +77,7 @@ class FaultSpec:
             self.drop_after is not None
             or self.error_event is not None
             or self.malformed_event
+            or self.retry_message
             or self.stop_reason
         )
 
@@ -115,7 +120,7 @@ def parse_fault_spec(spec: str | None) -> FaultSpec:
             if kind not in ERROR_EVENTS:
                 raise ValueError(f"fault error_event={value!r}: expected one of {ERROR_EVENTS}")
             fields["error_event"] = kind
-        elif key in ("malformed_event", "once"):
+        elif key in ("malformed_event", "retry_message", "once"):
             if value and value.lower() not in ("1", "true", "yes"):
                 raise ValueError(f"fault {key} takes no value")
             fields[key] = True

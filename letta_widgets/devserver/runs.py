@@ -282,6 +282,8 @@ class RunManager:
                 self._ping(run)
             if svc.config.traits.response_state:  # Letta Cloud (letta-code#2680)
                 run.emit(response_state_chunk(run.id))
+            if fault.retry_message:
+                run.emit(retry_message_chunk(run.id))
             svc.refresh_default(conv)
             ctx = svc.context(conv)
             first_step_id = new_id("step")
@@ -719,6 +721,26 @@ def response_state_chunk(run_id: str) -> Chunk:
             "message_type": "response_state",
             "cache_scope": "approval_boundary",
             "response_id": new_id("resp"),
+            "run_id": run_id,
+            "seq_id": None,
+        },
+    )
+
+
+def retry_message_chunk(run_id: str) -> Chunk:
+    """Letta Cloud's ``retry_message`` event (the ``retry_message`` fault): the server says
+    it retries the model itself (the shape Letta Code validates,
+    ``src/websocket/listener/cloud-retry-message.ts``)."""
+    return Chunk(
+        "data",
+        {
+            "message_type": "retry_message",
+            "message": "The model provider is busy; retrying.",
+            "retry_kind": "provider_retry",
+            "attempt": 1,
+            "max_attempts": 3,
+            "delay_ms": 0,
+            "provider": "openai",
             "run_id": run_id,
             "seq_id": None,
         },

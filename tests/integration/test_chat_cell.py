@@ -299,3 +299,31 @@ def test_a_compaction_during_a_turn_is_one_line_and_dims_what_left(client, base_
     reopened = ChatCell(client, conversation_id=conv, history=100)
     assert any(i.get("evicted") for i in reopened.items)
     assert any("Conversation compacted" in i["html"] for i in reopened.items)
+
+
+@pytest.mark.both_profiles
+def test_stream_events_that_are_not_messages_draw_nothing(client, conversation, profile) -> None:
+    """Letta Cloud streams a response_state event in every turn: kept apart, never a card."""
+    chat = RecordingChat(client, conversation_id=conversation)
+    turn = chat.send("Hello there")
+    kinds = [e["message_type"] for e in turn.events]
+    assert ("response_state" in kinds) == (profile == "cloud")
+    assert all(m["message_type"] != "response_state" for m in turn.messages)
+    assert "response_state" not in set(turn.frame()["message_type"].astype(str))
+    assert "response_state" not in json.dumps(chat.items)
+    begun = [op[2] for batch in chat.batches for op in batch if op[0] == "begin"]
+    assert begun and "response_state" not in begun
+
+
+@devserver_only
+def test_the_server_retrying_the_model_says_so(base_url, conversation) -> None:
+    """A Cloud retry_message event: the status line says the server retries, nothing drawn."""
+    retrying = lw.connect(base_url, default_headers={"X-Devserver-Fault": "retry_message"})
+    chat = RecordingChat(retrying, conversation_id=conversation)
+    statuses: list[str] = []
+    chat.observe(lambda c: statuses.append(c.new), names=["status_text"])
+    turn = chat.send("Hello there")
+    assert turn.stop_reason == "end_turn"
+    assert [e["attempt"] for e in turn.events if e["message_type"] == "retry_message"] == [1]
+    assert any("retrying the model (1/3)" in s for s in statuses)
+    assert "retry_message" not in json.dumps(chat.items)
