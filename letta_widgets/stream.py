@@ -33,6 +33,7 @@ import httpx
 import letta_client
 from letta_client import AsyncLetta, Letta
 
+from letta_widgets._messages import KNOWN_MESSAGE_TYPES
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import (
     AgentRunError,
@@ -72,21 +73,7 @@ ERROR_STOP_REASONS = frozenset(
 )
 """Stop reasons that mean the run failed (``send`` raises :class:`AgentRunError`)."""
 
-MESSAGE_TYPES = frozenset(
-    {
-        "user_message",
-        "assistant_message",
-        "reasoning_message",
-        "hidden_reasoning_message",
-        "tool_call_message",
-        "tool_return_message",
-        "approval_request_message",
-        "approval_response_message",
-        "system_message",
-        "summary_message",
-        "event_message",
-    }
-)
+MESSAGE_TYPES = frozenset(KNOWN_MESSAGE_TYPES)
 """Stream chunk types that are Letta messages (listed by ``messages.list`` too). Anything
 else but ``ping``, ``stop_reason``, ``usage_statistics`` and ``error_message`` is an event
 (:attr:`Turn.events`)."""
