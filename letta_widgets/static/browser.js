@@ -662,7 +662,7 @@ function render({ model, el }) {
       model.set("selected", id);
       model.save_changes();
     }
-    if (hit.message_id) loadAround(id, hit.message_id);
+    if (hit.message_id) loadAround(id, hit.message_id, hit.message_type);
     else loadNewest();
   }
 
@@ -817,8 +817,9 @@ function render({ model, el }) {
     });
   }
 
-  /** A search hit: the page around the message, the message in view and marked. */
-  function loadAround(cid, mid) {
+  /** A search hit: the page around the message, the message (all of its id group) marked,
+   *  the part that matched (`mtype`) in view. */
+  function loadAround(cid, mid, mtype) {
     resetMessages();
     const token = msgs.token;
     msgs.loading = true;
@@ -836,18 +837,17 @@ function render({ model, el }) {
       markBoundaries();
       drawNav();
       stick = false;
-      const hit = [...pagesBox.querySelectorAll(".lw-item")].find((n) => n.dataset.id === mid);
-      if (hit) {
-        hit.classList.add("lw-hit");
-        hit.scrollIntoView({ block: "center" });
-      }
+      const group = [...pagesBox.querySelectorAll(".lw-item")].filter((n) => n.dataset.id === mid);
+      for (const node of group) node.classList.add("lw-hit");
+      const shown = group.find((n) => n.dataset.mtype === mtype) || group[0];
+      if (shown) shown.scrollIntoView({ block: "center" });
       el.dataset.anchor = mid;
       setMsgState("ready", "");
     }).catch((err) => {
       if (token !== msgs.token) return;
       msgs.loading = false;
       setMsgState("error");
-      showPaneError(msgStatus, err, () => loadAround(cid, mid));
+      showPaneError(msgStatus, err, () => loadAround(cid, mid, mtype));
     });
   }
 

@@ -540,3 +540,55 @@ def test_agent_picker(lab, page, client, tmp_path):
     add_cell_and_run(page, "browser.select('default'); print(browser.agent_id)")
     expect(root).to_have_attribute("data-selected", "default", timeout=30_000)
     expect(root.locator(".lw-conv-row.lw-default")).to_have_class(re.compile("lw-selected"))
+
+
+def test_message_search_opens_the_hit_and_the_model_override_shows(
+    lab, page, client: Letta, tmp_path: Path
+) -> None:
+    """Search messages (the cloud profile has the server's search), click a hit: its
+    conversation opens at the message, highlighted (DOM and kernel); a conversation on its own
+    model is marked in the list and its header."""
+    agent = make_agent(client, "search")
+    other = client.conversations.create(agent_id=agent.id, summary="crossings").id
+    say(client, other, "the zebra crossing is near the station")
+    conv = client.conversations.create(
+        agent_id=agent.id, summary="pets", model="openai/gpt-4o", description="About my pets"
+    ).id
+    for n in range(60):
+        say(client, conv, f"filler message number {n}")
+    say(client, conv, "my zebra is called Zed")
+    for n in range(60):
+        say(client, conv, f"later message number {n}")
+    root = open_browser(page, lab, tmp_path, "browser_search", agent.id)
+    row = root.locator(f".lw-conv-row[data-id='{conv}']")
+    expect(row.locator(".lw-badge--model")).to_have_text("gpt-4o")
+    search = root.locator(".lw-msg-search")
+    search.fill("zebra")
+    search.press("Enter")
+    expect(root).to_have_attribute("data-search", "server", timeout=30_000)
+    expect(root.locator(".lw-search-note")).to_contain_text("all conversations")
+    hits = root.locator(".lw-search-hit")
+    expect(hits.first).to_be_visible()
+    assert {conv, other} <= set(hits.evaluate_all("els => els.map(e => e.dataset.conversationId)"))
+    hit = root.locator(f".lw-search-hit[data-conversation-id='{conv}']", has_text="Zed").first
+    mid = hit.get_attribute("data-message-id")
+    hit.click()
+    expect(root).to_have_attribute("data-selected", conv, timeout=30_000)
+    expect(root).to_have_attribute("data-anchor", mid, timeout=30_000)
+    marked = root.locator(".lw-item.lw-hit")  # the hit's id group (e.g. reasoning + answer)
+    expect(marked.first).to_be_visible()
+    assert marked.count() == root.locator(f".lw-item[data-id='{mid}']").count() >= 1
+    zed = root.locator(".lw-item.lw-hit", has_text="Zed")
+    expect(zed).to_have_count(1)
+    expect(zed).to_be_in_viewport()
+    expect(root).to_have_attribute("data-has-older", "true")  # 60 older messages, not loaded
+    expect(root).to_have_attribute("data-has-newer", "true")
+    expect(root.locator(".lw-conv-config--override")).to_contain_text("model openai/gpt-4o")
+    expect(root.locator(".lw-conv-description")).to_have_text("About my pets")
+    add_cell_and_run(page, "print(browser.selected)")
+    expect(cell(page, 1).locator(".jp-OutputArea-output")).to_have_text(conv, timeout=30_000)
+    # back to the list
+    root.locator(".lw-search-back").click()
+    expect(root.locator(".lw-search-results")).to_be_hidden()
+    expect(row).to_be_visible()
+    assert page_problems(page) == []
