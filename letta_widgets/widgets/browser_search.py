@@ -24,7 +24,6 @@ __all__ = ["SEARCH_LIMIT", "MessageSearch", "snippet"]
 SEARCH_LIMIT = 50
 """Most hits one search returns."""
 _SNIPPET = 160
-_NO_SERVER_SEARCH: dict[str, str] = {}  # base URL -> why its search is unavailable
 
 
 def snippet(text: str, query: str, width: int = _SNIPPET) -> str:
@@ -67,22 +66,17 @@ class MessageSearch:
         agent_id = self._require_agent()
         if not query:
             raise InvalidRequest("nothing to search for", "type a word or a phrase")
-        why = _NO_SERVER_SEARCH.get(self._base_url or "")
-        if why is None:
-            try:
-                hits = await self._server_search(agent_id, query)
-            except (InvalidRequest, NotFound) as err:
-                why = err.detail or str(err)
-                _NO_SERVER_SEARCH[self._base_url or ""] = why
-            else:
-                return {
-                    "query": query,
-                    "mode": "server",
-                    "hits": hits,
-                    "note": f"{len(hits)} message{'' if len(hits) == 1 else 's'} in all "
-                    "conversations of the agent (the server's full-text search)",
-                }
-        return await self._scan_search(query, why)
+        try:
+            hits = await self._server_search(agent_id, query)
+        except (InvalidRequest, NotFound) as err:  # no search there (0.16.8: 400), or no route
+            return await self._scan_search(query, err.detail or str(err))
+        return {
+            "query": query,
+            "mode": "server",
+            "hits": hits,
+            "note": f"{len(hits)} message{'' if len(hits) == 1 else 's'} in all "
+            "conversations of the agent (the server's full-text search)",
+        }
 
     async def _server_search(self, agent_id: str, query: str) -> list[dict[str, Any]]:
         with sdk_errors(base_url=self._base_url, what=f"the messages of agent {agent_id}"):

@@ -35,10 +35,13 @@ slow = {"X-Devserver-Token-Delay-Ms": "@TOKEN@", "X-Devserver-Step-Delay-Ms": "@
 cmp = CompareView(client, [
     Variant(agent_id=ada, model="openai/gpt-4o-mini", headers=slow),
     Variant(agent_id=grace, model="openai/gpt-4o", headers=slow),
-], height="260px")
+], height="260px", feedback="server")
 cmp"""
 
-PROBE = 'print("VOTES=" + ",".join(cmp.results["vote"].fillna("-")))'
+PROBE = """\
+print("VOTES=" + ",".join(cmp.results["vote"].fillna("-")))
+first = cmp.rounds[0]._cells if cmp.rounds else []
+print("FEEDBACK=" + ",".join(str(client.steps.retrieve(c.last_step).feedback) for c in first))"""
 
 
 def _setup(lab, page, name: str, token_ms: int = 60, step_ms: int = 300):  # type: ignore[no-untyped-def]
@@ -110,8 +113,12 @@ def test_side_by_side_streams_live_diff_and_vote(lab, page):
     root.locator(".lw-vote-btn[data-choice='B']").click()
     expect(root.locator(".lw-vote-state")).to_have_text("voted: B", timeout=30_000)
     expect(root.locator(".lw-tally")).to_have_text("votes: B 1")
+    # feedback="server": the click saved it as step feedback, in the background
+    expect(root.locator(".lw-status")).to_contain_text("vote saved on the server", timeout=30_000)
     run_cell(page, 1)
-    expect(cell(page, 1).locator(".jp-OutputArea-output")).to_have_text("VOTES=B,B", timeout=30_000)
+    out = cell(page, 1).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("VOTES=B,B", timeout=30_000)
+    expect(out).to_contain_text("FEEDBACK=negative,positive")
 
     # hostile text in the prompt is shown as text and runs nothing
     _send(root, "Please remember that I like tea <img src=x onerror=window.__lwPwned=1>")
