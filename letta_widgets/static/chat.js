@@ -9,6 +9,10 @@ function render({ model, el }) {
   const list = lwEl("div", "lw-items");
   const live = lwEl("div", "lw-live-area");
   transcript.append(olderBtn, list, live);
+  const jumpBtn = lwEl("button", "lw-jump", "↓ Jump to latest");
+  jumpBtn.hidden = true;
+  const pane = lwEl("div", "lw-transcript-pane");
+  pane.append(transcript, jumpBtn);
   const status = lwEl("div", "lw-status");
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
@@ -19,14 +23,30 @@ function render({ model, el }) {
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
   composer.append(input, sendBtn, stopBtn, attachBtn);
-  el.replaceChildren(banner, transcript, status, composer);
+  el.replaceChildren(banner, pane, status, composer);
 
   const liveArea = lwLiveArea(live);
   const cleanups = [lwErrorBanner(model, banner)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
-  const nearBottom = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 60;
-  const toBottom = () => { transcript.scrollTop = transcript.scrollHeight; };
+  // Follow the newest message: on when the cell opens, off once the user scrolls up (a
+  // "jump to latest" button appears), on again at the bottom. Content that grows (a page of
+  // history, streamed tokens, cards replacing the live text, fonts, a resize) keeps the
+  // bottom in view while following.
+  let follow = true;
+  let lastTop = 0;
+  const atBottom = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 24;
+  const toBottom = () => { transcript.scrollTop = transcript.scrollHeight; lastTop = transcript.scrollTop; };
+  function settle() {
+    if (follow) toBottom();
+    jumpBtn.hidden = follow;
+    el.dataset.follow = follow ? "true" : "false";
+  }
+  const growth = typeof ResizeObserver === "function" ? new ResizeObserver(settle) : null;
+  if (growth) {
+    for (const node of [transcript, list, live]) growth.observe(node);
+    cleanups.push(() => growth.disconnect());
+  }
 
   function decorate(node, item) {
     node.classList.toggle("lw-evicted", !!item.evicted);
@@ -53,14 +73,14 @@ function render({ model, el }) {
   }
 
   function drawItems() {
-    const stick = nearBottom();
     const oldHeight = transcript.scrollHeight;
     const oldTop = transcript.scrollTop;
     const firstKey = list.firstElementChild ? list.firstElementChild.dataset.key : null;
     lwRenderItems(list, model.get("items"), decorate);
     const prepended = firstKey && list.firstElementChild && list.firstElementChild.dataset.key !== firstKey;
-    if (prepended && !stick) transcript.scrollTop = oldTop + (transcript.scrollHeight - oldHeight);
-    else if (stick) toBottom();
+    // older messages above: keep what the reader looks at where it is
+    if (prepended && !follow) transcript.scrollTop = oldTop + (transcript.scrollHeight - oldHeight);
+    settle();
   }
 
   function drawStatus() {
@@ -91,13 +111,23 @@ function render({ model, el }) {
   stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
   attachBtn.addEventListener("click", () => model.send({ kind: "attach" }));
   olderBtn.addEventListener("click", () => { olderRequested = true; model.send({ kind: "older" }); });
-  transcript.addEventListener("scroll", maybeOlder, { passive: true });
+  transcript.addEventListener("scroll", () => {
+    // Only the reader scrolling up stops following (content growing under an automatic
+    // scroll, or shrinking at the bottom, does not); reaching the bottom resumes it.
+    const top = transcript.scrollTop;
+    if (atBottom()) follow = true;
+    else if (top < lastTop - 2) follow = false;
+    lastTop = top;
+    jumpBtn.hidden = follow;
+    el.dataset.follow = follow ? "true" : "false";
+    maybeOlder();
+  }, { passive: true });
+  jumpBtn.addEventListener("click", () => { follow = true; settle(); input.focus(); });
 
   on("msg:custom", (msg) => {
     if (!msg || msg.kind !== "ops") return;
-    const stick = nearBottom();
     for (const op of msg.ops) liveArea.apply(op);
-    if (stick) toBottom();
+    settle();
   });
   on("change:items", () => { olderRequested = false; drawItems(); });
   on("change:status change:status_text", drawStatus);
@@ -106,7 +136,7 @@ function render({ model, el }) {
   drawChrome();
   drawItems();
   drawStatus();
-  toBottom();
+  settle();
   return () => { for (const fn of cleanups) fn(); };
 }
 

@@ -276,3 +276,61 @@ def test_hostile_and_huge_text_render_as_text(lab, page):
 def _luminance(rgb: str) -> float:
     r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+AT_BOTTOM = "el => el.scrollHeight - el.scrollTop - el.clientHeight < 30"
+
+
+def test_an_existing_conversation_opens_at_the_newest_message_and_follows(lab, page):
+    """Opens scrolled to the bottom; follows the stream; stops following when the reader
+    scrolls up (a jump-to-latest button), resumes from it; a page reload opens at the bottom."""
+    long_chat = (
+        "conv = client.conversations.create(agent_id=agent.id).id\n"
+        'client.post(f"/v1/_devserver/conversations/{conv}/synthetic",\n'
+        '            body={"turns": 40}, cast_to=object)\n'
+        "old = lw.ChatCell(paced, conversation_id=conv, history=30, height='240px')\n"
+        "old"
+    )
+    setup(lab, page, "chat_follow", delay_ms=40, extra=(long_chat,))
+    run_cell(page, 2)
+    root = cell(page, 2).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    transcript = root.locator(".lw-transcript")
+    expect(root.locator(".lw-items > .lw-item").first).to_be_visible(timeout=30_000)
+    page.wait_for_function(AT_BOTTOM, arg=transcript.element_handle(), timeout=10_000)
+    expect(root).to_have_attribute("data-follow", "true")
+    expect(root.locator(".lw-jump")).to_be_hidden()
+
+    type_and_send(root, "Please tell me a slow story about the sea.")
+    wait_live_text(page, root)
+    for _ in range(5):  # the live text grows and stays in view
+        page.wait_for_timeout(200)
+        assert transcript.evaluate(AT_BOTTOM)
+    # the reader scrolls up: following stops, the place holds while tokens arrive
+    transcript.evaluate("el => { el.scrollTop = el.scrollTop - 200; }")
+    expect(root).to_have_attribute("data-follow", "false", timeout=5_000)
+    expect(root.locator(".lw-jump")).to_be_visible()
+    held = transcript.evaluate("el => el.scrollTop")
+    page.wait_for_timeout(600)
+    assert abs(transcript.evaluate("el => el.scrollTop") - held) < 2
+    assert not transcript.evaluate(AT_BOTTOM)
+    root.locator(".lw-jump").click()
+    expect(root).to_have_attribute("data-follow", "true", timeout=5_000)
+    assert transcript.evaluate(AT_BOTTOM)
+    expect(root).to_have_attribute("data-status", "done", timeout=60_000)
+    page.wait_for_function(AT_BOTTOM, arg=transcript.element_handle(), timeout=10_000)
+
+    # saved with its widget views, reloaded: the live kernel's widget shows again, at the end
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
+        timeout=30_000,
+    )
+    page.reload()
+    again = cell(page, 2).locator(".lw-chat")
+    wait_for_widget(page, again, timeout=60)
+    expect(again.locator(".lw-items > .lw-item").first).to_be_visible(timeout=30_000)
+    page.wait_for_function(
+        AT_BOTTOM, arg=again.locator(".lw-transcript").element_handle(), timeout=10_000
+    )
+    assert page_problems(page) == []
