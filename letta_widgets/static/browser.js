@@ -970,6 +970,10 @@ function render({ model, el }) {
           action("fork", { message_id: mid }).finally(() => { fork.disabled = false; });
         });
         head.append(fork);
+      } else if (res.fork_note) {
+        const fork = lwButton("lw-fork-here", "Fork here", res.fork_note);
+        fork.disabled = true;
+        head.append(fork);
       }
       const close = lwButton("lw-details-close", "Close");
       close.addEventListener("click", hideDetails);
@@ -983,7 +987,9 @@ function render({ model, el }) {
       const rawBox = lwEl("details", "lw-details-raw");
       rawBox.append(lwEl("summary", "", "Raw JSON"));
       rawBox.append(lwEl("pre", "lw-raw-json", res.raw + (res.raw_truncated ? `\n… ${res.raw_truncated} more characters (use browser.selected_frame(include_raw=True))` : "")));
-      details.append(head, table, rawBox);
+      details.append(head);
+      if (res.fork_note) details.append(lwEl("div", "lw-fork-note", res.fork_note));
+      details.append(table, rawBox);
       el.dataset.details = key;
     }).catch((err) => showPaneError(details, err));
   }

@@ -569,8 +569,20 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             kwargs = {**self._target(cid)}
             if message_id:
                 kwargs["message_id"] = str(message_id)
-            with sdk_errors(base_url=base, what=what):
-                forked = await conv.fork(cid, **kwargs)
+            try:
+                with sdk_errors(base_url=base, what=what):
+                    forked = await conv.fork(cid, **kwargs)
+            except NotFound as err:
+                if message_id and await self._exists(cid):
+                    raise InvalidRequest(
+                        f"message {message_id} cannot be a fork point of {what} ({err.detail})",
+                        "fork at a message still in the context window (a fork copies it); "
+                        "compacted messages are kept in history but cannot start a fork",
+                        status=404,
+                        url=base,
+                        detail=err.detail,
+                    ) from None
+                raise
             self.lineage.record(forked.id, cid, message_id=message_id, agent_id=agent_id)
             if message_id:  # some servers ignore the fork point and copy everything: say so
                 newest = await self._list_raw(forked.id, order="desc", limit=1)
@@ -622,6 +634,14 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             await self._load_info(cid)
         self.generation += 1
         return {"id": cid}
+
+    async def _exists(self, cid: str) -> bool:
+        """Whether the conversation is still there (a 404 may be about something in it)."""
+        try:
+            await self._context_ids(cid, fresh=True)
+        except NotFound:
+            return False
+        return True
 
     async def _select_after_action(self, cid: str) -> None:
         self._counts.pop(cid, None)

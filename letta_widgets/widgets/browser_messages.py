@@ -308,5 +308,23 @@ class MessagePages:
             ],
             "raw": raw[:RAW_JSON_LIMIT],
             "raw_truncated": truncated,
-            "can_fork": self.selected != "" and bool(mid),
+            **self._fork_point(mid, in_context),
         }
+
+    def _fork_point(self, mid: str | None, in_context: set[str]) -> dict[str, Any]:
+        """Whether the message can be a fork point, and why not.
+
+        A fork copies the source's in-context messages up to the fork point (SDK 1.12.1
+        ``conversations.fork``), so a message compaction evicted cannot be one: the server
+        answers 404 for it.
+        """
+        if not self.selected or not mid:
+            return {"can_fork": False, "fork_note": ""}
+        if in_context and mid not in in_context:
+            return {
+                "can_fork": False,
+                "fork_note": "Fork is not offered here: this message left the context window "
+                "(compacted away), and a fork copies the context window. Fork at a message "
+                "that is still in context.",
+            }
+        return {"can_fork": True, "fork_note": ""}

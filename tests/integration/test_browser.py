@@ -524,3 +524,34 @@ def test_selected_frame_and_open_chat(
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     view = data["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == browser._box.model_id  # shown with the chat box below it
+
+
+@pytest.mark.both_profiles
+def test_fork_at_an_evicted_message_is_explained_and_the_conversation_stays(
+    client: Letta,
+    browser: ConversationBrowser,
+    agent: Any,
+    base_url: str,
+    devonly: None,
+    profile: str,
+) -> None:
+    cid = client.conversations.create(agent_id=agent.id).id
+    synthetic(base_url, cid, 120)  # older turns leave the context behind a summary
+    browser.select(cid)
+    page = browser.messages_page()
+    while not any(not i["in_context"] for i in page["items"]) and page["more"]:
+        page = browser.messages_page(before=page["cursor"])
+    gone = next(i for i in page["items"] if not i["in_context"] and i["mtype"] == "user_message")
+    kept = next(i for i in browser.messages_page()["items"] if i["in_context"])
+    assert browser.details(kept["key"])["can_fork"]
+    d = browser.details(gone["key"])
+    assert not d["can_fork"] and "left the context window" in d["fork_note"]
+    if profile == "cloud":  # a fork copies in-context messages: the server answers 404
+        with pytest.raises(lw.InvalidRequest, match="cannot be a fork point"):
+            browser.fork(message_id=gone["id"])
+        assert "still in the context window" in browser.error
+        assert browser.selected == cid and not browser.info.get("missing")
+        assert browser.messages_page()["items"]  # the conversation is there, and shown
+    else:  # letta 0.16.8 ignores the fork point and copies everything: said so
+        child = browser.fork(message_id=gone["id"])
+        assert browser.selected == child and "ignored the fork point" in browser.status_text
