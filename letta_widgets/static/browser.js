@@ -272,9 +272,11 @@ function render({ model, el }) {
     top.append(lwEl("span", "lw-conv-title-text", rowTitle(row)));
     const badges = lwEl("span", "lw-badges");
     if (row.is_default) badges.append(lwEl("span", "lw-badge lw-badge--default", "default"));
-    if (row.stale) {
-      const b = lwEl("span", "lw-badge lw-badge--stale", "stale memory");
-      b.title = "Memory blocks changed since this conversation was compiled: " + (row.stale_labels || []).join(", ");
+    if (row.stale) {  // a quiet mark: most conversations go stale after one memory write
+      const b = lwEl("span", "lw-stale-mark", "●");
+      b.title = "Compiled with older memory: " + (row.stale_labels || []).join(", ") +
+        " changed since. Open it to see the change and Recompile.";
+      b.setAttribute("aria-label", b.title);
       badges.append(b);
     }
     if (row.archived) badges.append(lwEl("span", "lw-badge", "archived"));
@@ -1089,12 +1091,21 @@ function render({ model, el }) {
     const stale = info.stale || {};
     if (stale.stale) {
       const box = lwEl("div", "lw-stale");
-      box.append(lwEl("span", "lw-stale-text",
-        `Memory changed since this conversation was compiled: ${stale.labels.join(", ")}. ` +
+      const head = lwEl("div", "lw-stale-head");
+      const since = stale.compiled_at ? ` (compiled ${lwDate(stale.compiled_at)})` : "";
+      head.append(lwEl("span", "lw-stale-text",
+        `This conversation runs on older memory${since}: ${stale.labels.join(", ")} changed since. ` +
         "Its model still sees the old values."));
       const recompile = lwButton("lw-recompile lw-primary", "Recompile", "Compile the current memory blocks into this conversation");
       recompile.addEventListener("click", () => { recompile.disabled = true; action("recompile"); });
-      box.append(recompile);
+      head.append(recompile);
+      box.append(head);
+      for (const d of stale.details || []) {
+        const what = d.kind === "added" ? "new block" : d.kind === "removed" ? "block removed" : "changed";
+        const part = lwEl("details", "lw-stale-diff");
+        part.append(lwEl("summary", "", `${d.label}: ${what} (what it sees → the block now)`), lwWordDiff(d.ops));
+        box.append(part);
+      }
       header.append(box);
     } else if (stale.known === false) {
       header.append(lwEl("div", "lw-stale-unknown", "Compiled memory could not be read: staleness unknown."));
@@ -1146,7 +1157,11 @@ function render({ model, el }) {
       const head = lwEl("div", "lw-block-head");
       head.append(lwEl("span", "lw-block-label", b.label));
       if (b.changed) head.append(lwEl("span", "lw-badge lw-badge--changed", b.new ? "new" : "changed"));
-      if (staleLabels.has(b.label)) head.append(lwEl("span", "lw-badge lw-badge--stale", "differs here"));
+      if (staleLabels.has(b.label)) {
+        const mark = lwEl("span", "lw-badge lw-badge--stale", "newer than this conversation's copy");
+        mark.title = "The selected conversation was compiled with an older value of this block (see its header)";
+        head.append(mark);
+      }
       if (b.read_only) head.append(lwEl("span", "lw-badge", "read-only"));
       const used = lwEl("div", "lw-block-usage");
       const limit = b.limit || 0;

@@ -147,3 +147,19 @@ function lwErrorBanner(model, banner) {
   update();
   return () => model.off("change:error", update);
 }
+
+/** A word diff (`[[op, text], …]`, op "=", "-" or "+") as text-only runs in a
+ *  `.lw-diff-body`; a replaced word and its replacement are kept apart by a space. */
+function lwWordDiff(ops) {
+  const body = lwEl("div", "lw-diff-body");
+  let previous = null;
+  for (const [op, text] of ops || []) {
+    if (previous === "-" && op === "+" && !/\s$/.test(body.lastChild.textContent)) {
+      body.appendChild(document.createTextNode(" "));
+    }
+    const cls = op === "+" ? "lw-diff-ins" : op === "-" ? "lw-diff-del" : "lw-diff-eq";
+    body.appendChild(lwEl(op === "+" ? "ins" : op === "-" ? "del" : "span", cls, text));
+    previous = op;
+  }
+  return body;
+}

@@ -188,12 +188,7 @@ function render({ model, el }) {
       const box = lwEl("div", "lw-diff");
       const pct = typeof d.similarity === "number" ? ` · ${Math.round(d.similarity * 100)}% same words` : "";
       box.appendChild(lwEl("div", "lw-diff-head", `${d.a} → ${d.b}${pct}`));
-      const body = lwEl("div", "lw-diff-body");
-      for (const [op, text] of d.ops || []) {
-        const cls = op === "+" ? "lw-diff-ins" : op === "-" ? "lw-diff-del" : "lw-diff-eq";
-        body.appendChild(lwEl(op === "+" ? "ins" : op === "-" ? "del" : "span", cls, text));
-      }
-      box.appendChild(body);
+      box.appendChild(lwWordDiff(d.ops));
       diffList.appendChild(box);
     }
     // votes

@@ -58,6 +58,7 @@ from letta_widgets.widgets.browser_rows import (
     DEFAULT,
     Archived,
     ConversationRows,
+    SystemInfo,
     _short,
     conversation_fields,
 )
@@ -120,7 +121,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         self._dates: dict[str, Any] = {}  # message id -> date, for checking older pages
         self._agent_model: str | None = None  # the agent's model handle (rows show overrides)
         self._in_context: dict[str, set[str]] = {}
-        self._system: dict[str, tuple[str | None, str]] = {}
+        self._system: dict[str, SystemInfo] = {}
         self._counts: dict[str, tuple[Any, int]] = {}
         self._block_values: list[dict[str, Any]] = []
         self._seen_blocks: dict[str, str] | None = None
@@ -460,9 +461,9 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         if not self._block_values:
             await self._load_blocks()
         system = await self._system_message(cid)
-        if system[0] is None:
+        if system.text is None:
             return MemoryDiff(known=False)
-        return diff_memory(system[0], self._block_values)
+        return diff_memory(system.text, self._block_values, system.compiled_at)
 
     async def _load_info(self, cid: str, *, raise_errors: bool = False) -> dict[str, Any]:
         try:
@@ -509,10 +510,10 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             "title": _short(data.get("summary") or "")
             if cid != DEFAULT
             else "Default conversation",
-            "first_user": _short(self._system.get(cid, (None, ""))[1]),
+            "first_user": _short(self._system.get(cid, SystemInfo(None, "")).first_user),
             **conversation_fields(data, self._agent_model),
             "in_context_count": len(in_context),
-            "stale": diff.as_dict(),
+            "stale": diff.as_dict(details=True),
             "parent": link.get("parent") if link else None,
             "fork_message_id": link.get("message_id") if link else None,
             "children": self.lineage.children_of(cid),

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from letta_widgets.compare_stats import word_diff
+
 __all__ = ["MemoryDiff", "diff_memory", "parse_compiled_memory"]
 
 _SECTION = re.compile(r"<memory_blocks>\n(.*?)\n</memory_blocks>", re.S)
@@ -54,6 +56,12 @@ class MemoryDiff:
     """Blocks in the compiled memory that the agent no longer has."""
     known: bool = True
     """False when the system message could not be parsed (staleness unknown)."""
+    compiled: dict[str, str] = field(default_factory=dict)
+    """The compiled (old) values of the differing blocks."""
+    current: dict[str, str] = field(default_factory=dict)
+    """The current values of the differing blocks."""
+    compiled_at: str | None = None
+    """When the conversation's system prompt was compiled (its date), if known."""
 
     @property
     def stale(self) -> bool:
@@ -65,23 +73,41 @@ class MemoryDiff:
         """Every differing label (changed, added, removed), sorted."""
         return sorted({*self.changed, *self.added, *self.removed})
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-able summary (what the widget syncs)."""
-        return {
+    def as_dict(self, *, details: bool = False) -> dict[str, Any]:
+        """A JSON-able summary (what the widget syncs); ``details``: each differing block's
+        old and new value and a word diff (the header shows them)."""
+        out: dict[str, Any] = {
             "known": self.known,
             "stale": self.stale,
             "changed": self.changed,
             "added": self.added,
             "removed": self.removed,
             "labels": self.labels,
+            "compiled_at": self.compiled_at,
         }
+        if details:
+            out["details"] = [
+                {
+                    "label": label,
+                    "kind": "changed"
+                    if label in self.changed
+                    else ("added" if label in self.added else "removed"),
+                    "ops": word_diff(self.compiled.get(label, ""), self.current.get(label, "")),
+                }
+                for label in self.labels
+            ]
+        return out
 
 
-def diff_memory(system_text: str | None, blocks: Iterable[Mapping[str, Any]]) -> MemoryDiff:
+def diff_memory(
+    system_text: str | None,
+    blocks: Iterable[Mapping[str, Any]],
+    compiled_at: str | None = None,
+) -> MemoryDiff:
     """Compare the memory compiled into ``system_text`` with the current ``blocks``."""
     compiled = parse_compiled_memory(system_text or "")
     if compiled is None:
-        return MemoryDiff(known=False)
+        return MemoryDiff(known=False, compiled_at=compiled_at)
     current = {str(b.get("label")): str(b.get("value") or "") for b in blocks}
     changed = sorted(
         label
@@ -90,4 +116,12 @@ def diff_memory(system_text: str | None, blocks: Iterable[Mapping[str, Any]]) ->
     )
     added = sorted(set(current) - set(compiled))
     removed = sorted(set(compiled) - set(current))
-    return MemoryDiff(changed=changed, added=added, removed=removed)
+    labels = {*changed, *added, *removed}
+    return MemoryDiff(
+        changed=changed,
+        added=added,
+        removed=removed,
+        compiled={k: v for k, v in compiled.items() if k in labels},
+        current={k: v for k, v in current.items() if k in labels},
+        compiled_at=compiled_at,
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from letta_client import AsyncLetta
 
@@ -24,7 +24,7 @@ from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import diff_memory
 from letta_widgets.widgets.browser_messages import DEFAULT, _cut, _is_summary
 
-__all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows", "conversation_fields"]
+__all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows", "SystemInfo", "conversation_fields"]
 
 CONVERSATION_PAGE = 50
 """Conversations per list page."""
@@ -82,6 +82,15 @@ def conversation_fields(conv: Mapping[str, Any], agent_model: str | None) -> dic
     }
 
 
+class SystemInfo(NamedTuple):
+    """What a conversation's first messages tell: its compiled system prompt (``None``: not
+    found), its first user message, and when the system prompt was compiled (its date)."""
+
+    text: str | None
+    first_user: str
+    compiled_at: str | None = None
+
+
 class ConversationRows:
     """Agent picker pages, conversation list pages and per-row statistics."""
 
@@ -91,7 +100,7 @@ class ConversationRows:
     agent_id: str
     lineage: LineageStore
     _in_context: dict[str, set[str]]
-    _system: dict[str, tuple[str | None, str]]
+    _system: dict[str, SystemInfo]
     _counts: dict[str, tuple[Any, int]]
     _block_values: list[dict[str, Any]]
     _pinned: list[dict[str, Any]]
@@ -202,7 +211,7 @@ class ConversationRows:
             return None
         return self._stats_row(cid, system, count[1])
 
-    def _stats_row(self, cid: str, system: tuple[str | None, str], count: int) -> dict[str, Any]:
+    def _stats_row(self, cid: str, system: SystemInfo, count: int) -> dict[str, Any]:
         diff = diff_memory(system[0], self._block_values) if system[0] is not None else None
         return {
             "id": cid,
@@ -231,8 +240,8 @@ class ConversationRows:
             await self._load_blocks()
         return list(await asyncio.gather(*(one(c) for c in ids[:200])))
 
-    async def _system_message(self, cid: str) -> tuple[str | None, str]:
-        """(compiled system message text or None, first user message text), cached."""
+    async def _system_message(self, cid: str) -> SystemInfo:
+        """The conversation's compiled system prompt and first user message, cached."""
         cached = self._system.get(cid)
         if cached is not None:
             return cached
@@ -242,9 +251,10 @@ class ConversationRows:
             (m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)),
             None,
         )
-        result = (
+        result = SystemInfo(
             message_text(system) if system is not None else None,
             message_text(user) if user is not None else "",
+            system.get("date") if system is not None else None,
         )
         self._system[cid] = result
         return result

@@ -107,6 +107,9 @@ def test_side_by_side_streams_live_diff_and_vote(lab, page):
     expect(diff).to_be_visible()
     expect(diff.locator("del.lw-diff-del")).to_contain_text("Ada")
     expect(diff.locator("ins.lw-diff-ins")).to_contain_text("Grace")
+    # a replaced word and its replacement are kept apart (they used to run together)
+    joined = diff.locator(".lw-diff-body").first.evaluate("el => el.textContent")
+    assert re.search(r"Ada\S*\s+Grace", joined), joined
 
     # vote with a note: the kernel sees it in cmp.results
     root.locator(".lw-vote-note").fill("friendlier")

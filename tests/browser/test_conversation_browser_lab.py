@@ -398,12 +398,23 @@ def test_memory_panel_after_memory_turn_and_deleted_elsewhere(lab, page, client,
     root.locator(".lw-mem-refresh").click()
     expect(human).to_have_class(re.compile("lw-block--changed"), timeout=30_000)
     expect(human.locator(".lw-block-value")).to_contain_text("green tea")
-    # the shown conversation still runs on the old copy: stale, with Recompile
-    expect(root.locator(".lw-stale")).to_contain_text("human", timeout=30_000)
+    # the shown conversation still runs on the old copy: stale, with Recompile, saying
+    # which block, since when, and what changed (a word diff: green tea is what it lacks)
+    stale = root.locator(".lw-stale")
+    expect(stale).to_contain_text("human changed since", timeout=30_000)
+    expect(stale).to_contain_text("compiled 20")
+    stale.locator(".lw-stale-diff > summary").first.click()
+    expect(stale.locator(".lw-stale-diff ins.lw-diff-ins")).to_contain_text("green tea")
     expect(human).to_have_class(re.compile("lw-block--stale"))
-    # the list's stale marks follow the memory panel's refresh
-    expect(row(root, "shown")).to_have_attribute("data-stale", "true", timeout=30_000)
-    expect(row(root, "shown").locator(".lw-badge--stale")).to_be_visible()
+    # the list's stale marks follow the memory panel's refresh: a quiet mark with a tooltip
+    # naming the block, which leaves the title its width
+    shown_row = row(root, "shown")
+    expect(shown_row).to_have_attribute("data-stale", "true", timeout=30_000)
+    mark = shown_row.locator(".lw-stale-mark")
+    expect(mark).to_be_visible()
+    assert "human" in (mark.get_attribute("title") or "")
+    assert mark.evaluate("el => el.getBoundingClientRect().width") < 16
+    expect(shown_row.locator(".lw-badge--stale")).to_have_count(0)
     root.locator(".lw-recompile").click()
     expect(root.locator(".lw-stale")).to_have_count(0, timeout=30_000)
     expect(row(root, "shown")).to_have_attribute("data-stale", "false", timeout=30_000)
