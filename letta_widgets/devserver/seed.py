@@ -677,8 +677,10 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
         turns = [3, 8, 15, 25, 40, 60, 5, 12][i % 8]
         synthetic(svc, c, turns, start=when + 30, step_seconds=6, seed_value=i)
         convs.append(c)
-    long_conv = conv(a0, "Thesis notes (very long)")
-    synthetic(svc, long_conv, 1400, start=when - 10 * 86400, step_seconds=4, seed_value=99)
+    # begun ten days back: created (and its memory compiled) before its first message
+    started = when - 10 * 86400
+    long_conv = svc.create_conversation(a0["id"], summary="Thesis notes (very long)", when=started)
+    synthetic(svc, long_conv, 1400, start=started + 30, step_seconds=4, seed_value=99)
     convs.append(long_conv)
 
     # Archived, forked and stale conversations.

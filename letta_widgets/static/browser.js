@@ -135,8 +135,10 @@ function render({ model, el }) {
   filters.append(textFilter, typeFilter);
   const scroller = lwEl("div", "lw-messages");
   const olderBtn = lwButton("lw-older", "Load older messages");
+  olderBtn.hidden = true; // until a conversation with older messages is shown
   const pagesBox = lwEl("div", "lw-pages");
   const newerBtn = lwButton("lw-newer", "Load newer messages");
+  newerBtn.hidden = true;
   const msgStatus = lwEl("div", "lw-msg-status");
   scroller.append(olderBtn, pagesBox, newerBtn, msgStatus);
   const details = lwEl("div", "lw-details");
@@ -289,8 +291,10 @@ function render({ model, el }) {
     if (row.description) top.title = row.description;
     const meta = lwEl("div", "lw-conv-meta");
     const count = row.count === undefined ? "… messages" : `${row.count} message${row.count === 1 ? "" : "s"}`;
-    const bits = [count, `active ${lwDate(row.last_message_at)}`];
-    if (!row.is_default) bits.push(`created ${lwDate(row.created_at)}`);
+    const bits = [count];
+    // a fork (or any conversation) with no message of its own yet has no activity to show
+    if (row.last_message_at) bits.push(`active ${lwDate(row.last_message_at)}`);
+    if (!row.is_default) bits.push(`${row.parent ? "forked" : "created"} ${lwDate(row.created_at)}`);
     meta.textContent = bits.join(" · ");
     if (row.parent) {
       const fork = lwEl("div", "lw-conv-fork", `forked from ${row.parent}${row.fork_message_id ? " at " + row.fork_message_id : ""}`);
@@ -1056,8 +1060,10 @@ function render({ model, el }) {
     }
     const meta = lwEl("div", "lw-conv-info");
     const bits = [info.is_default ? "the agent's default conversation" : info.id,
-      `created ${lwDate(info.created_at)}`, `active ${lwDate(info.last_message_at)}`,
+      `${info.parent ? "forked" : "created"} ${lwDate(info.created_at)}`,
+      info.last_message_at ? `active ${lwDate(info.last_message_at)}` : "no messages of its own yet",
       `${info.in_context_count} message${info.in_context_count === 1 ? "" : "s"} in context`];
+    if (info.is_default) bits.splice(1, 2);
     if (info.archived) bits.push(info.archived_at ? `archived ${lwDate(info.archived_at)}` : "archived");
     meta.textContent = bits.join(" · ");
     header.append(titleRow, meta);

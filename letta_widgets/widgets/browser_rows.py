@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
@@ -52,6 +53,18 @@ def _depth(cid: str, links: Mapping[str, Mapping[str, Any]], limit: int = 50) ->
         seen.add(parent)
         node = parent
     return len(seen) - 1
+
+
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening)|yo)\b"
+    r"[\s\w,]{0,12}[!.?]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_greeting(text: str) -> bool:
+    """A short hello ("Hi there!", "Hello, agent.") that says nothing about the conversation."""
+    return bool(_GREETING.match(str(text or "")))
 
 
 def _short(text: str, n: int = _TITLE_CHARS) -> str:
@@ -247,10 +260,9 @@ class ConversationRows:
             return cached
         page = await self._list_raw(cid, order="asc", limit=10)
         system = next((m for m in page[:2] if m.get("message_type") == "system_message"), None)
-        user = next(
-            (m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)),
-            None,
-        )
+        users = [m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)]
+        user = next((m for m in users if not is_greeting(message_text(m))), None)
+        user = user or (users[0] if users else None)
         result = SystemInfo(
             message_text(system) if system is not None else None,
             message_text(user) if user is not None else "",

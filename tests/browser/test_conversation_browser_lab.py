@@ -603,3 +603,49 @@ def test_message_search_opens_the_hit_and_the_model_override_shows(
     expect(root.locator(".lw-search-results")).to_be_hidden()
     expect(row).to_be_visible()
     assert page_problems(page) == []
+
+
+def test_first_hour_labels_and_fork_points(lab, page, client: Letta, tmp_path: Path) -> None:
+    """No paging buttons before a selection; a greeting is not a title; a fork says when it
+    was forked (not "active —"); an evicted message offers no Fork and says why."""
+    agent = make_agent(client, "labels")
+    trip = client.conversations.create(agent_id=agent.id).id
+    say(client, trip, "Hi there!")
+    say(client, trip, "Plan a trip to Lisbon in May")
+    long = client.conversations.create(agent_id=agent.id, summary="long one").id
+    httpx.post(
+        f"{str(client.base_url).rstrip('/')}/v1/_devserver/conversations/{long}/synthetic",
+        json={"turns": 120},
+    ).raise_for_status()
+    root = open_browser(page, lab, tmp_path, "browse_labels", agent.id)
+    expect(root.locator(".lw-older")).to_be_hidden()
+    expect(root.locator(".lw-newer")).to_be_hidden()
+    trip_row = root.locator(f".lw-conv-row[data-id='{trip}']")
+    expect(trip_row.locator(".lw-conv-title-text")).to_have_text(
+        "Plan a trip to Lisbon in May", timeout=30_000
+    )
+
+    # fork the trip at its last message: the fork has no activity of its own yet
+    trip_row.click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    root.locator(".lw-item[data-mtype='user_message']", has_text="Lisbon").click()
+    root.locator(".lw-fork-here:not([disabled])").click()
+    expect(root.locator(".lw-lineage")).to_contain_text("forked from", timeout=30_000)
+    fork_id = root.get_attribute("data-selected")
+    fork_row = root.locator(f".lw-conv-row[data-id='{fork_id}']")
+    expect(fork_row.locator(".lw-conv-meta")).to_contain_text("forked 20", timeout=30_000)
+    expect(fork_row.locator(".lw-conv-meta")).not_to_contain_text("active —")
+    expect(root.locator(".lw-conv-info")).to_contain_text("no messages of its own yet")
+
+    # an evicted message: Fork is offered no more, and the note says why
+    root.locator(f".lw-conv-row[data-id='{long}']").click()
+    expect(root).to_have_attribute("data-msg-state", "ready", timeout=30_000)
+    gone = root.locator(".lw-item.lw-evicted[data-mtype='user_message']").last
+    gone.scroll_into_view_if_needed()
+    gone.click()
+    details = root.locator(".lw-details")
+    expect(details).to_be_visible()
+    expect(details.locator(".lw-fork-here")).to_be_disabled()
+    expect(details.locator(".lw-fork-note")).to_contain_text("left the context window")
+    expect(root.locator(".lw-conv-missing")).to_have_count(0)
+    assert page_problems(page) == []
