@@ -28,14 +28,18 @@ Grammar (first match wins; case-insensitive):
     ``requires_approval`` until the client approves or denies it.
 facts: ``my name is X``, ``call me X``, ``I live in X``, ``I work at|for X``,
 ``I work as a X``, ``I am N years old``, ``my favourite colour is X``, ``my X is Y``
-    acknowledged; remembered from this conversation's own messages only.
+    acknowledged; remembered from this conversation's own messages only (a fact stated in
+    ``remember that …`` counts too: the agent sees its own conversation). British and
+    American spellings are the same key (favourite colour = favorite color).
 questions: ``what is my name?``, ``who am I?``, ``where do I live?``,
 ``where do I work?``, ``how old am I?``, ``what is my favourite colour?``, ``what is my X?``
     answered from this conversation's earlier user messages, else from the
     compiled memory (``The human's name is Ada.``), else "you haven't told me".
 ``what do you remember about me?`` / ``what do you know about me?`` / ``what is in your memory?``
-    the ``human`` block as compiled into this conversation's system message, plus
-    the facts stated in this conversation.
+    the ``human`` block as compiled into this conversation's system message, with the
+    facts stated in this conversation replacing what the block says about the same thing.
+``what can you do?`` (also after a greeting)
+    what the agent can do, with an example prompt for each.
 ``hi`` / ``hello`` / ``hey``
     a greeting (using the name, when known).
 text containing ``fail:llm``
@@ -271,8 +275,8 @@ def extract_facts(history: Sequence[tuple[str, str]]) -> dict[str, str]:
     for role, text in history:
         if role != "user" or not text or text.lstrip().lower().startswith("call:"):
             continue
-        if re.match(r"\s*(?:please\s+)?(?:remember|update your memory|replace)\b", text, re.I):
-            continue
+        if re.match(r"\s*(?:please\s+)?(?:update your memory|replace)\b", text, re.I):
+            continue  # edits of memory, not statements ("remember that my X is Y" is one)
         for m in _MY_X_IS_Y.finditer(text):
             key = _norm_key(m.group(1))
             if key != "name":
@@ -293,9 +297,16 @@ def _memory_fact(memory: Mapping[str, str], key: str) -> str | None:
         "job": r"works? as (?:an? )?([^.,\n]+)",
         "age": r"(\d{1,3}) years? old",
     }
-    pat = probes.get(key) or rf"{re.escape(key)} is ([^.,\n]+)"
+    pat = probes.get(key) or rf"{_spellings(key)} is ([^.,\n]+)"
     m = re.search(pat, human, re.I)
     return m.group(1).strip() if m else None
+
+
+def _spellings(key: str) -> str:
+    """A pattern for ``key`` in British or American spelling (favourite colour / favorite color)."""
+    pattern = re.escape(key)
+    pattern = re.sub(r"favourite", "favou?rite", pattern)
+    return re.sub(r"colour", "colou?r", pattern)
 
 
 _QUESTIONS: list[tuple[str, re.Pattern[str], str]] = [
@@ -493,18 +504,10 @@ def _answer(ctx: Context, text: str, low: str) -> Step:
     if re.search(
         r"\bwhat do you (?:remember|know) about me\b|\bwhat(?:'s| is) in your memory\b", low
     ):
-        human = ctx.memory.get("human", "").strip()
-        parts = []
-        if human:
-            parts.append(f"My memory about you says: {human}")
-        else:
-            parts.append("My memory about you is empty.")
-        if facts:
-            said = "; ".join(f"your {_KEY_WORDS.get(k, k)} is {v}" for k, v in facts.items())
-            parts.append(f"In this conversation you also told me: {said}.")
         return Step(
-            reasoning="The user asks what I remember; I'll read my human memory block.",
-            text=" ".join(parts),
+            reasoning="The user asks what I remember; I'll read my human memory block and "
+            "what they told me here (what they said here wins).",
+            text=_what_i_remember(ctx.memory.get("human", ""), facts),
         )
 
     for key, pat, template in _QUESTIONS:
@@ -534,6 +537,15 @@ def _answer(ctx: Context, text: str, low: str) -> Step:
             text=" ".join(replies),
         )
 
+    if re.search(r"\bwhat (?:can|could) you do\b|\bwhat are you able to do\b|\bhelp me\b", low):
+        name = facts.get("name") or _memory_fact(ctx.memory, "name")
+        hello = f"Hello, {name}! " if name else "Hello! "
+        greeted = re.match(r"(?:hi|hello|hey)\b", low) is not None
+        return Step(
+            reasoning="The user asks what I can do; I'll list my abilities with examples.",
+            text=(hello if greeted else "") + _CAPABILITIES,
+        )
+
     if re.match(r"(?:hi|hello|hey|good (?:morning|afternoon|evening))\b", low):
         name = facts.get("name") or _memory_fact(ctx.memory, "name")
         greet = f"Hello, {name}!" if name else "Hello!"
@@ -547,6 +559,38 @@ def _answer(ctx: Context, text: str, low: str) -> Step:
         text=f'You said: "{text}". I can remember facts you tell me, search this conversation, '
         "or update my memory.",
     )
+
+
+def _what_i_remember(human: str, facts: Mapping[str, str]) -> str:
+    """The memory block and this conversation's facts as one account: a fact the user
+    stated here replaces what the (older) memory says about the same thing."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", human or "") if s.strip()]
+    corrected: list[str] = []
+    for key, value in facts.items():
+        old = _memory_fact({"human": human}, key)
+        if old and old.lower() != value.lower():
+            corrected.append(f"your {_KEY_WORDS.get(key, key)} is {value} (my memory said {old})")
+            sentences = [s for s in sentences if old not in s]
+    new = [
+        f"your {_KEY_WORDS.get(k, k)} is {v}"
+        for k, v in facts.items()
+        if not _memory_fact({"human": human}, k)
+    ]
+    parts = [f"My memory about you says: {' '.join(sentences)}"] if sentences else []
+    if not parts and not facts:
+        return "My memory about you is empty."
+    told = corrected + new
+    if told:
+        parts.append(f"In this conversation you told me: {'; '.join(told)}.")
+    return " ".join(parts)
+
+
+_CAPABILITIES = (
+    'I can remember facts about you ("remember that I like tea"), answer from my memory and '
+    'this conversation ("what is my name?"), update my memory ("update your memory: my '
+    'city is now Rome"), search our conversation ("search for tea"), and draft an email '
+    'for you to approve ("send an email to bob@example.com about the report").'
+)
 
 
 def _fact_answer(ctx: Context, facts: Mapping[str, str], key: str, template: str) -> Step:

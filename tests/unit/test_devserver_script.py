@@ -133,3 +133,29 @@ def test_parse_memory_and_search_results() -> None:
     assert script.parse_search_results(out)[0]["content"] == "tea"
     assert script.format_search_results([]) == "{'message': 'No results found.', 'results': []}"
     assert script.parse_search_results(json.dumps({"results": [1]})) == [1]
+
+
+def test_a_fact_given_to_remember_is_known_in_its_own_conversation() -> None:
+    """The conversation that wrote the memory sees it through its own messages (the real
+    server does not recompile its system prompt on a memory edit)."""
+    told = ctx(("user", "Remember that my favorite color is blue."), ("assistant", "Got it"))
+    assert plan(told, "Remember that my favorite color is blue.").tool_call is not None
+    for question in ("What is my favorite color?", "What is my favourite colour?"):
+        assert "blue" in (plan(told, question).text or "")
+    us_memory = ctx(memory={"human": "The human's favorite color is red."})
+    assert "red" in (plan(us_memory, "what is my favourite colour?").text or "")
+
+
+def test_what_i_remember_does_not_contradict_itself() -> None:
+    memory = {"human": "The human's name is Grace. She works on compilers."}
+    c = ctx(("user", "My name is Alice."), ("assistant", "Hi Alice"), memory=memory)
+    text = plan(c, "What do you remember about me?").text or ""
+    assert "Alice" in text and "name is Grace" not in text
+    assert "my memory said Grace" in text and "compilers" in text
+
+
+def test_what_can_you_do_lists_abilities_with_examples() -> None:
+    text = plan(ctx(), "Hello! What can you do?").text or ""
+    assert text.startswith("Hello, Ada!")
+    for example in ("remember that", "search for", "send an email"):
+        assert example in text
