@@ -13,6 +13,10 @@ function render({ model, el }) {
   jumpBtn.hidden = true;
   const pane = lwEl("div", "lw-transcript-pane");
   pane.append(transcript, jumpBtn);
+  const memNotice = lwEl("div", "lw-memory-notice");
+  const memText = lwEl("span", "lw-memory-notice-text");
+  const recompileBtn = lwEl("button", "lw-recompile", "Recompile");
+  memNotice.append(memText, recompileBtn);
   const status = lwEl("div", "lw-status");
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
@@ -23,7 +27,7 @@ function render({ model, el }) {
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
   composer.append(input, sendBtn, stopBtn, attachBtn);
-  el.replaceChildren(banner, pane, status, composer);
+  el.replaceChildren(banner, memNotice, pane, status, composer);
 
   const liveArea = lwLiveArea(live);
   const cleanups = [lwErrorBanner(model, banner)];
@@ -93,6 +97,13 @@ function render({ model, el }) {
     el.dataset.status = state;
   }
 
+  function drawNotice() {
+    const text = model.get("memory_notice") || "";
+    memNotice.hidden = !text;
+    memText.textContent = text;
+    recompileBtn.disabled = false;
+  }
+
   function drawChrome() {
     olderBtn.hidden = !model.get("has_older");
     attachBtn.hidden = !model.get("can_attach");
@@ -132,8 +143,11 @@ function render({ model, el }) {
   on("change:items", () => { olderRequested = false; drawItems(); });
   on("change:status change:status_text", drawStatus);
   on("change:has_older change:can_attach change:placeholder change:height", drawChrome);
+  on("change:memory_notice", drawNotice);
+  recompileBtn.addEventListener("click", () => { recompileBtn.disabled = true; model.send({ kind: "recompile" }); });
 
   drawChrome();
+  drawNotice();
   drawItems();
   drawStatus();
   settle();

@@ -21,12 +21,17 @@ from letta_widgets._loop import Job
 from letta_widgets.client import async_twin, base_url_of
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
 from letta_widgets.paging import older_page, oldest_first, server_key, trim_partial_group
+from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 from letta_widgets.widgets.base import bundle
+from letta_widgets.widgets.browser_memory import diff_memory
 from letta_widgets.widgets.live import TurnWidget
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
 
 __all__ = ["ChatCell"]
+
+_MEMORY_TOOLS = ("memory_", "core_memory")
+"""Tool name prefixes that edit the agent's memory blocks."""
 
 
 class ChatCell(TurnWidget):
@@ -64,6 +69,9 @@ class ChatCell(TurnWidget):
     can_attach = t.Bool(False, help="A run started elsewhere is active: offer Attach.").tag(
         sync=True
     )
+    memory_notice = t.Unicode(
+        "", help="Why the conversation's compiled memory is older than the blocks ('' if not)."
+    ).tag(sync=True)
     placeholder = t.Unicode("Message the agent…  (Enter sends, Shift+Enter: new line)").tag(
         sync=True
     )
@@ -95,6 +103,7 @@ class ChatCell(TurnWidget):
         self.agent_id = agent_id or ""
         self._engine = TurnEngine(client, conversation_id, agent_id=agent_id)
         self._load_latest()
+        self._check_memory()
 
     # ------------------------------------------------------------------ python API
 
@@ -141,6 +150,13 @@ class ChatCell(TurnWidget):
         job = self._start(self._approval(call_id, approve, reason), context=self._last_msg_context)
         return self._wait(job, self._stopped_turn)
 
+    def recompile(self) -> None:
+        """Compile the agent's current memory blocks into this conversation's system prompt
+        (what the notice's Recompile button does)."""
+        with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+            self._client.conversations.recompile(self.conversation_id, **self._engine._target())
+        self._check_memory()
+
     def load_older(self) -> int:
         """Load the next page of older messages; return how many were added."""
         return self._start(self._older()).result()
@@ -167,6 +183,12 @@ class ChatCell(TurnWidget):
                 content.get("reason") or None,
             )
         )
+
+    def _on_recompile(self, _content: dict[str, Any]) -> None:
+        try:
+            self.recompile()
+        except LettaWidgetsError as err:
+            self.show_error(err)
 
     def _on_attach(self, _content: dict[str, Any]) -> None:
         self._start(self._run_engine(lambda listener: self._engine.attach(listener=listener)))
@@ -259,6 +281,10 @@ class ChatCell(TurnWidget):
         self._finish(turn, "done")
         if turn.compactions:
             await self._refresh_context()
+        if any(
+            str(c.get("name") or "").startswith(("memory_", "core_memory")) for c in turn.tool_calls
+        ):
+            await asyncio.to_thread(self._check_memory)
         return turn
 
     def _finish(self, turn: Turn | None, status: str) -> None:
@@ -322,6 +348,36 @@ class ChatCell(TurnWidget):
         self.has_older = more
         self.status_text = ""
         return len(older)
+
+    def _check_memory(self) -> None:
+        """Say so when the conversation runs on an older copy of the agent's memory.
+
+        A conversation keeps the blocks as compiled into its system prompt; a memory edit
+        (here or in another conversation) changes the blocks only, as on the real server.
+        The agent's default conversation is recompiled on every change: never stale.
+        """
+        if self.conversation_id == "default" or not self.agent_id:
+            return
+        try:
+            with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+                blocks = self._client.agents.blocks.list(self.agent_id, limit=1000).items
+                first = self._client.conversations.messages.list(
+                    self.conversation_id, order="asc", limit=1
+                ).items
+        except LettaWidgetsError:
+            return  # a hint, not worth an error banner
+        system = next((m for m in first if m.message_type == "system_message"), None)
+        diff = diff_memory(
+            message_text(system) if system is not None else None,
+            [b.to_dict(mode="json") for b in blocks],
+        )
+        self.memory_notice = (
+            f"This conversation's system prompt has an older copy of memory "
+            f"({', '.join(diff.labels)} changed since). The agent still knows what it learned "
+            "in this conversation; Recompile to give it the current blocks."
+            if diff.stale
+            else ""
+        )
 
     def _marked(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``items`` with ``evicted`` set on messages no longer in the context window."""

@@ -334,3 +334,26 @@ def test_an_existing_conversation_opens_at_the_newest_message_and_follows(lab, p
         AT_BOTTOM, arg=again.locator(".lw-transcript").element_handle(), timeout=10_000
     )
     assert page_problems(page) == []
+
+
+def test_an_older_copy_of_memory_is_said_and_recompile_clears_it(lab, page):
+    stale_chat = (
+        "conv = client.conversations.create(agent_id=agent.id).id\n"
+        "client.agents.blocks.update('human', agent_id=agent.id, value='The name is Bo.')\n"
+        "old = lw.ChatCell(client, conversation_id=conv, height='160px')\n"
+        "old"
+    )
+    setup(
+        lab, page, "chat_memory", delay_ms=1, extra=(stale_chat, "print(repr(old.memory_notice))")
+    )
+    run_cell(page, 2)
+    root = cell(page, 2).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    notice = root.locator(".lw-memory-notice")
+    expect(notice).to_be_visible(timeout=30_000)
+    expect(notice).to_contain_text("human changed since")
+    notice.locator(".lw-recompile").click()
+    expect(notice).to_be_hidden(timeout=30_000)
+    run_cell(page, 3)
+    expect(cell(page, 3).locator(".jp-OutputArea-output")).to_have_text("''", timeout=30_000)
+    assert page_problems(page) == []

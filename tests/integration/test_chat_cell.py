@@ -327,3 +327,21 @@ def test_the_server_retrying_the_model_says_so(base_url, conversation) -> None:
     assert [e["attempt"] for e in turn.events if e["message_type"] == "retry_message"] == [1]
     assert any("retrying the model (1/3)" in s for s in statuses)
     assert "retry_message" not in json.dumps(chat.items)
+
+
+@pytest.mark.both_profiles
+def test_memory_written_here_is_known_and_a_stale_prompt_is_said(client, agent) -> None:
+    """The writing conversation knows the fact (its own messages); its system prompt and
+    other conversations' keep the old copy, which the chat says, until Recompile."""
+    other = client.conversations.create(agent_id=agent.id).id
+    chat = ChatCell(client, agent_id=agent.id)
+    assert chat.memory_notice == ""
+    chat.send("Remember that my favorite color is blue.")
+    assert "blue" in chat.send("What is my favourite colour?").assistant_text
+    assert "human changed since" in chat.memory_notice  # as on the real server
+    elsewhere = ChatCell(client, conversation_id=other)
+    assert "human changed since" in elsewhere.memory_notice
+    elsewhere.recompile()
+    assert elsewhere.memory_notice == ""
+    again = ChatCell(client, conversation_id=other)
+    assert again.memory_notice == ""
