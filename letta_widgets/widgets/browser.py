@@ -114,7 +114,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         self._client = client
         self._aclient = async_twin(client)
         self._base_url = base_url_of(client)
-        self.lineage = LineageStore(lineage_path)
+        self.lineage = LineageStore(lineage_path, server=self._base_url)
         """Where forks made here are recorded (the server keeps no parent link)."""
         self._raw: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._returns: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -502,6 +502,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             in_context = set(data.get("in_context_message_ids") or [])
         self._in_context[cid] = in_context
         diff = await self._stale(cid)
+        children = await self._living(self.lineage.children_of(cid))
         link = self.lineage.parent_of(cid)
         return {
             "id": cid,
@@ -516,7 +517,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             "stale": diff.as_dict(details=True),
             "parent": link.get("parent") if link else None,
             "fork_message_id": link.get("message_id") if link else None,
-            "children": self.lineage.children_of(cid),
+            "children": children,
             "chain": self.lineage.chain(cid),
             "missing": False,
             "loaded_at": time.time(),
@@ -620,6 +621,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         elif name == "delete":
             with sdk_errors(base_url=base, what=what):
                 await conv.delete(cid)
+            self.lineage.forget([cid])
             self._pinned = [p for p in self._pinned if p.get("id") != cid]
             self._in_context.pop(cid, None)
             self._system.pop(cid, None)
@@ -635,6 +637,13 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             await self._load_info(cid)
         self.generation += 1
         return {"id": cid}
+
+    async def _living(self, ids: list[str]) -> list[str]:
+        """``ids`` without the conversations that are gone (their lineage links dropped)."""
+        alive = await asyncio.gather(*(self._exists(c) for c in ids[:50]))
+        gone = [c for c, ok in zip(ids, alive, strict=False) if not ok]
+        self.lineage.forget(gone)
+        return [c for c in ids if c not in gone]
 
     async def _exists(self, cid: str) -> bool:
         """Whether the conversation is still there (a 404 may be about something in it)."""

@@ -4,7 +4,10 @@ Every fork made through :class:`~letta_widgets.widgets.browser.ConversationBrows
 (or :func:`record_fork`) is written to a small JSON file in the user's data directory
 (``$LETTA_WIDGETS_DATA_DIR`` or the platform's user data dir, e.g.
 ``~/.local/share/letta-widgets/lineage.json``): ``{child_id: {"parent", "message_id",
-"agent_id", "created_at"}}``. Conversation ids are UUIDs, so one file serves every server.
+"agent_id", "server", "created_at"}}``. One file serves every server: a store made for a
+server (``LineageStore(path, server=base_url)``) sees that server's links only, and
+:meth:`LineageStore.forget` drops the links of conversations that are gone (a deleted fork,
+or an in-memory devserver that restarted).
 """
 
 from __future__ import annotations
@@ -36,34 +39,59 @@ def default_lineage_path() -> Path:
 class LineageStore:
     """Parent links between conversations, persisted as JSON (thread-safe, atomic writes)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, server: str | None = None
+    ) -> None:
         self.path = Path(path) if path is not None else default_lineage_path()
+        self.server = server
+        """The server whose links this store shows (``None``: every server's)."""
         self._lock = threading.Lock()
 
-    def _read(self) -> dict[str, dict[str, Any]]:
+    def _read_all(self) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
+    def _read(self) -> dict[str, dict[str, Any]]:
+        data = self._read_all()
+        if self.server is None:
+            return data
+        return {k: v for k, v in data.items() if v.get("server") in (None, self.server)}
+
+    def _write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".lineage-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
     def record(
         self, child: str, parent: str, *, message_id: str | None, agent_id: str | None
     ) -> None:
         """Remember that ``child`` was forked from ``parent`` at ``message_id``."""
         with self._lock:
-            data = self._read()
+            data = self._read_all()
             data[child] = {
                 "parent": parent,
                 "message_id": message_id,
                 "agent_id": agent_id,
+                "server": self.server,
                 "created_at": time.time(),
             }
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".lineage-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
+            self._write(data)
+
+    def forget(self, conversation_ids: list[str] | set[str]) -> None:
+        """Drop the links of conversations that are gone (this store's server only)."""
+        gone = set(conversation_ids) & set(self._read())
+        if not gone:
+            return
+        with self._lock:
+            data = self._read_all()
+            for cid in gone:
+                data.pop(cid, None)
+            self._write(data)
 
     def all(self) -> dict[str, dict[str, Any]]:
         """Every recorded link, keyed by child id."""

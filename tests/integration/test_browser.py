@@ -92,6 +92,27 @@ def test_lineage_store(tmp_path: Path) -> None:
     assert store.children_of("p") == ["c1"]
     assert store.chain("c2") == ["c1", "p"]
     assert LineageStore(tmp_path / "x" / "lineage.json").chain("c2") == ["c1", "p"]
+    # one file, many servers: a store made for a server sees its own links only
+    mine = LineageStore(tmp_path / "x" / "lineage.json", server="http://a")
+    theirs = LineageStore(tmp_path / "x" / "lineage.json", server="http://b")
+    mine.record("c3", "p", message_id=None, agent_id="a")
+    assert mine.children_of("p") == ["c1", "c3"]  # (c1: recorded before links had servers)
+    assert theirs.children_of("p") == ["c1"]
+    mine.forget(["c3", "c1"])
+    assert mine.children_of("p") == [] and theirs.children_of("p") == []
+
+
+def test_forks_that_are_gone_leave_the_lineage(
+    client: Letta, browser: ConversationBrowser, agent: Any, tmp_path: Path
+) -> None:
+    cid = client.conversations.create(agent_id=agent.id).id
+    say(client, cid, "hello")
+    browser.select(cid)
+    child = browser.fork()
+    assert browser.select(cid)["children"] == [child]
+    client.conversations.delete(child)  # by another client, or a devserver that restarted
+    assert browser.select(cid)["children"] == []
+    assert browser.lineage.parent_of(child) is None
 
 
 # ------------------------------------------------------------------ construction, API
