@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["main"]
+__all__ = ["DEMO_STEP_DELAY_MS", "DEMO_TOKEN_DELAY_MS", "main"]
+
+DEMO_TOKEN_DELAY_MS = 25
+"""The demo devserver's delay per streamed token (so streaming is visible)."""
+DEMO_STEP_DELAY_MS = 250
+"""The demo devserver's delay per agent step (an LLM call)."""
 
 
 def _devserver(args: argparse.Namespace) -> int:
@@ -108,8 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--notebook", default="notebooks/quickstart.ipynb")
     demo.add_argument("--port", type=int, default=0, help="devserver port (0: a free one)")
     demo.add_argument("--db", default=None, help="SQLite file (default: in memory)")
-    demo.add_argument("--token-delay-ms", type=int, default=25)
-    demo.add_argument("--step-delay-ms", type=int, default=250)
+    demo.add_argument("--token-delay-ms", type=int, default=DEMO_TOKEN_DELAY_MS)
+    demo.add_argument("--step-delay-ms", type=int, default=DEMO_STEP_DELAY_MS)
     demo.add_argument(
         "jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab"
     )
