@@ -39,8 +39,12 @@ browser-deps: ## Debian chromium (only if missing) and the static-embed JS
 	bash scripts/install-browser-deps.sh $(VENV)
 
 .PHONY: demo devserver
-demo: $(STAMPS)/demo ## offline devserver with seeded data + JupyterLab on the quickstart notebook
-	$(BIN)/letta-widgets demo --port $(PORT)
+LAB_PORT ?=
+NO_BROWSER ?=
+DEMO_PROFILE ?= cloud
+demo: $(STAMPS)/demo ## seeded offline devserver + JupyterLab on the quickstart (LAB_PORT=, NO_BROWSER=1, DEMO_PROFILE=letta-0.16)
+	$(BIN)/letta-widgets demo --port $(PORT) --profile $(DEMO_PROFILE) \
+	  $(if $(LAB_PORT),--lab-port $(LAB_PORT)) $(if $(NO_BROWSER),--no-browser)
 
 devserver: $(STAMPS)/demo ## the offline devserver alone, seeded, in the foreground
 	$(PY) -m letta_widgets.devserver --port $(PORT) --memory --seed demo

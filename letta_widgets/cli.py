@@ -51,6 +51,7 @@ def _demo(args: argparse.Namespace) -> int:
         str(args.step_delay_ms),
     ]
     server_args += ["--db", args.db] if args.db else ["--memory"]
+    server_args += ["--profile", args.profile]
     server = DevServerProcess(server_args)
     if args.port:
         # DevServerProcess always asks for a free port; an explicit port replaces it.
@@ -64,7 +65,12 @@ def _demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    cmd = [jupyter, "lab", str(notebook), "--ServerApp.ip=127.0.0.1", *args.jupyter_args]
+    cmd = [jupyter, "lab", str(notebook), "--ServerApp.ip=127.0.0.1"]
+    if args.lab_port:
+        cmd += [f"--ServerApp.port={args.lab_port}", "--ServerApp.port_retries=0"]
+    if args.no_browser:
+        cmd.append("--ServerApp.open_browser=False")
+    cmd += args.jupyter_args
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--ServerApp.allow_root=True")  # containers and CI machines run as root
     # SIGTERM (a `kill`, a process manager) stops everything as Ctrl-C does: nothing orphaned.
@@ -102,6 +108,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``letta-widgets`` command."""
+    from .devserver.profiles import DEFAULT_PROFILE, PROFILES
     from .devserver.server import add_arguments
 
     parser = argparse.ArgumentParser(prog="letta-widgets", description=__doc__)
@@ -109,14 +116,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = sub.add_parser("devserver", help="run the offline Letta-compatible devserver")
     add_arguments(dev)
     dev.set_defaults(func=_devserver)
-    demo = sub.add_parser("demo", help="seeded devserver + JupyterLab on the quickstart notebook")
-    demo.add_argument("--notebook", default="notebooks/quickstart.ipynb")
+    demo = sub.add_parser(
+        "demo",
+        help="seeded devserver + JupyterLab on the quickstart notebook",
+        description="Start the offline devserver with the demo data and JupyterLab on a "
+        "notebook (LETTA_BASE_URL points the kernels at the devserver). Ctrl-C or SIGTERM "
+        "stops both. Unknown options go to `jupyter lab` (e.g. --ServerApp.token=…).",
+    )
+    demo.add_argument("--notebook", default="notebooks/quickstart.ipynb", help="notebook to open")
     demo.add_argument("--port", type=int, default=0, help="devserver port (0: a free one)")
-    demo.add_argument("--db", default=None, help="SQLite file (default: in memory)")
-    demo.add_argument("--token-delay-ms", type=int, default=DEMO_TOKEN_DELAY_MS)
-    demo.add_argument("--step-delay-ms", type=int, default=DEMO_STEP_DELAY_MS)
     demo.add_argument(
-        "jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab"
+        "--lab-port",
+        type=int,
+        default=0,
+        help="JupyterLab's port (fails if it is taken; default: JupyterLab's own, 8888 or the "
+        "next free one)",
+    )
+    demo.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser (JupyterLab prints its URL)",
+    )
+    demo.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="the API generation the devserver plays (cloud, the default, or letta-0.16)",
+    )
+    demo.add_argument("--db", default=None, help="SQLite file (default: in memory)")
+    demo.add_argument(
+        "--token-delay-ms",
+        type=int,
+        default=DEMO_TOKEN_DELAY_MS,
+        help=f"delay per streamed token (default {DEMO_TOKEN_DELAY_MS}: streaming is visible)",
+    )
+    demo.add_argument(
+        "--step-delay-ms",
+        type=int,
+        default=DEMO_STEP_DELAY_MS,
+        help=f"delay per agent step (default {DEMO_STEP_DELAY_MS})",
+    )
+    demo.add_argument(
+        "jupyter_args", nargs=argparse.REMAINDER, help="more arguments for `jupyter lab`"
     )
     demo.set_defaults(func=_demo)
     args, extra = parser.parse_known_args(argv)

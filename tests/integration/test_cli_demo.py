@@ -45,7 +45,8 @@ def test_demo_stops_its_devserver_and_jupyterlab(tmp_path: Path, sig: signal.Sig
     port = _free_port()
     log = tmp_path / "demo.log"
     cmd = [sys.executable, "-m", "letta_widgets.cli", "demo", "--notebook", str(notebook)]
-    cmd += [f"--ServerApp.port={port}", "--ServerApp.token=t", "--no-browser"]
+    cmd += ["--lab-port", str(port), "--no-browser", "--profile", "letta-0.16"]
+    cmd += ["--ServerApp.token=t"]  # an unknown option goes to jupyter lab
     with log.open("w") as out:
         demo = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     children: list[psutil.Process] = []
@@ -57,6 +58,8 @@ def test_demo_stops_its_devserver_and_jupyterlab(tmp_path: Path, sig: signal.Sig
             time.sleep(0.2)
         match = re.search(r"devserver: (http://127\.0\.0\.1:\d+) \(pid (\d+)", log.read_text())
         assert match, log.read_text()
+        with urllib.request.urlopen(f"{match.group(1)}/v1/health/", timeout=5) as health:
+            assert b"0.16.8" in health.read()  # --profile reached the devserver
         # a running kernel too: JupyterLab must shut it down, not leave it behind
         start = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/kernels?token=t", data=b"{}", method="POST"
@@ -77,3 +80,25 @@ def test_demo_stops_its_devserver_and_jupyterlab(tmp_path: Path, sig: signal.Sig
         for proc in [*children, psutil.Process(demo.pid)] if demo.poll() is None else children:
             if proc.is_running():
                 proc.kill()
+
+
+def test_demo_help_names_its_options() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "letta_widgets.cli", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for option in ("--lab-port", "--no-browser", "--profile", "--notebook"):
+        assert option in out
+
+
+def test_make_demo_passes_lab_port_and_no_browser() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(
+        ["make", "-n", "-C", str(repo), "demo", "LAB_PORT=9999", "NO_BROWSER=1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--lab-port 9999" in dry and "--no-browser" in dry
