@@ -242,10 +242,10 @@ def sdk_errors(*, base_url: str | None = None, what: str | None = None) -> Itera
     except LettaWidgetsError:
         raise
     except (letta_client.LettaError, OSError) as exc:
-        raise translate(exc, base_url=base_url, what=what) from exc
+        raise translate(exc, base_url=base_url, what=what) from None
     except Exception as exc:
         import httpx
 
         if isinstance(exc, httpx.HTTPError):
-            raise translate(exc, base_url=base_url, what=what) from exc
+            raise translate(exc, base_url=base_url, what=what) from None
         raise

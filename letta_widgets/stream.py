@@ -488,7 +488,7 @@ class TurnEngine:
         except letta_client.ConflictError:
             return None
         except letta_client.LettaError as exc:
-            raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+            raise translate(exc, base_url=self.base_url, what=self._what()) from None
         return res if isinstance(res, dict) else getattr(res, "to_dict", lambda: None)()
 
     # ----------------------------------------------------------------- internals
@@ -557,11 +557,11 @@ class TurnEngine:
             # Nothing reached us: is the server there at all?
             nothing_yet = isinstance(exc, letta_client.APIConnectionError) and not turn.run_id
             if nothing_yet and not await self._server_alive():
-                raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+                raise translate(exc, base_url=self.base_url, what=self._what()) from None
             first_error = exc
         except letta_client.ConflictError as exc:
             if "approval" in str(exc.body).lower():
-                raise self._approval_pending(str(exc)) from exc
+                raise self._approval_pending(str(exc)) from None
             raise ConversationBusy(
                 f"{self._what()} is busy: another run is in progress",
                 "attach to it (ChatCell's Attach button or engine.attach()) or stop it "
@@ -569,9 +569,9 @@ class TurnEngine:
                 status=409,
                 url=self.base_url,
                 detail=str(exc),
-            ) from exc
+            ) from None
         except letta_client.LettaError as exc:
-            raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+            raise translate(exc, base_url=self.base_url, what=self._what()) from None
         if turn.stop_reason is None and not self._cancel_requested:
             await self._resume_loop(turn, listener, t0, first_error)
 
@@ -706,7 +706,7 @@ class TurnEngine:
                 # The run is over: the server keeps no stream to resume. The stored
                 # history is complete, so the turn ended even if we missed its end.
                 if turn.run_id is None:
-                    raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+                    raise translate(exc, base_url=self.base_url, what=self._what()) from None
                 raise StreamInterrupted(
                     f"the run {turn.run_id} finished while the stream was disconnected",
                     "its messages are stored: reload the conversation's history",
@@ -714,7 +714,7 @@ class TurnEngine:
                     detail=str(exc),
                 ) from exc
             except letta_client.LettaError as exc:
-                raise translate(exc, base_url=self.base_url, what=self._what()) from exc
+                raise translate(exc, base_url=self.base_url, what=self._what()) from None
 
     async def _land(self, request: Awaitable[Any]) -> Any:
         """Await the request that starts a run, even through a cancel.

@@ -537,7 +537,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             if isinstance(err, NotFound) and cid:
                 self._mark_missing(cid)
             self.show_error(err)
-            raise err from exc
+            raise err from None  # the SDK's error adds nothing to ours (still err.__context__)
         return result
 
     async def _do_action(

@@ -345,3 +345,18 @@ def test_memory_written_here_is_known_and_a_stale_prompt_is_said(client, agent) 
     assert elsewhere.memory_notice == ""
     again = ChatCell(client, conversation_id=other)
     assert again.memory_notice == ""
+
+
+def test_a_bad_conversation_id_is_one_clear_error(client) -> None:
+    """No chained SDK traceback before the toolkit's sentence (the chain adds nothing)."""
+    import traceback
+
+    missing = "conv-3f1c2a4e-8b7d-4c6e-9a1b-2d3e4f5a6b7c"
+    with pytest.raises(lw.NotFound, match=missing) as caught:
+        ChatCell(client, conversation_id=missing)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "direct cause" not in shown and "During handling" not in shown
+    assert caught.value.__context__ is not None  # the SDK's error is still there to inspect
+    with pytest.raises(lw.InvalidRequest) as caught:
+        ChatCell(client, conversation_id="conv-not-a-uuid")
+    assert "direct cause" not in "".join(traceback.format_exception(caught.value))
