@@ -107,11 +107,20 @@ function lwField(tag, className) {
 }
 
 /** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
- *  a new line (JupyterLab swallows its default action, so it is inserted here). */
+ *  a new line (JupyterLab swallows its default action, so it is inserted here), Escape
+ *  leaves the box for the notebook. */
 function lwPromptInput(onSend) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
   input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.isComposing) {
+      // leave the box, as Escape leaves a cell editor: the notebook gets the keys again
+      event.preventDefault();
+      input.blur();
+      const notebook = input.closest(".jp-Notebook, .jp-Cell");
+      if (notebook && typeof notebook.focus === "function") notebook.focus();
+      return;
+    }
     if (event.key !== "Enter" || event.isComposing) return;
     event.preventDefault();
     event.stopPropagation();

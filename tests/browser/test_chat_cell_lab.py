@@ -117,6 +117,11 @@ def test_type_enter_streams_tokens_progressively_and_approve(lab, page, artifact
     expect(box).to_have_value("line one\nline two")
     assert root.get_attribute("data-status") == "done"
     box.fill("")
+    # Escape leaves the box (as it leaves a cell editor): the notebook has the keys again
+    box.click()
+    box.press("Escape")
+    assert not box.evaluate("el => el === document.activeElement")
+    assert page.evaluate("() => !!document.activeElement.closest('.jp-Notebook')")
     # a tool call that needs approval: Approve in the widget continues the run
     type_and_send(root, "Please send an email to bob@example.com saying the build is green.")
     approve = root.locator(".lw-approve")
