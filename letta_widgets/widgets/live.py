@@ -147,6 +147,22 @@ class TurnWidget(LettaWidget):
         """True while a job (a turn, a round, a page load) runs."""
         return self._job is not None and not self._job.done()
 
+    def wait(self) -> Any:
+        """Block until the current job (a turn started by a click, ``start()`` or ``%%letta``)
+        ends and return its result (the last one's, if it ended already; ``None`` if none ran
+        or it was stopped).
+
+        Its error, if it failed, is raised (the widget shows it too). A kernel Interrupt
+        stops the job, as it stops ``send()``.
+        """
+        job = self._job
+        if job is None:
+            return None
+        try:
+            return job.result()
+        except concurrent.futures.CancelledError:
+            return None
+
     def stop(self) -> None:
         """Stop the running job (safe from any thread); its server runs are cancelled."""
         job = self._job

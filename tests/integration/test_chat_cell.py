@@ -360,3 +360,12 @@ def test_a_bad_conversation_id_is_one_clear_error(client) -> None:
     with pytest.raises(lw.InvalidRequest) as caught:
         ChatCell(client, conversation_id="conv-not-a-uuid")
     assert "direct cause" not in "".join(traceback.format_exception(caught.value))
+
+
+def test_wait_blocks_until_a_started_turn_ends(client, conversation) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    assert chat.wait() is None  # nothing ran yet
+    chat.start("Hello there")
+    turn = chat.wait()
+    assert turn is not None and turn.stop_reason == "end_turn" and not chat.busy
+    assert chat.wait() is turn
