@@ -24,12 +24,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(STAMPS)/demo: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[demo]'
+# letta-devserver comes from devserver/ in this checkout (pip takes the local project for the
+# extras' pin, never an index).
+$(STAMPS)/demo: pyproject.toml devserver/pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ./devserver -e '.[demo]'
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/dev: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[dev]'
+$(STAMPS)/dev: pyproject.toml devserver/pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e './devserver[pytest]' -e '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/demo
 
 .PHONY: install install-dev browser-deps
@@ -47,7 +49,7 @@ demo: $(STAMPS)/demo ## seeded offline devserver + JupyterLab on the quickstart 
 	  $(if $(LAB_PORT),--lab-port $(LAB_PORT)) $(if $(NO_BROWSER),--no-browser)
 
 devserver: $(STAMPS)/demo ## the offline devserver alone, seeded, in the foreground
-	$(PY) -m letta_widgets.devserver --port $(PORT) --memory --seed demo
+	$(BIN)/letta-devserver --port $(PORT) --memory --seed demo
 
 .PHONY: lint format
 lint: $(STAMPS)/dev ## ruff check + format check
@@ -62,7 +64,7 @@ format: $(STAMPS)/dev ## ruff fix + format
 test: install-dev browser-deps lint test-unit test-contract test-notebooks test-browser test-real ## everything, all tiers
 
 test-unit: $(STAMPS)/dev ## unit + integration tests against a devserver
-	$(call pytest,-q tests/unit tests/integration tests/test_wheel.py)
+	$(call pytest,-q tests/unit tests/integration tests/test_wheel.py devserver/tests)
 
 test-contract: $(STAMPS)/dev ## the contract suite against a fresh devserver
 	$(call pytest,-q tests/contract)
@@ -94,8 +96,9 @@ screenshots: $(STAMPS)/dev browser-deps ## notebooks and widgets in JupyterLab (
 	LETTA_WIDGETS_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m pytest -q -m screenshots tests/browser
 	$(PY) scripts/shrink_pngs.py docs/images/*.png
 
-wheel: $(STAMPS)/dev ## build the wheel into dist/
-	$(PY) -m build --wheel
+wheel: $(STAMPS)/dev ## build both wheels (letta-widgets, letta-devserver) into dist/
+	$(PY) -m build --wheel --outdir dist .
+	$(PY) -m build --wheel --outdir dist devserver
 
 clean: ## remove build artefacts (keeps .venv)
 	rm -rf dist build artifacts .pytest_cache .ruff_cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from letta_widgets.devserver.process import DevServerProcess
+from letta_devserver.process import DevServerProcess
 
 PROFILE = os.environ.get("LETTA_PROFILE", "cloud")
 """The devserver profile of this run."""

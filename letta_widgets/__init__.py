@@ -7,8 +7,8 @@ chat = lw.ChatCell(client, agent_id="agent-…")
 turn = chat.send("Hello")
 ```
 
-Every name is imported on first use, so ``import letta_widgets`` (and the
-devserver, which lives in this package) starts quickly.
+Every name is imported on first use, so ``import letta_widgets`` starts quickly. The
+offline server for tests and demos is the separate package ``letta-devserver``.
 """
 
 from __future__ import annotations

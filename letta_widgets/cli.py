@@ -1,4 +1,4 @@
-"""``letta-widgets``: the command line (``devserver`` and ``demo``)."""
+"""``letta-widgets``: the command line (``demo``, and ``devserver`` for ``letta-devserver``)."""
 
 from __future__ import annotations
 
@@ -21,18 +21,44 @@ DEMO_STEP_DELAY_MS = 250
 """The demo devserver's delay per agent step (an LLM call)."""
 
 
-def _devserver(args: argparse.Namespace) -> int:
-    import asyncio
+_NO_DEVSERVER = (
+    "{prog}: the offline devserver is its own package: pip install 'letta-widgets[demo]' "
+    "(or letta-devserver)"
+)
 
-    from .devserver.server import serve
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
-    return 0
+def _have_devserver() -> bool:
+    try:
+        import letta_devserver  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _profiles() -> tuple[str, ...] | None:
+    """The devserver's profiles (None without the package: ``demo`` then says what to install)."""
+    if not _have_devserver():
+        return None
+    from letta_devserver.profiles import PROFILES
+
+    return PROFILES
+
+
+def _devserver(argv: Sequence[str]) -> int:
+    """``letta-widgets devserver ARGS``: the same as ``letta-devserver ARGS``."""
+    if not _have_devserver():
+        print(_NO_DEVSERVER.format(prog="letta-widgets devserver"), file=sys.stderr)
+        return 2
+    from letta_devserver.server import main as devserver_main
+
+    return devserver_main(argv, prog="letta-widgets devserver")
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .devserver.process import DevServerProcess
+    if not _have_devserver():
+        print(_NO_DEVSERVER.format(prog="letta-widgets demo"), file=sys.stderr)
+        return 2
+    from letta_devserver.process import DevServerProcess
 
     notebook = Path(args.notebook)
     if not notebook.exists():
@@ -108,14 +134,19 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``letta-widgets`` command."""
-    from .devserver.profiles import DEFAULT_PROFILE, PROFILES
-    from .devserver.server import add_arguments
-
-    parser = argparse.ArgumentParser(prog="letta-widgets", description=__doc__)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["devserver"]:
+        return _devserver(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="letta-widgets",
+        description="Jupyter widgets for Letta: `demo` opens them on an offline devserver.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    dev = sub.add_parser("devserver", help="run the offline Letta-compatible devserver")
-    add_arguments(dev)
-    dev.set_defaults(func=_devserver)
+    sub.add_parser(
+        "devserver",
+        help="the offline Letta server: the same as `letta-devserver` (see its --help)",
+        add_help=False,
+    )
     demo = sub.add_parser(
         "demo",
         help="seeded devserver + JupyterLab on the quickstart notebook",
@@ -139,8 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument(
         "--profile",
-        choices=PROFILES,
-        default=DEFAULT_PROFILE,
+        choices=_profiles(),
+        default="cloud",
         help="the API generation the devserver plays (cloud, the default, or letta-0.16)",
     )
     demo.add_argument("--db", default=None, help="SQLite file (default: in memory)")

@@ -17,7 +17,7 @@ from letta_client import AsyncLetta, Letta
 __all__ = ["DEFAULT_BASE_URL", "async_twin", "base_url_of", "connect"]
 
 DEFAULT_BASE_URL = "http://localhost:8283"
-"""Where a self-hosted Letta server (and ``letta-widgets devserver``) listens by default."""
+"""Where a self-hosted Letta server (and ``letta-devserver``) listens by default."""
 
 # client -> {event loop -> twin}: an AsyncLetta's connection pool belongs to one loop.
 _TWINS: weakref.WeakKeyDictionary[

@@ -107,7 +107,7 @@ class ApprovalPending(LettaWidgetsError):
 
 
 _DOWN_REMEDY = (
-    "start one with `letta-widgets devserver` (offline, seeded with `--seed demo`) "
+    "start one with `letta-devserver --seed demo` (offline, seeded with demo data) "
     "or point LETTA_BASE_URL at your server"
 )
 

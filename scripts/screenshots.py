@@ -38,7 +38,7 @@ from jlab import (  # noqa: E402
 from letta_client import Letta  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from letta_widgets.devserver.process import DevServerProcess  # noqa: E402
+from letta_devserver.process import DevServerProcess  # noqa: E402
 
 IMAGES = REPO / "docs" / "images"
 ARTIFACTS = REPO / "artifacts"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from letta_client import AsyncLetta, Letta
 
-from letta_widgets.devserver.process import DevServerProcess
+from letta_devserver.process import DevServerProcess
 
 MODEL = os.environ.get("LETTA_MODEL", "openai/gpt-4o-mini")
 EMBEDDING = os.environ.get("LETTA_EMBEDDING", "openai/text-embedding-3-small")

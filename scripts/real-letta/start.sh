@@ -91,7 +91,7 @@ echo "postgres ready ($(since "$t0")s) on $HOST:$PG_PORT"
 # ---------- the project's stub LLM ----------
 if ! alive "$RUN/stub.pid"; then
   port_busy "$STUB_PORT" && { echo "port $STUB_PORT busy (set REAL_LETTA_STUB_PORT)" >&2; exit 1; }
-  STUB_MODEL="$STUB_MODEL" STUB_LOG="$RUN/stub_requests.jsonl" STUB_SLOW_DELAY="${STUB_SLOW_DELAY:-0.2}" \
+  PYTHONPATH="$REPO/devserver${PYTHONPATH:+:$PYTHONPATH}" STUB_MODEL="$STUB_MODEL" STUB_LOG="$RUN/stub_requests.jsonl" STUB_SLOW_DELAY="${STUB_SLOW_DELAY:-0.2}" \
     nohup "$PY" "$STUB" --host "$HOST" --port "$STUB_PORT" >"$RUN/stub.log" 2>&1 &
   echo $! >"$RUN/stub.pid"
   echo "$STUB_PORT" >"$RUN/stub.port"

@@ -11,7 +11,7 @@ import pytest
 from jlab import JupyterServer, start_jupyter
 from pw_fixtures import REPO, artifacts_dir, browser, page, pytest_runtest_makereport
 
-from letta_widgets.devserver.process import DevServerProcess
+from letta_devserver.process import DevServerProcess
 
 __all__ = ["artifacts_dir", "browser", "page", "pytest_runtest_makereport"]
 

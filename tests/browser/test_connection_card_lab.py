@@ -85,7 +85,7 @@ def test_card_shows_error_when_server_is_down(lab, page):
     error = card.locator(".lw-connection-error")
     expect(error).to_be_visible()
     expect(error).to_contain_text(f"no Letta server at {down}")
-    expect(error).to_contain_text("letta-widgets devserver")
+    expect(error).to_contain_text("letta-devserver")
     expect(card.locator(".lw-connection-url")).to_have_text(down)
     assert "STATUS=error" in output_text(page, 1)
     # Refresh still works (the widget stays usable) and still reports the error.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from letta_widgets.devserver.process import DevServerProcess
+from letta_devserver.process import DevServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ import pytest
 from nbrun import WIDGET_VIEW, anywidget_states, check_esm, execute
 
 import letta_widgets as lw
+from letta_devserver.process import DevServerProcess
 from letta_widgets.cli import DEMO_STEP_DELAY_MS, DEMO_TOKEN_DELAY_MS
-from letta_widgets.devserver.process import DevServerProcess
 
 pytestmark = pytest.mark.notebooks
 

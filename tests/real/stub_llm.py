@@ -53,27 +53,22 @@ MODEL = os.environ.get("STUB_MODEL", "stub-model")
 SLOW_DELAY = float(os.environ.get("STUB_SLOW_DELAY", "0.5"))
 REASONING = os.environ.get("STUB_REASONING", "1") != "0"
 BRAIN = os.environ.get("STUB_BRAIN", "script")  # "script" (devserver's agent) or "echo"
-SCRIPT_PATH = os.environ.get(
-    "STUB_SCRIPT",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "letta_widgets",
-                 "devserver", "script.py"),
-)  # fmt: skip
 _script = None
 
 
 def _load_script():
-    """The devserver's scripted agent (pure stdlib), loaded by path; None when unavailable."""
+    """The devserver's scripted agent (``letta_devserver.script``, pure stdlib); None if absent.
+
+    scripts/real-letta/start.sh puts this checkout's ``devserver/`` on PYTHONPATH, so the
+    stub runs under the real server's own interpreter without installing anything there.
+    """
     global _script
     if _script is None:
         try:
-            import importlib.util
+            from letta_devserver import script
 
-            spec = importlib.util.spec_from_file_location("lw_devserver_script", SCRIPT_PATH)
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules["lw_devserver_script"] = mod  # dataclasses need the module registered
-            spec.loader.exec_module(mod)
-            _script = mod
-        except Exception as e:
+            _script = script
+        except ImportError as e:
             print(f"stub-llm: scripted agent unavailable ({e}); echo brain", file=sys.stderr)
             _script = False
     return _script or None

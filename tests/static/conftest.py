@@ -15,7 +15,7 @@ for sub in ("browser", "notebooks"):  # shared helpers: jlab / pw_fixtures, nbru
 
 from pw_fixtures import artifacts_dir, browser, page, pytest_runtest_makereport  # noqa: E402
 
-from letta_widgets.devserver.process import DevServerProcess  # noqa: E402
+from letta_devserver.process import DevServerProcess  # noqa: E402
 
 __all__ = ["artifacts_dir", "browser", "page", "pytest_runtest_makereport"]
 

@@ -87,7 +87,7 @@ def test_connection_refused_names_the_url_and_the_fix() -> None:
     err = translate(letta_client.APIConnectionError(request=request), base_url="http://127.0.0.1:9")
     assert isinstance(err, lw.ServerUnreachable)
     assert "http://127.0.0.1:9" in str(err)
-    assert "letta-widgets devserver" in str(err) and "LETTA_BASE_URL" in str(err)
+    assert "letta-devserver --seed demo" in str(err) and "LETTA_BASE_URL" in str(err)
 
 
 def test_timeout_and_broken_stream() -> None:

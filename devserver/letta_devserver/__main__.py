@@ -1,4 +1,4 @@
-"""``python -m letta_widgets.devserver``."""
+"""``python -m letta_devserver``."""
 
 import sys
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from letta_widgets.devserver.serialize import stop_reason_json, usage_json
-from letta_widgets.devserver.sse import CONTENT_TYPE, Chunk, frame
+from letta_devserver.serialize import stop_reason_json, usage_json
+from letta_devserver.sse import CONTENT_TYPE, Chunk, frame
 
 
 def test_content_type() -> None:

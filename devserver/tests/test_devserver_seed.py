@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from letta_widgets.devserver import seed
-from letta_widgets.devserver.service import Service
-from letta_widgets.devserver.storage import Store
+from letta_devserver import seed
+from letta_devserver.service import Service
+from letta_devserver.storage import Store
 
 
 def test_no_conversation_is_created_after_its_activity() -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from letta_widgets.devserver import script
-from letta_widgets.devserver.script import Context, plan
+from letta_devserver import script
+from letta_devserver.script import Context, plan
 
 
 def ctx(*history: tuple[str, str], memory: dict[str, str] | None = None, **kw: object) -> Context:
@@ -118,7 +118,7 @@ def test_memory_tools_are_exact() -> None:
 
 
 def test_parse_memory_and_search_results() -> None:
-    from letta_widgets.devserver.serialize import compile_system
+    from letta_devserver.serialize import compile_system
 
     blocks = [
         {"label": "human", "value": "Name: Ada\nLikes tea"},

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from letta_widgets.devserver import seed
-from letta_widgets.devserver.ids import is_valid_id, otid_for
-from letta_widgets.devserver.service import Config, Service
-from letta_widgets.devserver.storage import Store, StoredMessage
+from letta_devserver import seed
+from letta_devserver.ids import is_valid_id, otid_for
+from letta_devserver.service import Config, Service
+from letta_devserver.storage import Store, StoredMessage
 
 
 @pytest.fixture(params=["cloud", "letta-0.16"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from letta_widgets.devserver import seed
-from letta_widgets.devserver.analytics import search_query
-from letta_widgets.devserver.errors import ApiError
-from letta_widgets.devserver.search import SearchQuery, fts_query, search
-from letta_widgets.devserver.service import Service
-from letta_widgets.devserver.storage import Store, StoredMessage, indexed_text
+from letta_devserver import seed
+from letta_devserver.analytics import search_query
+from letta_devserver.errors import ApiError
+from letta_devserver.search import SearchQuery, fts_query, search
+from letta_devserver.service import Service
+from letta_devserver.storage import Store, StoredMessage, indexed_text
 
 
 def _svc(path: str = ":memory:") -> tuple[Service, dict]:

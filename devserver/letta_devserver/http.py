@@ -18,7 +18,7 @@ from .sse import CONTENT_TYPE
 
 __all__ = ["FaultMiddleware", "SSEResponse", "api", "json_response", "read_json"]
 
-_log = logging.getLogger("letta_widgets.devserver")
+_log = logging.getLogger("letta_devserver")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

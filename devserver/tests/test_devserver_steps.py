@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from letta_widgets.devserver.runs import RunManager, RunOptions
-from letta_widgets.devserver.service import Service
-from letta_widgets.devserver.steps import (
+from letta_devserver.runs import RunManager, RunOptions
+from letta_devserver.service import Service
+from letta_devserver.steps import (
     StepTiming,
     apply_feedback,
     metrics_json,
@@ -16,7 +16,7 @@ from letta_widgets.devserver.steps import (
     step_data,
     step_json,
 )
-from letta_widgets.devserver.storage import Store
+from letta_devserver.storage import Store
 
 TOOL = 'call:memory_insert {"label": "human", "new_string": "Ada likes figs."}'
 

@@ -482,11 +482,17 @@ class Api(AnalyticsRoutes):
         cfg = self.svc.config
         h = request.headers
 
-        def ms(name: str, default: int) -> float:
+        def whole(name: str, default: int) -> int:
             try:
-                return int(h.get(name, default)) / 1000
+                value = int(h.get(name, default))
             except ValueError:
-                raise bad_request(f"{name} must be an integer") from None
+                value = -1
+            if value < 0:
+                raise bad_request(f"{name} must be a whole number >= 0") from None
+            return value
+
+        def ms(name: str, default: int) -> float:
+            return whole(name, default) / 1000
 
         return RunOptions(
             stream_tokens=_bool(body.get("stream_tokens"), False),
@@ -503,7 +509,7 @@ class Api(AnalyticsRoutes):
             types=body.get("include_return_message_types") or None,
             max_steps=_int(body.get("max_steps"), 50),
             include_compaction_messages=_bool(body.get("include_compaction_messages"), False),
-            context_messages=_int(h.get("x-devserver-context-messages"), cfg.context_messages),
+            context_messages=whole("x-devserver-context-messages", cfg.context_messages),
         )
 
     @api

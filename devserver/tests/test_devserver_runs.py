@@ -6,11 +6,11 @@ import asyncio
 import json
 from typing import Any
 
-from letta_widgets.devserver import script
-from letta_widgets.devserver.faults import parse_fault_spec
-from letta_widgets.devserver.runs import RunManager, RunOptions
-from letta_widgets.devserver.service import Service
-from letta_widgets.devserver.storage import Store
+from letta_devserver import script
+from letta_devserver.faults import parse_fault_spec
+from letta_devserver.runs import RunManager, RunOptions
+from letta_devserver.service import Service
+from letta_devserver.storage import Store
 
 
 def _setup() -> tuple[Service, RunManager, dict[str, Any]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from letta_widgets.devserver.failures import LLM_FAILURES, error_message, refusal
-from letta_widgets.devserver.faults import FaultSpec, FaultState, error_body, parse_fault_spec
+from letta_devserver.failures import LLM_FAILURES, error_message, refusal
+from letta_devserver.faults import FaultSpec, FaultState, error_body, parse_fault_spec
 
 
 def test_parse_items() -> None:

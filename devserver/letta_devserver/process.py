@@ -17,7 +17,7 @@ from types import TracebackType
 
 __all__ = ["READY_PREFIX", "DevServerProcess"]
 
-READY_PREFIX = "letta-widgets devserver ready at "
+READY_PREFIX = "letta-devserver ready at "
 """The line the devserver prints (followed by its base URL) when it is ready."""
 
 
@@ -54,7 +54,7 @@ class DevServerProcess:
 
     def start(self) -> DevServerProcess:
         """Start the child and wait until it prints its base URL."""
-        cmd = [self.python, "-m", "letta_widgets.devserver", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [self.python, "-m", "letta_devserver", "--host", "127.0.0.1", "--port", "0"]
         cmd += self.args
         env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         t0 = time.perf_counter()
