@@ -1,24 +1,27 @@
 """The devserver's scripted agent: a deterministic "brain" with no I/O.
 
-Given one conversation's earlier messages, the memory compiled into that
-conversation's system message and the new user text, :func:`plan` returns the
-next step (a thought plus either an answer or a tool call); after a tool ran,
-:func:`follow_up` returns the closing step. The server (``runs.py``) executes the
-tool calls and streams the steps. The project's stub LLM for the real server
-(``tests/real/stub_llm.py``) loads this file BY PATH and uses ``Context``, ``Step``,
-``ToolCall``, ``plan``, ``follow_up`` and ``parse_memory``: keep it standard-library only,
-with no imports from the package, and keep that API stable.
+Given one conversation's earlier messages, the memory compiled into that conversation's
+system message and the new user text, :func:`plan` returns the next step (a thought plus
+either an answer or a tool call); after a tool ran, :func:`follow_up` returns the closing
+step. The server (``runs.py``) executes the tool calls and streams the steps. The stub LLM of
+the real-server tier (``tests/real/stub_llm.py``) imports this module (``letta_devserver.script``)
+and uses ``Context``, ``Step``, ``ToolCall``, ``plan``, ``follow_up`` and ``parse_memory``: keep
+it standard-library only (with :mod:`.facts`, what it understands people to say) and keep that
+API stable. The package README documents the grammar with examples.
 
 Grammar (first match wins; case-insensitive):
 
 ``call:<tool> {json}``
     Call ``<tool>`` (if the agent has it) with the JSON object as arguments, as the
     real-letta stub LLM does; the closing answer is ``Done: <result prefix>``.
-``remember that X`` / ``please remember X`` / ``remember: X``
-    ``memory_insert(label="human", new_string=<X in the third person>)``.
 ``update your memory: A is now B``
     ``memory_replace`` of the sentence about A in the block that mentions it
     (``memory_insert`` when no block mentions it).
+``remember that X`` / ``please remember X`` / ``update your core memory to note that X`` /
+``save to your memory that X``
+    ``memory_insert``: into ``human`` (in the third person) when X is about the user ("I …",
+    "my …"), else into the first of ``project``, ``notes``, ``facts``, ``world``,
+    ``knowledge``, ``persona`` the agent has ("The project deadline is Friday.").
 ``replace A with B in memory``
     ``memory_replace(label=<block containing A, else human>, old_string=A, new_string=B)``.
 ``search X`` / ``search for X`` / ``search the conversation for X``
@@ -26,18 +29,20 @@ Grammar (first match wins; case-insensitive):
 ``send an email to ADDRESS [about|saying SUBJECT]``
     ``send_email(to, subject, body)``: needs approval; the run stops with
     ``requires_approval`` until the client approves or denies it.
-facts: ``my name is X``, ``call me X``, ``I live in X``, ``I work at|for X``,
-``I work as a X``, ``I am N years old``, ``my favourite colour is X``, ``my X is Y``
-    acknowledged; remembered from this conversation's own messages only (a fact stated in
-    ``remember that …`` counts too: the agent sees its own conversation). British and
-    American spellings are the same key (favourite colour = favorite color).
-questions: ``what is my name?``, ``who am I?``, ``where do I live?``,
-``where do I work?``, ``how old am I?``, ``what is my favourite colour?``, ``what is my X?``
-    answered from this conversation's earlier user messages, else from the
-    compiled memory (``The human's name is Ada.``), else "you haven't told me".
-``what do you remember about me?`` / ``what do you know about me?`` / ``what is in your memory?``
-    the ``human`` block as compiled into this conversation's system message, with the
-    facts stated in this conversation replacing what the block says about the same thing.
+statements (:mod:`.facts`): ``my name is X``, ``I'm X``, ``I love Y``, ``my X is called Y``,
+``my X is Y``, ``the X is Y``, ``note that …`` (several per message, joined by "and")
+    acknowledged; recalled in this conversation only (a fork carries them: it carries the
+    history). British and American spellings are one key.
+questions: ``what is my X``, ``what's my name and favorite food``, ``what is my dog called``,
+``who am I``, ``where do I live``, ``what is the X``, ``when is the X``, ``what did I say about X``
+    answered from this conversation's statements (latest wins), else from the compiled
+    memory ("According to my memory, …"), else "I don't know … yet".
+``… according to your memory`` / ``… in your memory``
+    answered from the compiled memory only (and this conversation's own memory edits); a
+    conversation compiled before another one edited the blocks says so until a recompile.
+``what do you remember about me?`` / ``what is in your memory?``
+    the ``human`` block (with this conversation's own edits), a fact restated here replacing
+    what the block says about the same thing.
 ``what can you do?`` (also after a greeting)
     what the agent can do, with an example prompt for each.
 ``hi`` / ``hello`` / ``hey``
@@ -51,7 +56,7 @@ text containing ``pause:N``
     the LLM call takes N more seconds (at most 120) before the step's first token
     (keepalive pings); the rest of the text is answered as usual.
 anything else
-    ``You said: "<text>". ...`` (the text verbatim).
+    one of a few helpful replies (chosen by a stable hash of the text), never an echo.
 
 Every step starts with a short reasoning (the server sends it as a
 ``reasoning_message`` before the tool call or answer).
@@ -62,9 +67,12 @@ from __future__ import annotations
 import ast
 import json
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from . import facts
 
 __all__ = [
     "APPROVAL_TOOLS",
@@ -74,6 +82,7 @@ __all__ = [
     "ToolCall",
     "count_tokens",
     "extract_facts",
+    "fact_sentence",
     "follow_up",
     "format_search_results",
     "is_llm_failure",
@@ -246,92 +255,14 @@ def parse_search_results(result: str) -> list[dict[str, Any]]:
     return list(data.get("results", [])) if isinstance(data, dict) else []
 
 
-# --------------------------------------------------------------------------- facts
-
-_VALUE = r"([^.,!?;\n]+?)(?=\s+(?:and|but|so|because|which)\b|[.,!?;\n]|$)"
-"""A fact's value: up to punctuation or a conjunction."""
-
-_FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("name", re.compile(r"\bmy name is ([A-Za-z][\w'-]*(?-i: [A-Z][\w'-]*)?)", re.I)),
-    ("name", re.compile(r"\bcall me ([A-Za-z][\w'-]*)", re.I)),
-    ("home", re.compile(r"\bI live in " + _VALUE, re.I)),
-    ("workplace", re.compile(r"\bI work (?:at|for) " + _VALUE, re.I)),
-    ("job", re.compile(r"\bI work as (?:an? )?" + _VALUE, re.I)),
-    ("age", re.compile(r"\bI(?: am|'m) (\d{1,3}) years? old", re.I)),
-]
-_MY_X_IS_Y = re.compile(r"\bmy ((?:favou?rite )?[a-z][a-z ]{1,30}?) is (?!now\b)" + _VALUE, re.I)
-
-
-def _norm_key(key: str) -> str:
-    key = key.lower().strip()
-    key = re.sub(r"\bfavorite\b", "favourite", key)
-    key = re.sub(r"\bcolor\b", "colour", key)
-    return key
-
-
 def extract_facts(history: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Facts the user stated in these messages (latest statement wins)."""
-    facts: dict[str, str] = {}
-    for role, text in history:
-        if role != "user" or not text or text.lstrip().lower().startswith("call:"):
-            continue
-        if re.match(r"\s*(?:please\s+)?(?:update your memory|replace)\b", text, re.I):
-            continue  # edits of memory, not statements ("remember that my X is Y" is one)
-        for m in _MY_X_IS_Y.finditer(text):
-            key = _norm_key(m.group(1))
-            if key != "name":
-                facts[key] = m.group(2).strip()
-        for key, pat in _FACT_PATTERNS:
-            m = pat.search(text)
-            if m:
-                facts[key] = m.group(1).strip()
-    return facts
+    """Facts the user stated in these messages (latest statement wins; see :mod:`.facts`)."""
+    return facts.facts_in(history)
 
 
-def _memory_fact(memory: Mapping[str, str], key: str) -> str | None:
-    human = memory.get("human", "")
-    probes = {
-        "name": r"name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*)?)",
-        "home": r"lives? in ([^.,\n]+)",
-        "workplace": r"works? (?:at|for) ([^.,\n]+)",
-        "job": r"works? as (?:an? )?([^.,\n]+)",
-        "age": r"(\d{1,3}) years? old",
-    }
-    pat = probes.get(key) or rf"{_spellings(key)} is ([^.,\n]+)"
-    m = re.search(pat, human, re.I)
-    return m.group(1).strip() if m else None
-
-
-def _spellings(key: str) -> str:
-    """A pattern for ``key`` in British or American spelling (favourite colour / favorite color)."""
-    pattern = re.escape(key)
-    pattern = re.sub(r"favourite", "favou?rite", pattern)
-    return re.sub(r"colour", "colou?r", pattern)
-
-
-_QUESTIONS: list[tuple[str, re.Pattern[str], str]] = [
-    (
-        "name",
-        re.compile(r"\b(?:what(?:'s| is) my name|who am i|do you know my name)\b", re.I),
-        "Your name is {v}.",
-    ),
-    ("home", re.compile(r"\bwhere do i live\b", re.I), "You live in {v}."),
-    ("workplace", re.compile(r"\bwhere do i work\b", re.I), "You work at {v}."),
-    (
-        "job",
-        re.compile(r"\bwhat(?:'s| is) my job\b|\bwhat do i do for a living\b", re.I),
-        "You work as {v}.",
-    ),
-    ("age", re.compile(r"\bhow old am i\b", re.I), "You are {v} years old."),
-]
-_WHAT_IS_MY = re.compile(r"\bwhat(?:'s| is| are) my ([a-z][a-z ]{1,30}?)\s*\??$", re.I)
-_KEY_WORDS = {
-    "name": "name",
-    "home": "home town",
-    "workplace": "workplace",
-    "job": "job",
-    "age": "age",
-}
+def fact_sentence(key: str, value: str) -> str:
+    """A fact as the user would state it (a compaction summary keeps facts this way)."""
+    return facts.sentence(key, value)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -413,18 +344,6 @@ def _plan(ctx: Context, user_text: str) -> Step:
             tool_call=ToolCall(name, _fill(ctx, name, overrides)),
         )
 
-    m = re.match(
-        r"(?:please\s+|can you\s+|could you\s+)?remember(?:\s+that)?\s*[:,]?\s+(.+)",
-        text,
-        re.I | re.S,
-    )
-    if m and "memory_insert" in ctx.tools:
-        fact = _third_person(m.group(1))
-        return Step(
-            reasoning="The user wants me to remember something; I'll add it to my memory.",
-            tool_call=ToolCall("memory_insert", {"label": "human", "new_string": fact}),
-        )
-
     m = re.search(r"update your memory\s*[:,]?\s*(.+?)\s+(?:is|are) now\s+(.+?)[.!]?$", text, re.I)
     if m and "memory_replace" in ctx.tools:
         subject, new_value = m.group(1).strip(), m.group(2).strip()
@@ -445,6 +364,16 @@ def _plan(ctx: Context, user_text: str) -> Step:
         return Step(
             reasoning="My memory has nothing about that yet; I'll insert it as a new fact.",
             tool_call=ToolCall("memory_insert", {"label": "human", "new_string": new_sentence}),
+        )
+
+    m = _MEMORY_REQUEST.match(text)
+    if m and "memory_insert" in ctx.tools:
+        label, line = _memory_line(ctx, m.group(1))
+        where = "about the user" if label == "human" else "not about the user"
+        return Step(
+            reasoning=f"The user wants me to remember something {where}; I'll add it to my "
+            f"{label} memory block.",
+            tool_call=ToolCall("memory_insert", {"label": label, "new_string": line}),
         )
 
     m = re.search(
@@ -493,8 +422,52 @@ def _plan(ctx: Context, user_text: str) -> Step:
     return _answer(ctx, text, low)
 
 
+_MEMORY_REQUEST = re.compile(
+    r"\s*(?:(?:please|can you|could you)\s+)?"
+    r"(?:update (?:your )?(?:core )?memory (?:to (?:note|say|record|remember)|with)"
+    r"|(?:save|add|write|note) (?:it )?(?:to|in|into) (?:your )?(?:core )?memory"
+    r"|remember)(?:\s+that)?\s*[:,]?\s+(.+)",
+    re.I | re.S,
+)
+"""A request to write to memory: "remember that …", "please remember …", "update your core
+memory to note that …", "save to your memory that …"."""
+_ACCORDING = re.compile(
+    r"\baccording to (?:your|my) memory\b|\bin your (?:core )?memory\b|\bfrom (?:your )?memory\b"
+    r"|\bwhat does your memory say about\b",
+    re.I,
+)
+_WORLD_BLOCKS = ("project", "projects", "notes", "facts", "world", "knowledge", "persona")
+"""Where a fact that is not about the user goes: the first of these the agent has."""
+
+
+def _memory_line(ctx: Context, said: str) -> tuple[str, str]:
+    """(block label, the line to insert) for something the user asked me to remember."""
+    said = said.strip().rstrip(".!")
+    if facts.about_user(said) or not ctx.memory:
+        return "human", _third_person(said)
+    label = next((b for b in _WORLD_BLOCKS if b in ctx.memory), "human")
+    return label, said[:1].upper() + said[1:] + "."
+
+
+def _own_lines(history: Sequence[tuple[str, str]], label: str = r"[\w/-]+") -> list[str]:
+    """Memory lines this conversation's own tool calls wrote (it sees its calls, as on the
+    real server: the edits are in its history, not in its compiled system message)."""
+    return [
+        m.group(1)
+        for role, t in history
+        if role == "assistant"
+        for m in re.finditer(rf"I saved to my {label} memory: (.+)$", t or "", re.M)
+    ]
+
+
+def _own_edits(history: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The facts in :func:`_own_lines`."""
+    lines = "\n".join(_own_lines(history))
+    return facts.memory_facts({"human": lines, "notes": lines})
+
+
 def _answer(ctx: Context, text: str, low: str) -> Step:
-    facts = extract_facts(ctx.history)
+    said = extract_facts(ctx.history)
 
     if is_slow(text):
         return Step(
@@ -507,38 +480,26 @@ def _answer(ctx: Context, text: str, low: str) -> Step:
         return Step(
             reasoning="The user asks what I remember; I'll read my human memory block and "
             "what they told me here (what they said here wins).",
-            text=_what_i_remember(ctx.memory.get("human", ""), facts),
+            text=_what_i_remember(
+                "\n".join([ctx.memory.get("human", ""), *_own_lines(ctx.history, "human")]), said
+            ),
         )
 
-    for key, pat, template in _QUESTIONS:
-        if pat.search(text):
-            return _fact_answer(ctx, facts, key, template)
-    m = _WHAT_IS_MY.search(text)
-    if m:
-        key = _norm_key(m.group(1))
-        return _fact_answer(ctx, facts, key, "Your " + key + " is {v}.")
+    asked = facts.asked_keys(text)
+    if asked is not None:
+        kind, keys = asked
+        if kind == "about":
+            return _said_about(ctx, keys[0], said)
+        if _ACCORDING.search(text):
+            return _from_memory(ctx, keys)
+        return _fact_answer(ctx, said, keys)
 
-    stated = extract_facts([("user", text)])
+    stated = facts.statement_of(text)
     if stated:
-        replies = []
-        for key, value in stated.items():
-            replies.append(
-                {
-                    "name": f"Nice to meet you, {value}!",
-                    "home": f"{value} — lovely, I'll keep that in mind.",
-                    "workplace": f"Working at {value} sounds interesting!",
-                    "job": f"Being {value} sounds interesting!",
-                    "age": f"Got it, you are {value}.",
-                }.get(key, f"Noted: your {key} is {value}.")
-            )
-        words = " and ".join(_KEY_WORDS.get(k, k) for k in stated)
-        return Step(
-            reasoning=f"The user told me their {words}; I'll acknowledge it.",
-            text=" ".join(replies),
-        )
+        return _acknowledge(stated)
 
     if re.search(r"\bwhat (?:can|could) you do\b|\bwhat are you able to do\b|\bhelp me\b", low):
-        name = facts.get("name") or _memory_fact(ctx.memory, "name")
+        name = said.get("name") or facts.memory_facts(ctx.memory).get("name")
         hello = f"Hello, {name}! " if name else "Hello! "
         greeted = re.match(r"(?:hi|hello|hey)\b", low) is not None
         return Step(
@@ -547,37 +508,183 @@ def _answer(ctx: Context, text: str, low: str) -> Step:
         )
 
     if re.match(r"(?:hi|hello|hey|good (?:morning|afternoon|evening))\b", low):
-        name = facts.get("name") or _memory_fact(ctx.memory, "name")
+        name = said.get("name") or facts.memory_facts(ctx.memory).get("name")
         greet = f"Hello, {name}!" if name else "Hello!"
         return Step(
             reasoning="The user greeted me; I'll greet them back.",
             text=f"{greet} How can I help you today?",
         )
 
+    reasoning, reply = _OPEN_REPLIES[zlib.crc32(low.encode()) % len(_OPEN_REPLIES)]
+    return Step(reasoning=reasoning, text=reply)
+
+
+_OPEN_REPLIES = (
+    (
+        "Nothing here to remember or look up; I'll say what I can do.",
+        'I can keep facts you tell me ("my name is …", "the deadline is …"), answer questions '
+        'about them, update my memory ("remember that …") and search our conversation.',
+    ),
+    (
+        "The user shared something without a fact or a question I can answer; I'll ask.",
+        "Tell me more. If it's something I should keep, say \"remember that …\" and I'll save "
+        "it to my memory.",
+    ),
+    (
+        "No question or fact I recognise; I'll offer what I can help with.",
+        "I see. Would you like me to remember something, look something up in our "
+        "conversation, or update my memory?",
+    ),
+    (
+        "This doesn't ask me anything I can look up; I'll answer briefly and offer help.",
+        'Understood. Ask me "what can you do?" for examples of what I can help with.',
+    ),
+)
+"""Replies to text the grammar does not cover (picked by a stable hash of the text)."""
+
+
+def _acknowledge(stated: Mapping[str, str]) -> Step:
+    replies = []
+    for key, value in stated.items():
+        if key == "favourite food" and "likes" in stated:
+            continue
+        replies.append(
+            {
+                "name": f"Nice to meet you, {value}!",
+                "home": f"{value} — lovely, I'll keep that in mind.",
+                "workplace": f"Working at {value} sounds interesting!",
+                "job": f"Being {value} sounds interesting!",
+                "age": f"Got it, you are {value}.",
+                "likes": f"Good to know that you love {value}.",
+            }.get(key, f"Noted: {facts.phrase(key, value)}.")
+        )
+    told = " and ".join(_word(k) for k in stated if k != "favourite food" or "likes" not in stated)
     return Step(
-        reasoning="Nothing to look up or remember here; I'll reply directly.",
-        text=f'You said: "{text}". I can remember facts you tell me, search this conversation, '
-        "or update my memory.",
+        reasoning=f"The user told me {told}; I'll acknowledge it.",
+        text=" ".join(replies),
     )
 
 
-def _what_i_remember(human: str, facts: Mapping[str, str]) -> str:
+def _word(key: str) -> str:
+    """How reasoning names a fact's key (``their name``, ``the project deadline``)."""
+    words = {"home": "their home town", "self": "what they are", "likes": "what they love"}
+    if key in words:
+        return words[key]
+    if key.startswith("the "):
+        return key
+    if key.endswith(" name"):
+        return f"their {key[: -len(' name')]}'s name"
+    return f"their {key}"
+
+
+def _join(clauses: Sequence[str]) -> str:
+    text = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+    return text[:1].upper() + text[1:] + "."
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _fact_answer(ctx: Context, said: Mapping[str, str], keys: Sequence[str]) -> Step:
+    """Answer from this conversation's statements, else from the compiled memory."""
+    memory = facts.memory_facts(ctx.memory)
+    here, remembered, unknown = [], [], []
+    for key in keys:
+        value = facts.lookup(key, said)
+        if value is not None:
+            here.append(facts.phrase(key if key in said else f"{key} name", value))
+            continue
+        value = facts.lookup(key, memory)
+        if value is not None:
+            remembered.append(facts.phrase(key if key in memory else f"{key} name", value))
+        else:
+            unknown.append(key)
+    parts = []
+    if here:
+        parts.append(_join(here))
+    if remembered:
+        parts.append("According to my memory, " + _lower_first(_join(remembered)))
+    if unknown:
+        parts.append(_unknown(unknown))
+    sources = []
+    if here:
+        sources.append("they told me in this conversation")
+    if remembered:
+        sources.append("my memory has")
+    reasoning = (
+        f"The user asks about {', '.join(_word(k) for k in keys)}: "
+        + ("; ".join(sources) if sources else "I don't know it")
+        + "."
+    )
+    return Step(reasoning=reasoning, text=" ".join(parts))
+
+
+def _unknown(keys: Sequence[str]) -> str:
+    what = " or ".join(
+        k
+        if k.startswith("the ")
+        else f"your {k[: -len(' name')]}'s name"
+        if k.endswith(" name")
+        else f"your {_word(k).removeprefix('their ')}"
+        for k in keys
+    )
+    return f"I don't know {what} yet — you haven't told me."
+
+
+def _from_memory(ctx: Context, keys: Sequence[str]) -> Step:
+    """Answer from the memory compiled into this conversation (and its own edits) only."""
+    memory = {**facts.memory_facts(ctx.memory), **_own_edits(ctx.history)}
+    found = [(k, facts.lookup(k, memory)) for k in keys]
+    known = [facts.phrase(k if k in memory else f"{k} name", v) for k, v in found if v]
+    missing = [k for k, v in found if not v]
+    parts = []
+    if known:
+        parts.append("According to my memory, " + _lower_first(_join(known)))
+    if missing:
+        what = ", ".join(k if k.startswith("the ") else f"your {k}" for k in missing)
+        parts.append(
+            f"My memory has nothing about {what}. (If it was saved in another conversation, "
+            "this one sees it after a recompile.)"
+        )
+    return Step(
+        reasoning="The user asks what my memory says, so I'll answer from my memory blocks "
+        "only, not from this conversation.",
+        text=" ".join(parts),
+    )
+
+
+def _said_about(ctx: Context, topic: str, said: Mapping[str, str]) -> Step:
+    found = facts.about(topic, ctx.history, said)
+    if not found:
+        return Step(
+            reasoning=f"The user asks what they said about {topic}; nothing here mentions it.",
+            text=f"You haven't said anything about {topic} in this conversation.",
+        )
+    return Step(
+        reasoning=f"The user asks what they said about {topic}; I'll quote it.",
+        text=f"About {topic}, you told me: " + "; ".join(found) + ".",
+    )
+
+
+def _what_i_remember(human: str, said: Mapping[str, str]) -> str:
     """The memory block and this conversation's facts as one account: a fact the user
     stated here replaces what the (older) memory says about the same thing."""
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", human or "") if s.strip()]
+    memory = facts.memory_facts({"human": human})
     corrected: list[str] = []
-    for key, value in facts.items():
-        old = _memory_fact({"human": human}, key)
+    for key, value in said.items():
+        old = memory.get(key)
         if old and old.lower() != value.lower():
-            corrected.append(f"your {_KEY_WORDS.get(key, key)} is {value} (my memory said {old})")
+            corrected.append(f"{facts.phrase(key, value)} (my memory said {old})")
             sentences = [s for s in sentences if old not in s]
     new = [
-        f"your {_KEY_WORDS.get(k, k)} is {v}"
-        for k, v in facts.items()
-        if not _memory_fact({"human": human}, k)
+        facts.phrase(k, v)
+        for k, v in said.items()
+        if k not in memory and not (k == "favourite food" and said.get("likes") == v)
     ]
     parts = [f"My memory about you says: {' '.join(sentences)}"] if sentences else []
-    if not parts and not facts:
+    if not parts and not said:
         return "My memory about you is empty."
     told = corrected + new
     if told:
@@ -591,27 +698,6 @@ _CAPABILITIES = (
     'city is now Rome"), search our conversation ("search for tea"), and draft an email '
     'for you to approve ("send an email to bob@example.com about the report").'
 )
-
-
-def _fact_answer(ctx: Context, facts: Mapping[str, str], key: str, template: str) -> Step:
-    word = _KEY_WORDS.get(key, key)
-    if key in facts:
-        return Step(
-            reasoning=f"The user told me their {word} earlier in this conversation.",
-            text=template.format(v=facts[key]),
-        )
-    from_memory = _memory_fact(ctx.memory, key)
-    if from_memory:
-        return Step(
-            reasoning=f"This conversation doesn't mention their {word}, but my memory does.",
-            text="According to my memory, "
-            + template.format(v=from_memory)[0].lower()
-            + template.format(v=from_memory)[1:],
-        )
-    return Step(
-        reasoning=f"I don't know the user's {word}; I should say so.",
-        text=f"I don't know your {word} yet — you haven't told me in this conversation.",
-    )
 
 
 def follow_up(ctx: Context, user_text: str, call: ToolCall, result: str, status: str) -> Step:

@@ -606,7 +606,7 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
         "Hi there!",
         "My name is Grace and I live in Arlington.",
         "My favourite colour is green.",
-        "What is my name?",
+        "What's my name and favorite color?",
         "Remember that I prefer examples in Python.",
         "What do you remember about me?",
         "Search for colour",

@@ -1,6 +1,7 @@
 """JSON shapes: stored messages -> Letta messages, agents, blocks, conversations, usage.
 
-Field sets and order follow what the real server sends (``shared/letta-shapes``).
+Field sets and order follow what the real server sends (recorded in
+``tests/fixtures/letta-shapes`` of this repository).
 """
 
 from __future__ import annotations

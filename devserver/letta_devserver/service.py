@@ -505,7 +505,7 @@ def _summarize(evicted: Sequence[StoredMessage]) -> tuple[str, str]:
     )
     if facts:
         summary += ". Facts the user stated: " + "; ".join(f"{k}: {v}" for k, v in facts.items())
-    return summary, " ".join(f"my {k} is {v}." for k, v in facts.items())
+    return summary, " ".join(script.fact_sentence(k, v) for k, v in facts.items())
 
 
 def _context_tokens(msgs: Sequence[StoredMessage]) -> int:

@@ -1,4 +1,4 @@
-"""SSE framing exactly as the real server writes it (shared/letta-shapes/raw_sse_*.json)."""
+"""SSE framing exactly as the real server writes it (tests/fixtures/letta-shapes/raw_sse_*)."""
 
 from __future__ import annotations
 
