@@ -15,14 +15,19 @@ Statements (in the user's words, or after "remember that" / "note that"):
 ``I'm a data scientist``                 ``self`` (what you are)
 ``I live in Paris``, ``I'm from Paris``  ``home``
 ``I work at|for Acme``                   ``workplace``
-``I work as a nurse``                    ``job``
-``I love|like|enjoy pizza``              ``likes`` (and ``favourite food`` for a food)
-``my dog is called Rex``                 ``dog name`` (also ``is named``, ``my dog's name is``)
+``I work as a nurse``                    ``job`` (``a nurse``)
+``I like|enjoy pizza``                   ``likes`` (and ``favourite food`` for a food)
+``I love|adore pizza``                   ``loves`` (the same)
+``my dog is called Rex``                 ``dog name`` (also ``is named``, ``my dog's name is``,
+                                         ``I have a dog called Rex``)
 ``my favourite colour is blue``          ``favourite colour`` (any ``my X is Y``)
 ``the project deadline is Friday``       ``the project deadline`` (``the|our X is Y``)
 ======================================  ====================================
 
 Several facts in one message join with "and" or commas: "My name is Alice and I love pizza."
+Likes add up over a conversation ("I love pizza", later "I love sushi": ``pizza and sushi``);
+any other key takes its latest statement. A value drops a trailing "now", "too", "as well"
+("I live in Rome now": ``Rome``). "I'm Alice" is a name; "I'm tired", "I'm British" are not.
 """
 
 from __future__ import annotations
@@ -92,10 +97,13 @@ _STATEMENTS: list[tuple[str, re.Pattern[str]]] = [
     ("home", re.compile(r"\bI live in " + _VALUE, re.I)),
     ("home", re.compile(r"\bI(?: am|'m) from " + _VALUE, re.I)),
     ("workplace", re.compile(r"\bI work (?:at|for) " + _VALUE, re.I)),
-    ("job", re.compile(r"\bI work as (?:an? )?" + _VALUE, re.I)),
+    ("job", re.compile(r"\bI work as " + _VALUE, re.I)),
     ("self", re.compile(r"\bI(?: am|'m) (an? " + _VALUE[1:], re.I)),
-    ("likes", re.compile(r"\bI (?:really )?(?:love|like|enjoy|adore) " + _VALUE, re.I)),
+    ("likes", re.compile(r"\bI (?:really )?(?:like|enjoy) " + _VALUE, re.I)),
+    ("loves", re.compile(r"\bI (?:really )?(?:love|adore) " + _VALUE, re.I)),
 ]
+_HAVE_CALLED = re.compile(r"\bI have an? ([a-z]+) (?:called|named) ([A-Z][\w'-]*)", re.I)
+"""``I have a dog called Rex``: the dog's name."""
 _NAME_IS = re.compile(r"\bI(?: am|'m) ((?-i:[A-Z])[a-z'-]+)(?=\s*(?:[.!,;]|$|\s+and\b))", re.I)
 _CALLED = re.compile(
     r"\bmy ([a-z][a-z ]{0,30}?)(?:'s name is| is called| is named) ([A-Z][\w'-]*)", re.I
@@ -137,8 +145,44 @@ _NOT_NAMES = frozenset(
         "lost",
         "bored",
         "home",
+        "vegan",
+        "vegetarian",
+        "american",
+        "australian",
+        "austrian",
+        "belgian",
+        "brazilian",
+        "british",
+        "canadian",
+        "chinese",
+        "danish",
+        "dutch",
+        "english",
+        "finnish",
+        "french",
+        "german",
+        "greek",
+        "indian",
+        "irish",
+        "italian",
+        "japanese",
+        "korean",
+        "mexican",
+        "norwegian",
+        "polish",
+        "portuguese",
+        "russian",
+        "scottish",
+        "spanish",
+        "swedish",
+        "swiss",
+        "turkish",
+        "welsh",
     ]
 )
+"""Capitalised words after "I'm" that are no name (moods, nationalities, diets)."""
+_LIKES = ("likes", "loves")
+"""Keys that add up over a conversation instead of replacing each other."""
 
 
 def norm_key(key: str) -> str:
@@ -151,7 +195,13 @@ def norm_key(key: str) -> str:
 
 
 def _clean(value: str) -> str:
-    return value.strip().strip("\"'").strip()
+    value = value.strip().strip("\"'").strip()
+    return re.sub(
+        r"(?:\s+(?:now|too|as well|also|these days|nowadays|anymore))+$",
+        "",
+        value,
+        flags=re.I,
+    )
 
 
 def statement_of(text: str) -> dict[str, str]:
@@ -168,6 +218,8 @@ def statement_of(text: str) -> dict[str, str]:
     for m in _CALLED.finditer(text):
         out[norm_key(m.group(1)) + " name"] = _clean(m.group(2))
         out.pop(norm_key(m.group(1)), None)  # "my dog is called Rex" is not "my dog is called"
+    for m in _HAVE_CALLED.finditer(text):
+        out[norm_key(m.group(1)) + " name"] = _clean(m.group(2))
     for key, pattern in _STATEMENTS:
         m = pattern.search(text)
         if m:
@@ -175,7 +227,7 @@ def statement_of(text: str) -> dict[str, str]:
     m = _NAME_IS.search(text)
     if m and m.group(1).lower() not in _NOT_NAMES and "name" not in out:
         out["name"] = m.group(1)
-    likes = out.get("likes", "")
+    likes = out.get("loves") or out.get("likes") or ""
     food = next((w for w in re.findall(r"[a-z]+(?: cream)?", likes.lower()) if w in FOODS), None)
     if food and "favourite food" not in out:
         out["favourite food"] = likes
@@ -190,7 +242,11 @@ def facts_in(history: Iterable[tuple[str, str]]) -> dict[str, str]:
             continue
         if re.match(r"\s*(?:please\s+)?(?:update your memory\s*:|replace\b)", text or "", re.I):
             continue  # edits of memory ("A is now B"), not statements
-        facts.update(statement_of(text or ""))
+        for key, value in statement_of(text or "").items():
+            old = facts.get(key)
+            if key in _LIKES and old and value.lower() not in old.lower():
+                value = f"{old} and {value}"  # likes add up
+            facts[key] = value
     return facts
 
 
@@ -202,7 +258,8 @@ def phrase(key: str, value: str) -> str:
         "workplace": "you work at {v}",
         "job": "you work as {v}",
         "age": "you are {v} years old",
-        "likes": "you love {v}",
+        "likes": "you like {v}",
+        "loves": "you love {v}",
         "self": "you are {v}",
     }
     if key in fixed:
@@ -223,7 +280,8 @@ def sentence(key: str, value: str) -> str:
         "workplace": "I work at {v}.",
         "job": "I work as {v}.",
         "age": "I am {v} years old.",
-        "likes": "I love {v}.",
+        "likes": "I like {v}.",
+        "loves": "I love {v}.",
         "self": "I am {v}.",
     }
     if key in first:
@@ -243,9 +301,10 @@ _MEMORY_USER: list[tuple[str, re.Pattern[str]]] = [
     ("name", re.compile(r"\bname is ([A-Z][\w'-]*(?: [A-Z][\w'-]*)?)")),
     ("home", re.compile(r"\blives? in ([^.,;\n]+?)" + _MEMORY_END, re.I)),
     ("workplace", re.compile(r"\bworks? (?:at|for) ([^.,;\n]+?)" + _MEMORY_END, re.I)),
-    ("job", re.compile(r"\bworks? as (?:an? )?([^.,;\n]+?)" + _MEMORY_END, re.I)),
+    ("job", re.compile(r"\bworks? as ([^.,;\n]+?)" + _MEMORY_END, re.I)),
     ("age", re.compile(r"\b(\d{1,3}) years? old", re.I)),
-    ("likes", re.compile(r"\b(?:loves|likes|enjoys|adores) ([^.;\n]+?)" + _MEMORY_END, re.I)),
+    ("likes", re.compile(r"\b(?:likes|enjoys) ([^.;\n]+?)" + _MEMORY_END, re.I)),
+    ("loves", re.compile(r"\b(?:loves|adores) ([^.;\n]+?)" + _MEMORY_END, re.I)),
 ]
 _MEMORY_CALLED = re.compile(
     r"\b(?:human's|their|his|her) ([a-z][a-z ]{0,30}?)(?:'s name is| is called| is named) "
@@ -280,13 +339,17 @@ def memory_facts(memory: Mapping[str, str]) -> dict[str, str]:
     for m in _MEMORY_CALLED.finditer(human):
         out[norm_key(m.group(1)) + " name"] = _clean(m.group(2))
         out.pop(norm_key(m.group(1)), None)
+    for m in re.finditer(r"\bhas an? ([a-z]+) (?:called|named) ([A-Z][\w'-]*)", human, re.I):
+        out[norm_key(m.group(1)) + " name"] = _clean(m.group(2))
     for key, pattern in _MEMORY_USER:
         m = pattern.search(human)
         if m:
             out[key] = _clean(m.group(1))
-    food = re.findall(r"[a-z]+", out.get("likes", "").lower())
-    if "favourite food" not in out and any(w in FOODS for w in food):
-        out["favourite food"] = out["likes"]
+    liked = out.get("loves") or out.get("likes") or ""
+    if "favourite food" not in out and any(
+        w in FOODS for w in re.findall(r"[a-z]+", liked.lower())
+    ):
+        out["favourite food"] = liked
     return out
 
 
@@ -319,7 +382,8 @@ _QUESTIONS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\bwhat did i (?:say|tell you) about (?:my |the )?" + _SUBJECT + r"\s*\??$", re.I
+            r"\bwhat did i (?:say|tell you) about (?:my |the )?" + _SUBJECT + r"\s*\??$",
+            re.I,
         ),
         "about",
     ),

@@ -605,8 +605,8 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
     for text in [
         "Hi there!",
         "My name is Grace and I live in Arlington.",
-        "My favourite colour is green.",
-        "What's my name and favorite color?",
+        "My favourite colour is green and I love dumplings.",
+        "What's my name and favorite food?",
         "Remember that I prefer examples in Python.",
         "What do you remember about me?",
         "Search for colour",
@@ -615,7 +615,7 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
     convs.append(c)
 
     c = conv(a1, "Refund follow-up (approved email)")
-    t = scripted_turn(svc, c, "I need a refund for order 4411.", when + 10)
+    t = scripted_turn(svc, c, "My order number is 4411 and I need a refund.", when + 10)
     t = scripted_turn(
         svc,
         c,
@@ -637,7 +637,7 @@ def seed(svc: Service, name: str = "demo") -> dict[str, Any]:
     convs.append(c)
 
     c = conv(a2, "Email the hotel (awaiting approval)")
-    t = scripted_turn(svc, c, "I live in Berlin and I want to visit Lisbon in May.", when + 10)
+    t = scripted_turn(svc, c, "I live in Berlin and my next trip is to Lisbon in May.", when + 10)
     scripted_turn(
         svc, c, "Send an email to hotel@alfama.example about a double room for May 12-15", t + 20
     )
