@@ -69,7 +69,7 @@ _LAZY: dict[str, str] = {
     "CompareView": "letta_widgets.widgets.compare",
     "ConnectionCard": "letta_widgets.widgets.connection",
     "ConversationBrowser": "letta_widgets.widgets.browser",
-    "Turn": "letta_widgets.stream",
+    "Turn": "letta_widgets.turn",
     "TurnEngine": "letta_widgets.stream",
     "Variant": "letta_widgets.widgets.compare",
     "UnknownMessageTypeWarning": "letta_widgets._messages",

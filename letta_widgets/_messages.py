@@ -22,56 +22,32 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from letta_widgets.letta.messages import (
+    KNOWN_MESSAGE_TYPES,
+    MESSAGE_TYPES,
+    ROLES,
+    SIMPLE_TEXT,
+    as_dict,
+    row_parts,
+)
+
 __all__ = [
-    "KNOWN_MESSAGE_TYPES",
-    "ROLES",
     "SCHEMA",
     "SCHEMA_DOC",
     "RowCollector",
     "UnknownMessageTypeWarning",
     "conform",
     "empty_frame",
-    "message_dict",
     "rows_from_messages",
 ]
 
-KNOWN_MESSAGE_TYPES: tuple[str, ...] = (
-    "system_message",
-    "user_message",
-    "assistant_message",
-    "reasoning_message",
-    "hidden_reasoning_message",
-    "tool_call_message",
-    "tool_return_message",
-    "approval_request_message",
-    "approval_response_message",
-    "summary_message",
-    "event_message",
-)
-"""The message types of ``letta-client`` 1.12 (``letta_client.types.agents.MessageType``)."""
-
-ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
-"""Categories of the ``role`` column."""
-
-_ROLE_OF: dict[str, str] = {
-    "system_message": "system",
-    "user_message": "user",
-    "assistant_message": "assistant",
-    "reasoning_message": "assistant",
-    "hidden_reasoning_message": "assistant",
-    "tool_call_message": "assistant",
-    "tool_return_message": "tool",
-    "approval_request_message": "assistant",
-    "approval_response_message": "user",
-    "summary_message": "system",
-    "event_message": "system",
-}
+_ROLE_OF: dict[str, str] = {name: t.role for name, t in MESSAGE_TYPES.items() if t.role is not None}
 
 _STRING = pd.StringDtype()
 _DATE = pd.DatetimeTZDtype(unit="us", tz="UTC")
@@ -128,139 +104,6 @@ _STRING_COLUMNS = [c for c, t in SCHEMA.items() if t is _STRING]
 
 class UnknownMessageTypeWarning(UserWarning):
     """A message of a type this toolkit does not know was kept as a row with its raw dict."""
-
-
-def message_dict(message: Any) -> dict[str, Any]:
-    """A Letta message as a plain JSON dict (SDK objects are dumped with their API names)."""
-    if isinstance(message, Mapping):
-        return message if isinstance(message, dict) else dict(message)
-    to_dict = getattr(message, "to_dict", None)
-    if to_dict is not None:
-        return to_dict(mode="json", use_api_names=True, exclude_unset=True)
-    dump = getattr(message, "model_dump", None)
-    if dump is not None:
-        return dump(mode="json", by_alias=True, exclude_unset=True)
-    raise TypeError(f"not a Letta message: {message!r}")
-
-
-def _content_text(content: Any) -> str | None:
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, Mapping):
-                text = part.get("text")
-                if isinstance(text, str):
-                    parts.append(text)
-                elif part.get("type") == "image":
-                    parts.append("[image]")
-        return "".join(parts)
-    return str(content)
-
-
-def _parse_args(arguments: Any) -> dict[str, Any] | None:
-    if arguments is None or arguments == "":
-        return None
-    if isinstance(arguments, dict):
-        return arguments
-    try:
-        value = json.loads(arguments)
-    except (TypeError, ValueError):
-        return {"_raw": arguments}
-    return value if isinstance(value, dict) else {"_raw": arguments}
-
-
-def _calls(m: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    calls = m.get("tool_calls")
-    if isinstance(calls, list) and calls:
-        return calls
-    if isinstance(calls, Mapping):
-        return [calls]
-    call = m.get("tool_call")
-    return [call] if isinstance(call, Mapping) else [{}]
-
-
-def _return_parts(m: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    returns = m.get("tool_returns")
-    if isinstance(returns, list) and len(returns) > 1:
-        return returns
-    # The top-level fields describe the (single) return; prefer them.
-    return [m]
-
-
-def _approval_parts(m: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    approvals = m.get("approvals")
-    if isinstance(approvals, list) and approvals:
-        return approvals
-    return [m]
-
-
-def _expand(m: Mapping[str, Any], mtype: str) -> list[tuple[Any, ...]]:
-    """(text, tool_name, tool_args, tool_call_id, tool_status) for each row of one message."""
-    if mtype in ("assistant_message", "user_message", "system_message"):
-        return [(_content_text(m.get("content")), None, None, None, None)]
-    if mtype == "reasoning_message":
-        return [(m.get("reasoning"), None, None, None, None)]
-    if mtype in ("tool_call_message", "approval_request_message"):
-        out = []
-        for call in _calls(m):
-            name = call.get("name")
-            args = call.get("arguments")
-            text = f"{name}({args or ''})" if name is not None else None
-            out.append((text, name, _parse_args(args), call.get("tool_call_id"), None))
-        return out
-    if mtype == "tool_return_message":
-        out = []
-        for part in _return_parts(m):
-            out.append(
-                (
-                    _content_text(part.get("tool_return")),
-                    m.get("name"),
-                    None,
-                    part.get("tool_call_id"),
-                    part.get("status"),
-                )
-            )
-        return out
-    if mtype == "approval_response_message":
-        out = []
-        for part in _approval_parts(m):
-            if part.get("type") == "tool":  # a client-side tool's return
-                out.append(
-                    (
-                        _content_text(part.get("tool_return")),
-                        None,
-                        None,
-                        part.get("tool_call_id"),
-                        part.get("status"),
-                    )
-                )
-                continue
-            approve = part.get("approve")
-            status = None if approve is None else ("approved" if approve else "denied")
-            reason = part.get("reason")
-            text = status if not reason else f"{status}: {reason}"
-            call_id = part.get("tool_call_id")
-            out.append((text, None, None, call_id, status))
-        return out
-    if mtype == "hidden_reasoning_message":
-        return [(m.get("hidden_reasoning"), None, None, None, None)]
-    if mtype == "summary_message":
-        return [(m.get("summary"), None, None, None, None)]
-    if mtype == "event_message":
-        data = m.get("event_data")
-        text = m.get("event_type")
-        if data:
-            text = f"{text} {json.dumps(data, default=str)}"
-        return [(text, None, None, None, None)]
-    # Unknown type: the most readable field it has.
-    for key in ("content", "text", "reasoning", "summary", "tool_return"):
-        if m.get(key) is not None:
-            return [(_content_text(m.get(key)), None, None, None, None)]
-    return [(None, None, None, None, None)]
 
 
 def empty_frame(*, include_raw: bool = False) -> pd.DataFrame:
@@ -324,10 +167,10 @@ class RowCollector:
         unknown = self.unknown
         call_names = self.call_names
         include_raw = self.include_raw
-        simple = _SIMPLE
+        simple = SIMPLE_TEXT
         seq = seq_start
         for message in messages:
-            m = message if type(message) is dict else message_dict(message)
+            m = message if type(message) is dict else as_dict(message)
             get = m.get
             mtype = get("message_type") or "unknown"
             mid = get("id")
@@ -363,7 +206,7 @@ class RowCollector:
             sender = get("sender_id")
             err = get("is_err")
             inside = mid in in_ctx
-            for text, name, targs, call_id, status in _expand(m, mtype):
+            for text, name, targs, call_id, status in row_parts(m):
                 if call_id is not None:
                     if name is None:
                         name = call_names.get(call_id)
@@ -440,13 +283,7 @@ _DENSE = (
     "is_err", "in_context",
 )  # fmt: skip
 _ROLE_CODE = {t: ROLES.index(r) for t, r in _ROLE_OF.items()}
-_SIMPLE: dict[str, Any] = {
-    "assistant_message": lambda m: _content_text(m.get("content")),
-    "user_message": lambda m: _content_text(m.get("content")),
-    "system_message": lambda m: _content_text(m.get("content")),
-    "reasoning_message": lambda m: m.get("reasoning"),
-}
-_CALL_TYPES = frozenset({"tool_call_message", "approval_request_message"})
+_CALL_TYPES = frozenset(name for name, t in MESSAGE_TYPES.items() if t.calls)
 
 
 def rows_from_messages(

@@ -8,7 +8,7 @@ what happened and what to do about it. Widgets show ``str(error)`` as it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +27,8 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "StreamInterrupted",
+    "approval_pending",
+    "run_error",
     "sdk_errors",
     "translate",
 ]
@@ -110,6 +112,51 @@ _DOWN_REMEDY = (
     "start one with `letta-devserver --seed demo` (offline, seeded with demo data) "
     "or point LETTA_BASE_URL at your server"
 )
+
+
+def approval_pending(
+    what: str, *, url: str | None = None, detail: str | None = None
+) -> ApprovalPending:
+    """The error for a message sent while a tool call of ``what`` waits for approval."""
+    return ApprovalPending(
+        f"{what} is waiting for your approval of a tool call",
+        "approve or deny it first (the Approve / Deny buttons, or "
+        "chat.approve(approve=True|False))",
+        status=409,
+        url=url,
+        detail=detail,
+    )
+
+
+def run_error(event: Mapping[str, Any], *, what: str, url: str | None = None) -> LettaWidgetsError:
+    """The error a failed run reported (an ``error_message`` event), as a typed error.
+
+    Letta Cloud adds ``error_code``, ``status_code`` and ``retryable`` to the event; they
+    become the error's ``code``, ``status`` and ``retryable`` (``None`` where absent).
+    """
+    message = str(event.get("message") or "")
+    if "waiting for approval" in message.lower():
+        # The real server refuses a message sent while a tool call awaits approval by
+        # failing the new run at once (CONFLICT inside the stream, not an HTTP 409).
+        return approval_pending(what, url=url, detail=message)
+    retryable = event.get("retryable")
+    retryable = retryable if isinstance(retryable, bool) else None
+    status = event.get("status_code")
+    code = event.get("error_code")
+    label = f"{event.get('error_type')}" + (f", {code}" if code else "")
+    if retryable is False:
+        remedy = "the server says retrying will not help; look at the message and the server log"
+    else:
+        remedy = "look at the server log; send again to retry"
+    return AgentRunError(
+        f"the agent's run failed ({label}: {message})",
+        remedy,
+        status=status if isinstance(status, int) else None,
+        url=url,
+        detail=str(event.get("detail") or "") or None,
+        code=str(code) if code else None,
+        retryable=retryable,
+    )
 
 
 def _server_message(body: object) -> str:

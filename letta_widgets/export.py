@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from letta_client import Letta
+from letta_client import AsyncLetta, Letta
 
 from letta_widgets import errors
 from letta_widgets._messages import SCHEMA, conform, rows_from_messages
-from letta_widgets.client import base_url_of
+from letta_widgets.client import base_url_of, sync_twin
 from letta_widgets.frames import (
     _context_sync,
     _fetch_sync,
@@ -141,7 +141,7 @@ def _to_arrow(frame: pd.DataFrame) -> Any:
 
 
 def export_history(
-    client: Letta,
+    client: Letta | AsyncLetta,
     path: str | os.PathLike[str],
     *,
     agent_ids: Sequence[str] | None = None,
@@ -153,7 +153,7 @@ def export_history(
     Parameters
     ----------
     client
-        A ``letta_client.Letta``.
+        A ``letta_client.Letta`` or ``AsyncLetta``.
     path
         Dataset root (created if missing).
     agent_ids
@@ -180,6 +180,7 @@ def export_history(
     _pa_mod, pq = _pa()
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
+    client = sync_twin(client)
     agents = list(agent_ids) if agent_ids is not None else _list_agents(client)
     report: list[dict[str, Any]] = []
     for agent_id in agents:

@@ -17,7 +17,7 @@ import argparse
 import shlex
 from typing import Any
 
-from letta_client import Letta
+from letta_client import AsyncLetta, Letta
 
 __all__ = ["load_ipython_extension", "parse_magic_line"]
 
@@ -63,7 +63,7 @@ def load_ipython_extension(ipython: Any) -> None:
             if not text:
                 raise ValueError("%%letta: the cell body (the message) is empty")
             client = self.shell.user_ns.get(args.client) if args.client else None
-            if args.client and not isinstance(client, Letta):
+            if args.client and not isinstance(client, Letta | AsyncLetta):
                 raise ValueError(f"%%letta --client {args.client}: no Letta client by that name")
             client = client or connect()
             if args.target.startswith("agent-"):

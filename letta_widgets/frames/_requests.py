@@ -26,11 +26,13 @@ def _list_kwargs(
     conversation_id: str, agent_id: str | None, after: str | None, limit: int, order: str = "asc"
 ) -> dict[str, Any]:
     """One page's list arguments. ``after`` pages oldest first: every server reads ascending
-    cursors the same way; newest-first cursors differ by server (:mod:`letta_widgets.paging`)."""
+    cursors the same way; newest-first cursors differ by server (:mod:`..letta.paging`)."""
     kwargs: dict[str, Any] = {"limit": limit, "order": order}
     if after is not None:
         if order != "asc":
-            raise ValueError("newest-first pages with a cursor go through letta_widgets.paging")
+            raise ValueError(
+                "newest-first pages with a cursor go through letta_widgets.letta.paging"
+            )
         kwargs["after"] = after
     if conversation_id == "default":
         kwargs["agent_id"] = agent_id

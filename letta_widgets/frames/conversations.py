@@ -8,6 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 from letta_client import AsyncLetta, Letta
 
+from letta_widgets.client import sync_twin
 from letta_widgets.frames._aio import _gather, _run_sync
 from letta_widgets.frames._paging import _new_pager
 from letta_widgets.frames._requests import (
@@ -87,7 +88,7 @@ def _conversation_rows(convs: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def conversations_frame(
-    client: Letta,
+    client: Letta | AsyncLetta,
     agent_id: str | None = None,
     *,
     archived: Literal["unarchived", "archived", "all"] = "unarchived",
@@ -123,6 +124,7 @@ def conversations_frame(
     """
     if archived not in ("unarchived", "archived", "all"):
         raise ValueError(f"archived must be 'unarchived', 'archived' or 'all', not {archived!r}")
+    client = sync_twin(client)
     convs = _archive_labelled(client, agent_id, archived=archived, search=search)
     frame = _conversation_rows(convs)
     if counts:

@@ -93,7 +93,7 @@ async def _agent_history(
 
 
 def agent_history(
-    client: Letta,
+    client: Letta | AsyncLetta,
     agent_id: str,
     *,
     conversations: Sequence[str] | None = None,

@@ -9,6 +9,7 @@ import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._messages import RowCollector, empty_frame, rows_from_messages
+from letta_widgets.client import sync_twin
 from letta_widgets.frames._aio import _scoped_async
 from letta_widgets.frames._paging import MAX_PAGE, _new_pager
 from letta_widgets.frames._requests import (
@@ -71,7 +72,7 @@ def _finish(
 
 
 def messages_frame(
-    client: Letta,
+    client: Letta | AsyncLetta,
     conversation_id: str,
     *,
     agent_id: str | None = None,
@@ -85,7 +86,7 @@ def messages_frame(
     Parameters
     ----------
     client
-        A ``letta_client.Letta`` (e.g. from :func:`letta_widgets.connect`).
+        A ``letta_client.Letta`` (e.g. from :func:`letta_widgets.connect`) or ``AsyncLetta``.
     conversation_id
         ``conv-…``, or ``"default"`` together with ``agent_id`` for an agent's default thread.
     agent_id
@@ -114,6 +115,7 @@ def messages_frame(
         names the id.
     """
     _check_order(order)
+    client = sync_twin(client)
     agent, in_context = _context_sync(client, conversation_id, agent_id)
     if limit is not None and limit <= 0:
         return empty_frame(include_raw=include_raw)

@@ -43,6 +43,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from letta_widgets.letta.messages import as_dict
+from letta_widgets.letta.messages import text_of as message_text
 from letta_widgets.render._cards import (
     compaction_label,
     compaction_summary,
@@ -57,7 +59,6 @@ from letta_widgets.render._markdown import (
     PLAIN_LIMIT,
     markdown_html,
 )
-from letta_widgets.render._text import as_dict, message_text
 
 #: The stylesheet for rendered messages (scoped under ``.lw-root``; ``--jp-*`` variables).
 CSS_PATH: Path = Path(__file__).resolve().parent.parent / "static" / "messages.css"

@@ -11,6 +11,14 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from letta_widgets.letta.messages import (
+    IMAGE_PLACEHOLDER,
+    MESSAGE_TYPES,
+    as_dict,
+    content_text,
+    tool_calls_of,
+    tool_returns_of,
+)
 from letta_widgets.render._markdown import (
     PLAIN_LIMIT,
     json_block,
@@ -18,29 +26,6 @@ from letta_widgets.render._markdown import (
     plain_block,
 )
 from letta_widgets.render._sanitize import attr, css_token, text
-from letta_widgets.render._text import (
-    IMAGE_PLACEHOLDER,
-    as_dict,
-    content_text,
-    tool_calls_of,
-    tool_returns_of,
-)
-
-_ROLE_LABELS = {
-    "user_message": "User",
-    "assistant_message": "Assistant",
-    "reasoning_message": "Reasoning",
-    "hidden_reasoning_message": "Reasoning",
-    "tool_call_message": "Tool call",
-    "tool_return_message": "Tool return",
-    "approval_request_message": "Approval requested",
-    "approval_response_message": "Approval",
-    "system_message": "System prompt",
-    "summary_message": "Summary",
-    "event_message": "Event",
-    "error_message": "Error",
-    "stop_reason": "Stopped",
-}
 
 _DATA_FIELDS = (("run_id", "data-run-id"), ("step_id", "data-step-id"))
 
@@ -255,7 +240,7 @@ def _tool_call_card(
 
 
 def _bubble(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> str:
-    label = str(m.get("name") or _ROLE_LABELS[mtype])
+    label = str(m.get("name") or MESSAGE_TYPES[mtype].label)
     err = " lw-msg--error" if m.get("is_err") else ""
     return (
         _open(m, mtype, err.strip())
@@ -299,7 +284,7 @@ def _approval_request(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) -> 
     cards = "".join(_tool_call_card(c, None, env, open_=True) for c in calls)
     return (
         _open(m, mtype, "lw-approval", approval_request_id=m.get("id"), tool_call_id=first)
-        + _head(_ROLE_LABELS[mtype], m)
+        + _head(MESSAGE_TYPES[mtype].label, m)
         + cards
         + "</div>"
     )
@@ -330,7 +315,7 @@ def _approval_response(m: Mapping[str, Any], mtype: str, env: dict[str, Any]) ->
             )
     return (
         _open(m, mtype, "lw-approval", approval_request_id=m.get("approval_request_id"))
-        + _head(_ROLE_LABELS[mtype], m)
+        + _head(MESSAGE_TYPES[mtype].label, m)
         + "".join(out)
         + "</div>"
     )

@@ -9,14 +9,6 @@ const LW_ROW_GUESS_PX = 48; // a conversation row's height until one is measured
 const LW_LIST_FALLBACK_PX = 800; // the list's height while it is not laid out
 const LW_SEEK_PAGES = 40; // list pages loaded to find a conversation selected from Python
 const LW_RPC_TIMEOUT_MS = 60000;
-const LW_TYPE_GROUPS = {
-  "": [],
-  user: ["user_message"],
-  assistant: ["assistant_message"],
-  reasoning: ["reasoning_message", "hidden_reasoning_message"],
-  tools: ["tool_call_message", "tool_return_message", "approval_request_message", "approval_response_message"],
-  system: ["system_message", "summary_message", "event_message"],
-};
 
 function lwDate(iso) {
   if (!iso) return "—";
@@ -641,7 +633,7 @@ function render({ model, el }) {
         const row = lwButton("lw-search-hit", "");
         row.dataset.conversationId = hit.conversation_id;
         row.dataset.messageId = hit.message_id || "";
-        const kind = String(hit.message_type || "message").replace(/_message$/, "");
+        const kind = hit.message_type ? lwTypeLabel(hit.message_type) : "message";
         const where = hit.conversation_id === "default" ? "default conversation" : hit.conversation_id;
         row.append(lwEl("div", "lw-search-hit-meta", `${kind} · ${lwDate(hit.date)} · ${where}`),
           lwEl("div", "lw-search-hit-text", hit.snippet || ""));
@@ -704,7 +696,7 @@ function render({ model, el }) {
     olderCursor: null, newerCursor: null, t0: 0 };
 
   function filterParams() {
-    return { text: textFilter.value.trim() || null, types: LW_TYPE_GROUPS[typeFilter.value] || [] };
+    return { text: textFilter.value.trim() || null, types: lwTypesOfGroup(typeFilter.value) };
   }
 
   function setMsgState(state, text) {
@@ -747,7 +739,7 @@ function render({ model, el }) {
     let first = true;
     for (const node of pagesBox.querySelectorAll(".lw-item")) {
       const evicted = node.classList.contains("lw-evicted");
-      const summary = node.dataset.boundary === "summary" || node.dataset.mtype === "summary_message";
+      const summary = node.dataset.boundary === "summary";
       node.classList.toggle("lw-boundary", summary);
       node.classList.toggle("lw-ctx-start", !summary && !first && prevEvicted && !evicted);
       prevEvicted = evicted;

@@ -56,7 +56,7 @@ function render({ model, el }) {
     node.classList.toggle("lw-evicted", !!item.evicted);
     if (item.evicted) node.title = "No longer in the context window (compacted away; kept in history)";
     else node.removeAttribute("title");
-    if (item.type !== "approval_request_message") return;
+    if (!item.tool_call_ids) return; // an approval request (pending or answered)
     let bar = node.querySelector(".lw-approval-actions");
     if (!item.pending) { if (bar) bar.remove(); return; }
     if (bar) return;

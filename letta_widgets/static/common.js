@@ -1,6 +1,27 @@
 // letta-widgets: front-end code shared by every widget. Concatenated in front of each
 // widget's module by letta_widgets/widgets/base.py (plain ES, no build step).
 
+// LW_MESSAGE_TYPES (name -> {label, role, kind, group, text_field, calls}) is prepended by
+// bundle() from letta_widgets/letta/messages.py: the one table of Letta's message types.
+
+/** How a card or a live line names a message type. */
+function lwTypeLabel(type) {
+  const known = LW_MESSAGE_TYPES[type];
+  return known ? known.label : String(type || "").replace(/_message$/, "").replace(/_/g, " ");
+}
+
+/** "input", "answer", "step", "context" or "stream" ("" for a type the table lacks). */
+function lwTypeKind(type) {
+  const known = LW_MESSAGE_TYPES[type];
+  return known ? known.kind : "";
+}
+
+/** The message types a filter group shows ([] for "" = every type). */
+function lwTypesOfGroup(group) {
+  if (!group) return [];
+  return Object.keys(LW_MESSAGE_TYPES).filter((name) => LW_MESSAGE_TYPES[name].group === group);
+}
+
 const LW_BLOCKED_TAGS = new Set([
   "SCRIPT", "STYLE", "IFRAME", "FRAME", "FRAMESET", "OBJECT", "EMBED", "SVG", "MATH",
   "FORM", "INPUT", "BUTTON", "TEXTAREA", "SELECT", "LINK", "META", "BASE", "TEMPLATE",
@@ -81,7 +102,7 @@ function lwLiveArea(container) {
     if (kind === "reset") { nodes.clear(); container.replaceChildren(); return; }
     if (kind === "begin") {
       const box = lwEl("div", "lw-msg lw-live lw-msg--" + op[2]);
-      const label = lwEl("div", "lw-live-label", op[2].replace(/_message$/, "").replace(/_/g, " "));
+      const label = lwEl("div", "lw-live-label", lwTypeLabel(op[2]));
       const body = lwEl("div", "lw-live-text");
       const text = document.createTextNode(op[3] || "");
       body.appendChild(text);

@@ -4,11 +4,6 @@
 // Text that came from an agent or a user is set with textContent, or parsed from HTML
 // that Python sanitized (lwSafeFragment scrubs it again).
 
-const LW_CMP_STEP_TYPES = new Set([
-  "reasoning_message", "hidden_reasoning_message", "tool_call_message", "tool_return_message",
-  "tool_exchange", "approval_request_message", "approval_response_message",
-]);
-
 function lwCmpNumber(value, digits, unit) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   const n = Number(value);
@@ -151,8 +146,8 @@ function render({ model, el }) {
       c.note.textContent = info.note || "";
       c.body.style.maxHeight = height;
       const items = info.items || [];
-      const stepItems = items.filter((it) => LW_CMP_STEP_TYPES.has(it.type));
-      const answerItems = items.filter((it) => !LW_CMP_STEP_TYPES.has(it.type) && it.type !== "user_message");
+      const stepItems = items.filter((it) => it.kind === "step");
+      const answerItems = items.filter((it) => it.kind !== "step" && it.kind !== "input");
       lwRenderItems(c.stepItems, stepItems);
       lwRenderItems(c.answerItems, answerItems);
       c.stepCount = stepItems.length;
@@ -262,7 +257,7 @@ function render({ model, el }) {
         continue;
       }
       if (kind === "begin") {
-        const area = LW_CMP_STEP_TYPES.has(rest[2]) ? "steps" : "answer";
+        const area = lwTypeKind(rest[2]) === "step" ? "steps" : "answer";
         c.live.where.set(rest[1], area);
         if (area === "steps") {
           c.steps.hidden = false;

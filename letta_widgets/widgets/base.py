@@ -23,6 +23,7 @@ import ipywidgets
 import traitlets as t
 
 from letta_widgets.errors import LettaWidgetsError, translate
+from letta_widgets.letta.messages import types_json
 
 __all__ = ["STATIC", "LettaWidget", "bundle"]
 
@@ -34,8 +35,15 @@ log = logging.getLogger("letta_widgets")
 
 @cache
 def bundle(*names: str) -> str:
-    """Concatenate static files into one ES module or stylesheet (no build step)."""
-    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+    """Concatenate static files into one ES module or stylesheet (no build step).
+
+    A module starts with ``LW_MESSAGE_TYPES``, the message-type table of
+    :mod:`letta_widgets.letta.messages` as JSON, so no .js file lists message types.
+    """
+    body = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+    if names and all(name.endswith(".js") for name in names):
+        return f"const LW_MESSAGE_TYPES = {types_json()};\n{body}"
+    return body
 
 
 class LettaWidget(anywidget.AnyWidget):

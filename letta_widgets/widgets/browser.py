@@ -47,7 +47,7 @@ import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import WorkerLoop
-from letta_widgets.client import async_twin, base_url_of
+from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
 from letta_widgets.widgets.base import LettaWidget, bundle
 from letta_widgets.widgets.browser_lineage import LineageStore
@@ -111,7 +111,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._client = client
+        self._client = sync_twin(client)
         self._aclient = async_twin(client)
         self._base_url = base_url_of(client)
         self.lineage = LineageStore(lineage_path, server=self._base_url)

@@ -16,7 +16,13 @@ from typing import Any
 from letta_client import AsyncLetta
 
 from letta_widgets.errors import InvalidRequest, NotFound, sdk_errors
-from letta_widgets.paging import cursor_key, older_messages, oldest_first, server_key
+from letta_widgets.letta.paging import (
+    cursor_key,
+    older_messages,
+    oldest_first,
+    server_key,
+    whole_groups,
+)
 from letta_widgets.render import compaction_summary, message_text
 from letta_widgets.widgets.transcript import item_key, transcript_items
 
@@ -33,36 +39,9 @@ RAW_CACHE = 3000
 RAW_JSON_LIMIT = 200_000
 """Characters of raw JSON shown in the details view."""
 DATE_CACHE = 50_000
-"""Message dates kept to check older pages against their cursor (:mod:`letta_widgets.paging`)."""
+"""Message dates kept to check older pages against their cursor (:mod:`..letta.paging`)."""
 DEFAULT = "default"
 """The id the widget uses for the agent's default conversation."""
-
-
-def _cut(page: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """Keep whole id groups of a page (in fetch order), at most ``limit`` messages.
-
-    Returns (kept, cursor for the next page in the same direction, more?). A full page
-    may end inside a group of Letta messages sharing one id (reasoning + reply): that
-    trailing group is dropped and comes again, whole, with the next page.
-    """
-    if not page:
-        return [], None, False
-    kept = page
-    more = len(page) >= limit
-    if more:
-        tail = kept[-1].get("id")
-        i = len(kept)
-        while i > 0 and kept[i - 1].get("id") == tail:
-            i -= 1
-        if i > 0:
-            kept = kept[:i]
-    if len(kept) > limit:
-        i = limit
-        while i > 0 and kept[i - 1].get("id") == kept[i].get("id"):
-            i -= 1
-        kept = kept[:i] if i > 0 else kept[:limit]
-        more = True
-    return kept, kept[-1].get("id"), more
 
 
 def _is_summary(msg: Mapping[str, Any]) -> bool:
@@ -156,7 +135,7 @@ class MessagePages:
             except NotFound:
                 self._mark_missing(cid)
                 raise
-            kept, nxt, more = _cut(page, fetch)
+            kept, nxt, more = whole_groups(page, fetch, cap=True)
             if start is None and kept:
                 start = kept[0].get("id")
             scanned += len(kept)
@@ -165,7 +144,7 @@ class MessagePages:
             if not filtered or not more or len(collected) >= PAGE_LIMIT or scanned >= SCAN_MAX:
                 break
         if len(collected) > PAGE_LIMIT:
-            collected, cursor, _ = _cut(collected, PAGE_LIMIT)
+            collected, cursor, _ = whole_groups(collected, PAGE_LIMIT, cap=True)
             more = True
         ordered = collected if newer else oldest_first(collected)
         items = self._items(ordered, in_context)
@@ -190,13 +169,16 @@ class MessagePages:
             raise InvalidRequest("no conversation is selected", "pick one in the list")
         try:
             in_context = await self._context_ids(cid)
-            older, _, more_older = _cut(
+            older, _, more_older = whole_groups(
                 await self._page(cid, newer=False, cursor=message_id, limit=PAGE_LIMIT // 2),
                 PAGE_LIMIT // 2,
+                cap=True,
             )
             start = older[0].get("id") if older else None  # the message just before it
-            newer, cursor, more_newer = _cut(
-                await self._page(cid, newer=True, cursor=start, limit=PAGE_LIMIT), PAGE_LIMIT
+            newer, cursor, more_newer = whole_groups(
+                await self._page(cid, newer=True, cursor=start, limit=PAGE_LIMIT),
+                PAGE_LIMIT,
+                cap=True,
             )
         except NotFound:
             self._mark_missing(cid)
@@ -225,7 +207,7 @@ class MessagePages:
     ) -> list[dict[str, Any]]:
         """One page from ``cursor`` (None: the newest): newer ones oldest first, else newest first.
 
-        Older pages go through :func:`letta_widgets.paging.older_messages`, which knows how
+        Older pages go through :func:`letta_widgets.letta.paging.older_messages`, which knows how
         this server reads cursors; the dates of every message seen let it check the answer.
         """
         if newer:

@@ -20,10 +20,11 @@ from typing import Any, Literal, NamedTuple
 from letta_client import AsyncLetta
 
 from letta_widgets.errors import InvalidRequest, sdk_errors, translate
+from letta_widgets.letta.paging import whole_groups
 from letta_widgets.render import message_text
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import diff_memory
-from letta_widgets.widgets.browser_messages import DEFAULT, _cut, _is_summary
+from letta_widgets.widgets.browser_messages import DEFAULT, _is_summary
 
 __all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows", "SystemInfo", "conversation_fields"]
 
@@ -291,7 +292,7 @@ class ConversationRows:
                     size //= 2
                     continue
                 raise
-            kept, cursor, more = _cut(page, size)
+            kept, cursor, more = whole_groups(page, size, cap=True)
             total += len(kept)
             if not more or cursor is None or cursor == after:
                 break

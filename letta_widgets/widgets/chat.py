@@ -18,14 +18,15 @@ import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import Job
-from letta_widgets.client import async_twin, base_url_of
+from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
-from letta_widgets.paging import older_page, oldest_first, server_key, trim_partial_group
+from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 from letta_widgets.widgets.base import bundle
 from letta_widgets.widgets.browser_memory import diff_memory
 from letta_widgets.widgets.live import TurnWidget
+from letta_widgets.widgets.outcome import Outcome
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
 
 __all__ = ["ChatCell"]
@@ -88,7 +89,7 @@ class ChatCell(TurnWidget):
         super().__init__(**kwargs)
         if not conversation_id and not agent_id:
             raise TypeError("ChatCell needs conversation_id=… or agent_id=…")
-        self._client = client
+        self._client = sync_twin(client)
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
         self._oldest: dict[str, Any] | None = None  # the oldest message shown: older pages' cursor
@@ -153,8 +154,10 @@ class ChatCell(TurnWidget):
     def recompile(self) -> None:
         """Compile the agent's current memory blocks into this conversation's system prompt
         (what the notice's Recompile button does)."""
-        with sdk_errors(base_url=self._base_url, what=self._engine._what()):
-            self._client.conversations.recompile(self.conversation_id, **self._engine._target())
+        with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
+            self._client.conversations.recompile(
+                self.conversation_id, **self._engine.ref.sdk_kwargs()
+            )
         self._check_memory()
 
     def load_older(self) -> int:
@@ -211,15 +214,15 @@ class ChatCell(TurnWidget):
         """The last ``history`` messages (synchronously, at construction)."""
         if self._history == 0:
             return
-        with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+        with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
             page = self._client.conversations.messages.list(
                 self.conversation_id,
                 limit=self._history,
                 order="desc",
-                **self._engine._target(),
+                **self._engine.ref.sdk_kwargs(),
             )
         msgs = [m.to_dict(mode="json") for m in page.items]
-        kept, _, self.has_older = trim_partial_group(msgs, self._history)
+        kept, _, self.has_older = whole_groups(msgs, self._history)
         self._oldest = kept[-1] if kept else None
         self.items = self._marked(transcript_items(oldest_first(kept), answered=self._answered))
 
@@ -265,20 +268,19 @@ class ChatCell(TurnWidget):
                 self.status_text = f"the server is retrying the model ({tries})…"
             live(turn, event)
 
-        turn: Turn | None = None
         try:
             turn = await call(listener)
-        except asyncio.CancelledError:
-            turn = self._engine.current
-            self._finish(turn, "stopped")
+        except (Exception, asyncio.CancelledError) as exc:
+            outcome = Outcome.of(self._engine, exc, base_url=self._base_url)
+            self._finish(outcome)
+            err = outcome.error
+            if err is not None:
+                self.show_error(err)
+                self.can_attach = isinstance(err, ConversationBusy) and err.status == 409
+                if err is not exc:
+                    raise err from exc
             raise
-        except LettaWidgetsError as err:
-            turn = err.turn or self._engine.current
-            self._finish(turn, "error")
-            self.show_error(err)
-            self.can_attach = isinstance(err, ConversationBusy) and err.status == 409
-            raise
-        self._finish(turn, "done")
+        self._finish(Outcome.done(turn))
         if turn.compactions:
             await self._refresh_context()
         if any(
@@ -287,8 +289,8 @@ class ChatCell(TurnWidget):
             await asyncio.to_thread(self._check_memory)
         return turn
 
-    def _finish(self, turn: Turn | None, status: str) -> None:
-        self.last_turn = turn
+    def _finish(self, outcome: Outcome) -> None:
+        turn = self.last_turn = outcome.turn
         new_items: list[dict[str, Any]] = []
         if turn is not None:
             new_items = transcript_items(turn.messages, answered=self._answered)
@@ -297,17 +299,8 @@ class ChatCell(TurnWidget):
             new_items.append(usage_item(key, turn.usage, **info))
         self.items = [*self.items, *new_items]
         self._live.push(["reset"])  # the last deltas and the reset: one message
-        reason = turn.stop_reason if turn is not None else None
-        took = f" · {turn.total_s:.1f} s" if turn is not None and turn.total_s else ""
-        if status == "done" and reason == "requires_approval":
-            self.status_text = "waiting for your approval"
-        elif status == "done":
-            self.status_text = f"done · {reason or 'end'}{took}"
-        elif status == "stopped":
-            self.status_text = f"stopped{took}"
-        else:
-            self.status_text = f"error{(' · ' + reason) if reason else ''}"
-        self.status = status  # type: ignore[assignment]
+        self.status_text = outcome.status_line()
+        self.status = outcome.status  # type: ignore[assignment]
 
     async def _older(self) -> int:
         if self._oldest is None:
@@ -318,13 +311,13 @@ class ChatCell(TurnWidget):
 
         async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
             page = await aclient.conversations.messages.list(
-                self.conversation_id, **kwargs, **self._engine._target()
+                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
             )
             return [m.to_dict(mode="json") for m in page.items]
 
         shown = {str(item["key"]).split("|", 1)[0] for item in self.items}
         try:
-            with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+            with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
                 msgs, oldest, more = await older_page(
                     list_page,
                     server_key(self._base_url, self.conversation_id),
@@ -359,7 +352,7 @@ class ChatCell(TurnWidget):
         if self.conversation_id == "default" or not self.agent_id:
             return
         try:
-            with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+            with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
                 blocks = self._client.agents.blocks.list(self.agent_id, limit=1000).items
                 first = self._client.conversations.messages.list(
                     self.conversation_id, order="asc", limit=1
@@ -393,7 +386,7 @@ class ChatCell(TurnWidget):
         """After a compaction: which shown messages the agent still sees."""
         aclient = async_twin(self._client)
         try:
-            with sdk_errors(base_url=self._base_url, what=self._engine._what()):
+            with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
                 if self.conversation_id == "default":
                     ids = (await aclient.agents.retrieve(self.agent_id)).message_ids
                 else:

@@ -45,8 +45,8 @@ from letta_client import AsyncLetta, Letta
 
 from letta_widgets import compare_stats as cs
 from letta_widgets._loop import Job, WorkerLoop
-from letta_widgets.client import async_twin, base_url_of
-from letta_widgets.errors import LettaWidgetsError, RequestTimedOut, translate
+from letta_widgets.client import async_twin, base_url_of, sync_twin
+from letta_widgets.errors import LettaWidgetsError, RequestTimedOut
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
 from letta_widgets.widgets.compare_feedback import load_feedback, save_feedback, vote_from_feedback
@@ -70,6 +70,7 @@ from letta_widgets.widgets.compare_variants import (
     variant_labels,
 )
 from letta_widgets.widgets.live import FLUSH_HZ, TurnWidget
+from letta_widgets.widgets.outcome import Outcome
 from letta_widgets.widgets.transcript import transcript_items
 
 __all__ = ["FLUSH_HZ", "CompareView", "Round", "Variant"]
@@ -131,7 +132,7 @@ class CompareView(TurnWidget):
         super().__init__(**kwargs)
         if feedback not in ("local", "server"):
             raise ValueError(f"feedback must be 'local' or 'server', not {feedback!r}")
-        self._client = client
+        self._client = sync_twin(client)
         self._base_url = base_url_of(client)
         self.timeout = timeout
         """Seconds a variant's turn may take before it is cancelled (``None``: no limit)."""
@@ -550,32 +551,24 @@ class CompareView(TurnWidget):
             listener = self._live.listener(i, when=lambda: self._shown == rnd.index)
             call = engine.run(prompt, listener=listener, **run_options(variant.spec))
             if self.timeout:
-                cell.turn = await asyncio.wait_for(call, self.timeout)
+                outcome = Outcome.done(await asyncio.wait_for(call, self.timeout))
             else:
-                cell.turn = await call
-            cell.status = "done"
-        except asyncio.CancelledError:
-            cell.turn = engine.current if engine is not None else None
-            cell.status = "stopped"
-            self._finish_cell(rnd, i)
-            raise
+                outcome = Outcome.done(await call)
         except asyncio.TimeoutError:
-            cell.turn = engine.current if engine is not None else None
-            cell.error = RequestTimedOut(
+            timed_out = RequestTimedOut(
                 f"variant {variant.label} did not finish within {self.timeout:g} s",
                 "its run was cancelled on the server; raise CompareView(timeout=...) "
                 "or check the server",
                 url=self._base_url,
             )
-            cell.status = "error"
-        except LettaWidgetsError as err:
-            cell.turn = err.turn or (engine.current if engine is not None else None)
-            cell.error = err
-            cell.status = "error"
-        except Exception as exc:  # a bug or an unexpected SDK failure: show it in the column
-            cell.turn = engine.current if engine is not None else None
-            cell.error = translate(exc, base_url=self._base_url)
-            cell.status = "error"
+            outcome = Outcome.of(engine, timed_out)
+        except (Exception, asyncio.CancelledError) as exc:  # a bug too: shown in the column
+            outcome = Outcome.of(engine, exc, base_url=self._base_url)
+            if outcome.status == "stopped":
+                cell.turn, cell.status = outcome.turn, outcome.status
+                self._finish_cell(rnd, i)
+                raise
+        cell.turn, cell.error, cell.status = outcome.turn, outcome.error, outcome.status
         self._finish_cell(rnd, i)
 
     def _finish_cell(self, rnd: Round, i: int) -> None:

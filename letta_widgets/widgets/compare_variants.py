@@ -16,7 +16,7 @@ from typing import Any
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets import compare_stats as cs
-from letta_widgets.client import async_twin, base_url_of
+from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import sdk_errors
 
 __all__ = [
@@ -228,7 +228,5 @@ def _fork_args(source: str, at: str | None, agent_id: str | None) -> dict[str, A
 
 def _call(client: Letta | AsyncLetta, fn: Callable[[Letta], Any], base_url: str, what: str) -> Any:
     """Run one SDK call with the sync client (constructors are synchronous)."""
-    if not isinstance(client, Letta):
-        raise TypeError("CompareView needs the synchronous client (lw.connect())")
     with sdk_errors(base_url=base_url, what=what):
-        return fn(client)
+        return fn(sync_twin(client))

@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import traitlets as t
-from letta_client import Letta
+from letta_client import AsyncLetta, Letta
 
-from letta_widgets.client import base_url_of, connect
+from letta_widgets.client import base_url_of, connect, sync_twin
 from letta_widgets.errors import translate
 from letta_widgets.widgets.base import STATIC, LettaWidget
 
@@ -85,8 +85,10 @@ class ConnectionCard(LettaWidget):
     )
     checked_at = t.Unicode("", help="When the last check completed (ISO 8601, UTC).").tag(sync=True)
 
-    def __init__(self, client: Letta | None = None, *, check: bool = True, **kwargs: Any) -> None:
-        self._client = client if client is not None else connect()
+    def __init__(
+        self, client: Letta | AsyncLetta | None = None, *, check: bool = True, **kwargs: Any
+    ) -> None:
+        self._client = sync_twin(client) if client is not None else connect()
         # One quick attempt per request: the card reports, it does not retry for minutes.
         self._probe = self._client.with_options(max_retries=0, timeout=_CHECK_TIMEOUT)
         super().__init__(url=_public_url(base_url_of(self._client)), **kwargs)

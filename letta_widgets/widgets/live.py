@@ -18,37 +18,16 @@ from typing import Any, TypeVar
 
 from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.errors import ConversationBusy
-from letta_widgets.render import compaction_label
-from letta_widgets.stream import AssembledMessage, Turn, TurnEvent
+from letta_widgets.turn import Turn, TurnEvent
 from letta_widgets.widgets.base import LettaWidget
-from letta_widgets.widgets.transcript import is_compaction_event
 
-__all__ = ["FLUSH_HZ", "LiveOps", "TurnWidget", "live_text"]
+__all__ = ["FLUSH_HZ", "LiveOps", "TurnWidget"]
 
 FLUSH_HZ = 25
 """Most front-end flushes per second while turns stream (all columns together): under
 the design's ~30, with room for the message that starts and the one that ends a turn."""
 
 T = TypeVar("T")
-
-_TEXT_TYPES = {
-    "assistant_message",
-    "reasoning_message",
-    "hidden_reasoning_message",
-}
-
-
-def live_text(msg: AssembledMessage) -> str:
-    """Plain text shown for a message while it streams (rendered properly at the end)."""
-    if msg.message_type in ("tool_call_message", "approval_request_message"):
-        calls = msg.to_dict().get("tool_calls") or []
-        return "\n".join(f"{c.get('name') or '…'}({c.get('arguments') or ''})" for c in calls)
-    if msg.message_type == "tool_return_message":
-        data = msg.to_dict()
-        return f"{data.get('status', '')}: {data.get('tool_return', '')}"
-    if msg.message_type == "summary_message" or is_compaction_event(msg.base):
-        return compaction_label(msg.to_dict())
-    return msg.text if msg.message_type in _TEXT_TYPES else ""
 
 
 class LiveOps:
@@ -89,11 +68,9 @@ class LiveOps:
                     return
                 self._ops.append([*head, "delta", event.index, event.text])
             elif kind == "message":
-                msg = turn._assembled[event.index or 0]
-                self._ops.append([*head, "begin", event.index, msg.message_type, live_text(msg)])
+                self._ops.append([*head, "begin", event.index, event.message_type, event.live])
             elif kind == "update":
-                msg = turn._assembled[event.index or 0]
-                self._ops.append([*head, "set", event.index, live_text(msg)])
+                self._ops.append([*head, "set", event.index, event.live])
             elif kind == "retry":  # the failed attempt's messages are gone: start over
                 self._ops.append([*head, "reset"])
             else:

@@ -1,8 +1,10 @@
 """Messages -> transcript items: the compact, already-sanitized snapshot widgets sync.
 
-An item is ``{"key", "type", "html"}`` (plus ``"pending"`` for an approval request
-that waits for an answer). ``html`` comes from :mod:`letta_widgets.render`, the one
-renderer, so it is sanitized before it is ever synced to the front-end. A tool call
+An item is ``{"key", "type", "kind", "html"}`` (``kind``: the type's kind in
+:data:`letta_widgets.letta.messages.MESSAGE_TYPES`, ``step`` for a tool exchange; plus
+``"pending"`` and ``"tool_call_ids"`` for an approval request). ``html`` comes from
+:mod:`letta_widgets.render`, the one renderer, so it is sanitized before it is ever synced to
+the front-end. A tool call
 followed by its return becomes one item (the call card with its result).
 """
 
@@ -12,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from letta_widgets import render
+from letta_widgets.letta.messages import MESSAGE_TYPES, is_compaction_event
 
-__all__ = ["is_compaction_event", "item_key", "transcript_items", "usage_item", "user_item"]
+__all__ = ["item_key", "kind_of", "transcript_items", "usage_item", "user_item"]
 
 Message = Mapping[str, Any]
 
@@ -23,9 +26,10 @@ def item_key(msg: Message) -> str:
     return f"{msg.get('id')}|{msg.get('message_type')}"
 
 
-def is_compaction_event(msg: Message) -> bool:
-    """An ``event_message`` announcing a compaction (its ``summary_message`` follows)."""
-    return msg.get("message_type") == "event_message" and msg.get("event_type") == "compaction"
+def kind_of(message_type: str) -> str:
+    """A transcript item's ``kind``: its type's kind, ``answer`` for a type the table lacks."""
+    known = MESSAGE_TYPES.get(message_type)
+    return known.kind if known is not None else "answer"
 
 
 def _call_ids(msg: Message) -> list[str]:
@@ -69,6 +73,7 @@ def transcript_items(
                     {
                         "key": item_key(msg),
                         "type": "tool_exchange",
+                        "kind": "step",
                         "html": render.render_tool_exchange(msg, paired[0]),
                     }
                 )
@@ -76,6 +81,7 @@ def transcript_items(
         item: dict[str, Any] = {
             "key": item_key(msg),
             "type": str(mtype),
+            "kind": kind_of(str(mtype)),
             "html": render.render_message(msg),
         }
         if mtype == "approval_request_message":
@@ -92,6 +98,7 @@ def user_item(text: str, key: str) -> dict[str, Any]:
     return {
         "key": f"{key}|user_message",
         "type": "user_message",
+        "kind": "input",
         "html": render.render_message(msg),
     }
 
@@ -99,4 +106,9 @@ def user_item(text: str, key: str) -> dict[str, Any]:
 def usage_item(key: str, usage: Mapping[str, Any] | None, **timings: Any) -> dict[str, Any]:
     """The thin usage line under a turn (tokens, steps, time)."""
     info = {**(usage or {}), **{k: v for k, v in timings.items() if v is not None}}
-    return {"key": f"{key}|usage", "type": "usage", "html": render.render_usage(info)}
+    return {
+        "key": f"{key}|usage",
+        "type": "usage",
+        "kind": "usage",
+        "html": render.render_usage(info),
+    }

@@ -12,10 +12,10 @@ import pytest
 from letta_client import Letta
 
 import letta_widgets as lw
+from letta_widgets.letta.paging import whole_groups
 from letta_widgets.widgets.browser import PAGE_LIMIT, ConversationBrowser
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import diff_memory, parse_compiled_memory
-from letta_widgets.widgets.browser_messages import _cut
 from letta_widgets.widgets.chat import ChatCell
 
 pytestmark = pytest.mark.real_server  # also against the real Letta server (make test-real)
@@ -50,13 +50,13 @@ def devonly(is_devserver: bool) -> None:
 
 def test_cut_keeps_whole_groups() -> None:
     page = [{"id": i // 2} for i in range(10)]  # groups of two
-    kept, cursor, more = _cut(page, 10)
+    kept, cursor, more = whole_groups(page, 10, cap=True)
     assert more and [m["id"] for m in kept] == [0, 0, 1, 1, 2, 2, 3, 3] and cursor == 3
-    kept, cursor, more = _cut(page, 5)
+    kept, cursor, more = whole_groups(page, 5, cap=True)
     assert more and len(kept) == 4 and cursor == 1
-    kept, cursor, more = _cut(page[:6], 10)
+    kept, cursor, more = whole_groups(page[:6], 10, cap=True)
     assert not more and len(kept) == 6
-    assert _cut([], 10) == ([], None, False)
+    assert whole_groups([], 10, cap=True) == ([], None, False)
 
 
 SYSTEM = (

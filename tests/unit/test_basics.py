@@ -8,8 +8,8 @@ import pytest
 
 import letta_widgets as lw
 from letta_widgets.errors import translate
+from letta_widgets.letta.paging import oldest_first, whole_groups
 from letta_widgets.magics import parse_magic_line
-from letta_widgets.paging import oldest_first, trim_partial_group
 
 
 def test_connect_reads_env_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,14 +100,14 @@ def _msgs(*ids: str) -> list[dict]:
     return [{"id": i, "message_type": f"t{n}"} for n, i in enumerate(ids)]
 
 
-def test_trim_partial_group_moves_the_cursor_to_a_whole_group() -> None:
-    kept, cursor, more = trim_partial_group(_msgs("m5", "m4", "m3", "m3"), 4)
+def test_whole_groups_moves_the_cursor_to_a_whole_group() -> None:
+    kept, cursor, more = whole_groups(_msgs("m5", "m4", "m3", "m3"), 4)
     assert [m["id"] for m in kept] == ["m5", "m4"] and cursor == "m4" and more
-    kept, cursor, more = trim_partial_group(_msgs("m2", "m1"), 4)
+    kept, cursor, more = whole_groups(_msgs("m2", "m1"), 4)
     assert len(kept) == 2 and cursor == "m1" and not more
-    kept, cursor, more = trim_partial_group(_msgs("m3", "m3"), 2)
+    kept, cursor, more = whole_groups(_msgs("m3", "m3"), 2)
     assert len(kept) == 2 and cursor == "m3" and more
-    assert trim_partial_group([], 5) == ([], None, False)
+    assert whole_groups([], 5) == ([], None, False)
 
 
 def test_magic_line_parsing() -> None:

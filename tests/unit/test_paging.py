@@ -1,4 +1,4 @@
-"""letta_widgets.paging: older pages on servers that read cursors either way.
+"""letta_widgets.letta.paging: older pages on servers that read cursors either way.
 
 A unit test of the paging functions alone, against an in-memory list that pages like each
 server generation (the integration and contract tiers do the same against real servers).
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from letta_widgets import paging
+from letta_widgets.letta import paging
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -59,7 +59,7 @@ def _walk(server: FakeServer, base: str, limit: int, newest: int = 5) -> list[tu
 
     async def run() -> list[dict[str, Any]]:
         first = await server.list_page(order="desc", limit=newest)
-        shown, _, more = paging.trim_partial_group(first, newest)
+        shown, _, more = paging.whole_groups(first, newest)
         cursor = shown[-1]
         while more:
             held = {m["id"] for m in shown}

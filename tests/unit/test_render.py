@@ -443,44 +443,6 @@ def test_stylesheet_is_scoped_and_themed() -> None:
         assert f".lw-root .lw-code .{cls}" in body
 
 
-def test_message_text_agrees_with_the_frames_text_column() -> None:
-    """The frames' per-row ``text`` joined by newlines is the renderer's message_text."""
-    from letta_widgets._messages import _expand as expand
-
-    samples = [
-        USER,
-        CALL,
-        RETURN,
-        ASSISTANT,
-        SYSTEM,
-        {"message_type": "reasoning_message", "reasoning": "hmm"},
-        {"message_type": "hidden_reasoning_message", "state": "omitted"},
-        {"message_type": "summary_message", "summary": "short"},
-        {"message_type": "event_message", "event_type": "compaction", "event_data": {"n": 1}},
-        {
-            "message_type": "user_message",
-            "content": [{"type": "text", "text": "a"}, {"type": "image"}],
-        },
-        {
-            "message_type": "approval_response_message",
-            "approvals": [
-                {"type": "approval", "approve": False, "tool_call_id": "c", "reason": "no"},
-                {"type": "approval", "approve": True, "tool_call_id": "d"},
-            ],
-        },
-        {
-            "message_type": "tool_call_message",
-            "tool_calls": [
-                {"name": "a", "arguments": "{}", "tool_call_id": "1"},
-                {"name": "b", "arguments": '{"x": 1}', "tool_call_id": "2"},
-            ],
-        },
-    ]
-    for m in samples:
-        rows = expand(m, m["message_type"])
-        assert message_text(m) == "\n".join(r[0] or "" for r in rows), m
-
-
 def test_odd_content_parts_do_not_raise() -> None:
     m = {
         "id": "x",

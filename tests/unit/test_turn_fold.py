@@ -1,15 +1,14 @@
-"""The engine's chunk folding, fed the SSE lines recorded from a real Letta server."""
+"""The turn's chunk folding (Turn.apply, pure), fed the SSE lines recorded from a real server."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 from letta_client._models import construct_type
 from letta_client.types.agents.letta_streaming_response import LettaStreamingResponse
 
-from letta_widgets.stream import Turn, TurnEngine, TurnEvent
+from letta_widgets.turn import Turn, TurnEvent
 
 SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "letta-shapes"  # real recordings
 
@@ -23,23 +22,16 @@ def chunks(name: str) -> list[object]:
     return out
 
 
-def _fold(engine: TurnEngine, items: list[object]) -> tuple[Turn, list[TurnEvent]]:
-    turn = Turn(conversation_id="conv-x")
+def _fold(items: list[object]) -> tuple[Turn, list[TurnEvent]]:
+    turn = Turn(conversation_id="conv-x", base_url="http://127.0.0.1:9")
     events: list[TurnEvent] = []
     for chunk in items:
-        engine._fold(chunk, turn, lambda _t, e: events.append(e), 0.0)
+        events += turn.apply(chunk, 0.0)
     return turn, events
 
 
-@pytest.fixture
-def engine() -> TurnEngine:
-    from letta_client import Letta
-
-    return TurnEngine(Letta(base_url="http://127.0.0.1:9"), "conv-x")
-
-
-def test_token_deltas_assemble_into_one_message(engine: TurnEngine) -> None:
-    turn, events = _fold(engine, chunks("raw_sse_tokens.json"))
+def test_token_deltas_assemble_into_one_message() -> None:
+    turn, events = _fold(chunks("raw_sse_tokens.json"))
     assert [m["message_type"] for m in turn.messages] == ["assistant_message"]
     assert turn.assistant_text == "Echo: raw tokens"
     assert turn.stop_reason == "end_turn"
@@ -49,8 +41,8 @@ def test_token_deltas_assemble_into_one_message(engine: TurnEngine) -> None:
     assert kinds.count("message") == 1 and kinds.count("delta") == 2
 
 
-def test_steps_mode_whole_messages(engine: TurnEngine) -> None:
-    turn, _ = _fold(engine, chunks("raw_sse_steps.json"))
+def test_steps_mode_whole_messages() -> None:
+    turn, _ = _fold(chunks("raw_sse_steps.json"))
     assert turn.assistant_text
     assert turn.stop_reason == "end_turn"
 
@@ -59,7 +51,7 @@ def make(value: dict) -> object:
     return construct_type(type_=LettaStreamingResponse, value=value)
 
 
-def test_shared_id_different_types_are_two_messages(engine: TurnEngine) -> None:
+def test_shared_id_different_types_are_two_messages() -> None:
     base = {"id": "message-1", "date": "2026-11-24T00:00:00Z", "run_id": "run-1"}
     items = [
         make({**base, "message_type": "reasoning_message", "reasoning": "Think", "seq_id": 1}),
@@ -68,13 +60,13 @@ def test_shared_id_different_types_are_two_messages(engine: TurnEngine) -> None:
         make({**base, "message_type": "assistant_message", "content": "lo", "seq_id": 4}),
         make({"message_type": "stop_reason", "stop_reason": "end_turn"}),
     ]
-    turn, _ = _fold(engine, items)
+    turn, _ = _fold(items)
     assert turn.reasoning == "Thinking."
     assert turn.assistant_text == "Hello"
     assert turn.last_seq_id == 4
 
 
-def test_replayed_seq_ids_are_skipped(engine: TurnEngine) -> None:
+def test_replayed_seq_ids_are_skipped() -> None:
     base = {"id": "message-1", "date": "2026-11-24T00:00:00Z", "run_id": "run-1"}
     first = [
         make({**base, "message_type": "assistant_message", "content": c, "seq_id": i})
@@ -84,11 +76,11 @@ def test_replayed_seq_ids_are_skipped(engine: TurnEngine) -> None:
         make({**base, "message_type": "assistant_message", "content": c, "seq_id": i})
         for i, c in enumerate(["a", "b", "c", "d"], start=1)
     ]
-    turn, _ = _fold(engine, first + replay)
+    turn, _ = _fold(first + replay)
     assert turn.assistant_text == "abcd"
 
 
-def test_tool_call_deltas_merge_by_call_id(engine: TurnEngine) -> None:
+def test_tool_call_deltas_merge_by_call_id() -> None:
     base = {"id": "message-2", "date": "2026-11-24T00:00:00Z", "message_type": "tool_call_message"}
     items = [
         make(
@@ -113,14 +105,14 @@ def test_tool_call_deltas_merge_by_call_id(engine: TurnEngine) -> None:
             }
         ),
     ]
-    turn, _ = _fold(engine, items)
+    turn, _ = _fold(items)
     [call] = turn.tool_calls
     assert call["name"] == "memory_insert"
     assert call["arguments"] == {"label": "human"}
     assert call["status"] == "success" and call["return"] == "ok"
 
 
-def test_error_message_event_sets_error(engine: TurnEngine) -> None:
+def test_error_message_event_sets_error() -> None:
     items = [
         make(
             {
@@ -131,11 +123,11 @@ def test_error_message_event_sets_error(engine: TurnEngine) -> None:
             }
         )
     ]
-    turn, _ = _fold(engine, items)
+    turn, _ = _fold(items)
     assert turn.error is not None and "boom" in str(turn.error)
 
 
-def test_real_server_tool_call_deltas_are_one_object_not_a_list(engine: TurnEngine) -> None:
+def test_real_server_tool_call_deltas_are_one_object_not_a_list() -> None:
     """With stream_tokens the real server sends ``tool_call`` = ``tool_calls`` = ONE delta."""
     base = {"id": "message-9", "date": "2026-11-24T00:00:00Z", "message_type": "tool_call_message"}
     pieces = [
@@ -144,7 +136,7 @@ def test_real_server_tool_call_deltas_are_one_object_not_a_list(engine: TurnEngi
         {"name": None, "arguments": 'man"}', "tool_call_id": "call_9"},
     ]
     items = [make({**base, "tool_call": p, "tool_calls": p}) for p in pieces]
-    turn, _ = _fold(engine, items)
+    turn, _ = _fold(items)
     [call] = turn.tool_calls
     assert call["name"] == "memory_insert"
     assert call["arguments"] == {"label": "human"}
@@ -153,7 +145,7 @@ def test_real_server_tool_call_deltas_are_one_object_not_a_list(engine: TurnEngi
     assert isinstance(msg["tool_calls"], list)
 
 
-def test_events_that_are_not_messages_stay_out_of_the_messages(engine: TurnEngine) -> None:
+def test_events_that_are_not_messages_stay_out_of_the_messages() -> None:
     """Letta Cloud's response_state, and any kind a server adds later, are turn.events."""
     items = chunks("raw_sse_tokens.json")
     state = {"message_type": "response_state", "cache_scope": "approval_boundary",
@@ -161,7 +153,7 @@ def test_events_that_are_not_messages_stay_out_of_the_messages(engine: TurnEngin
     future = {"message_type": "some_future_event", "id": "x-1", "payload": {"a": 1}}
     retry = {"message_type": "retry_message", "message": "provider busy, retrying",
              "retry_kind": "provider_retry", "attempt": 1, "max_attempts": 3}  # fmt: skip
-    turn, events = _fold(engine, [items[0], make(state), *items[1:3], make(future), make(retry),
+    turn, events = _fold([items[0], make(state), *items[1:3], make(future), make(retry),
                                   *items[3:]])  # fmt: skip
     assert [m["message_type"] for m in turn.messages] == ["assistant_message"]
     assert [e["message_type"] for e in turn.events] == [
@@ -175,8 +167,8 @@ def test_events_that_are_not_messages_stay_out_of_the_messages(engine: TurnEngin
     assert turn.assistant_text == "Echo: raw tokens"
 
 
-def test_cloud_error_fields_reach_the_typed_error(engine: TurnEngine) -> None:
-    turn, _ = _fold(engine, [make({
+def test_cloud_error_fields_reach_the_typed_error() -> None:
+    turn, _ = _fold([make({
         "message_type": "error_message", "run_id": "run-1", "error_type": "internal_error",
         "message": "deployment interrupted", "detail": "try again",
         "error_code": "cloud_api_deployment_interrupted", "status_code": 503, "retryable": True,
@@ -185,19 +177,19 @@ def test_cloud_error_fields_reach_the_typed_error(engine: TurnEngine) -> None:
     assert err is not None and err.code == "cloud_api_deployment_interrupted"
     assert err.status == 503 and err.retryable is True
     assert "cloud_api_deployment_interrupted" in str(err)
-    turn, _ = _fold(engine, [make({
+    turn, _ = _fold([make({
         "message_type": "error_message", "run_id": "run-1", "error_type": "llm_error",
         "message": "bad request", "retryable": False,
     })])  # fmt: skip
     assert turn.error.retryable is False and "will not help" in str(turn.error)
-    turn, _ = _fold(engine, [make({  # letta 0.16.8: no such fields
+    turn, _ = _fold([make({  # letta 0.16.8: no such fields
         "message_type": "error_message", "run_id": "run-1", "error_type": "llm_error",
         "message": "boom",
     })])  # fmt: skip
     assert turn.error.retryable is None and turn.error.code is None
 
 
-def test_a_compaction_during_the_turn_is_one_boundary_line(engine: TurnEngine) -> None:
+def test_a_compaction_during_the_turn_is_one_boundary_line() -> None:
     from letta_widgets.widgets.transcript import transcript_items
 
     items = chunks("raw_sse_steps.json")
@@ -222,7 +214,7 @@ def test_a_compaction_during_the_turn_is_one_boundary_line(engine: TurnEngine) -
             "context_tokens_after": 2100,
         },
     }
-    turn, _ = _fold(engine, [*items[:-2], make(event), make(summary), *items[-2:]])  # fmt: skip
+    turn, _ = _fold([*items[:-2], make(event), make(summary), *items[-2:]])  # fmt: skip
     assert [c["summary"] for c in turn.compactions] == ["We talked about tea."]
     cards = transcript_items(turn.messages)
     lines = [c for c in cards if c["type"] in ("summary_message", "event_message")]

@@ -15,8 +15,8 @@ Two things make it harder than following a cursor:
 * **Groups.** Letta expands one stored message into several Letta messages with the same id
   (reasoning + reply, or reasoning + tool call). A cursor excludes every Letta message of its
   id, so a page that ends inside such a group would lose the rest of it:
-  :func:`trim_partial_group` drops the trailing, possibly incomplete group and moves the
-  cursor to the last complete one; the next page returns the whole group.
+  :func:`whole_groups` drops the trailing, possibly incomplete group and moves the cursor to
+  the last complete one; the next page returns the whole group.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Literal
+
+from letta_widgets.letta.conversation import DEFAULT
 
 __all__ = [
     "CursorStyle",
@@ -36,7 +38,7 @@ __all__ = [
     "oldest_first",
     "page_direction",
     "server_key",
-    "trim_partial_group",
+    "whole_groups",
 ]
 
 _log = logging.getLogger(__name__)
@@ -185,7 +187,7 @@ def server_key(base_url: str | None, conversation_id: str) -> str:
     """What a cursor style is learned for: the server, apart for agents' default threads
     (which Letta Code pages through another route, so they might read cursors another way)."""
     base = base_url or ""
-    return f"{base} (default conversations)" if conversation_id == "default" else base
+    return f"{base} (default conversations)" if conversation_id == DEFAULT else base
 
 
 def _style_of(older_key: str) -> CursorStyle:
@@ -193,25 +195,36 @@ def _style_of(older_key: str) -> CursorStyle:
     return "ordered" if older_key == "after" else "positional"
 
 
-def trim_partial_group(
-    page_desc: list[dict[str, Any]], limit: int
+def whole_groups(
+    page: list[dict[str, Any]], limit: int, *, cap: bool = False
 ) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """Split a newest-first page into (complete messages, next older cursor, more?).
+    """Keep whole id groups of a page (in fetch order).
 
-    A page shorter than ``limit`` is the last one: everything is kept and there is
-    nothing older.
+    Returns (kept, the cursor for the next page in the same direction, more?). A page
+    shorter than ``limit`` is the last one: all of it is kept. A full page may end inside a
+    group of Letta messages sharing one id (reasoning + reply): that trailing group is
+    dropped and comes again, whole, with the next page (unless the page is one group).
+    ``cap``: also keep at most ``limit`` messages (a server may count ``limit`` in stored
+    messages, each several Letta messages), cutting between groups.
     """
-    if len(page_desc) < limit or not page_desc:
-        cursor = page_desc[-1]["id"] if page_desc else None
-        return page_desc, cursor, False
-    tail_id = page_desc[-1]["id"]
-    cut = len(page_desc)
-    while cut > 0 and page_desc[cut - 1]["id"] == tail_id:
-        cut -= 1
-    if cut == 0:  # the whole page is one group: keep it, nothing else to do
-        return page_desc, tail_id, True
-    kept = page_desc[:cut]
-    return kept, kept[-1]["id"], True
+    if not page:
+        return [], None, False
+    kept = page
+    more = len(page) >= limit
+    if more:
+        tail = kept[-1].get("id")
+        i = len(kept)
+        while i > 0 and kept[i - 1].get("id") == tail:
+            i -= 1
+        if i > 0:
+            kept = kept[:i]
+    if cap and len(kept) > limit:
+        i = limit
+        while i > 0 and kept[i - 1].get("id") == kept[i].get("id"):
+            i -= 1
+        kept = kept[:i] if i > 0 else kept[:limit]
+        more = True
+    return kept, kept[-1].get("id"), more
 
 
 def oldest_first(page_desc: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -242,5 +255,5 @@ async def older_page(
     Returns (messages, the oldest kept message, which is the next cursor, more?).
     """
     page = await older_messages(list_page, server, cursor, limit=limit, newer_ids=newer_ids)
-    kept, _, more = trim_partial_group(page, limit)
+    kept, _, more = whole_groups(page, limit)
     return kept, (kept[-1] if kept else None), more
