@@ -36,6 +36,7 @@ from _server import devserver
 from letta_client import Letta
 
 import letta_widgets.frames as frames
+from letta_widgets.frames._paging import Pager
 
 MODEL = "openai/gpt-4o-mini"
 EMBEDDING = "openai/text-embedding-3-small"
@@ -118,19 +119,19 @@ def peak(fn: Callable[[], Any]) -> int:
 def recorded_pages(client: Letta, conv: str) -> list[tuple[str | None, int]]:
     """The (after, limit) requests messages_frame makes for this conversation."""
     asked: list[tuple[str | None, int]] = []
-    original = frames._Pager.request
+    original = Pager.request
 
-    def spy(self: frames._Pager) -> tuple[str | None, int] | None:
+    def spy(self: Pager) -> tuple[str | None, int] | None:
         req = original(self)
         if req is not None:
             asked.append(req)
         return req
 
-    frames._Pager.request = spy  # type: ignore[method-assign]
+    Pager.request = spy  # type: ignore[method-assign]
     try:
         frames.messages_frame(client, conv)
     finally:
-        frames._Pager.request = original  # type: ignore[method-assign]
+        Pager.request = original  # type: ignore[method-assign]
     return asked
 
 

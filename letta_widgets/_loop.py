@@ -3,7 +3,7 @@
 Widgets schedule their streams here, never on the kernel's own loop, so that a
 Send click returns at once, the kernel stays idle while tokens arrive, and a Stop
 click can cancel the stream from whichever thread the kernel delivers it on
-(MainThread or a comm subshell: ``shared/async-patterns/README.md``).
+(MainThread or a comm subshell; ARCHITECTURE.md, "Event loops").
 """
 
 from __future__ import annotations

@@ -31,12 +31,8 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets import errors
 from letta_widgets._messages import SCHEMA, conform, rows_from_messages
 from letta_widgets.client import base_url_of, sync_twin
-from letta_widgets.frames import (
-    _context_sync,
-    _fetch_sync,
-    _list_conversations_sync,
-    _new_pager,
-)
+from letta_widgets.frames._paging import new_pager
+from letta_widgets.frames._requests import context_sync, fetch_sync, list_conversations_sync
 
 __all__ = ["export_history", "read_history"]
 
@@ -184,7 +180,7 @@ def export_history(
     agents = list(agent_ids) if agent_ids is not None else _list_agents(client)
     report: list[dict[str, Any]] = []
     for agent_id in agents:
-        convs = _list_conversations_sync(client, agent_id, archived="all", search=None)
+        convs = list_conversations_sync(client, agent_id, archived="all", search=None)
         for conv in convs:
             cid = conv["id"]
             cdir = _conv_dir(root, agent_id, cid)
@@ -192,9 +188,9 @@ def export_history(
                 for old in cdir.glob("part-*.parquet"):
                     old.unlink()
             seq0, cursor, keys, part_no = _tail(cdir) if cdir.exists() else (0, None, [], 0)
-            agent, in_context = _context_sync(client, cid, agent_id)
-            pager = _new_pager(client, None, start_after=cursor, seen=keys)
-            msgs = _fetch_sync(client, cid, agent, pager)
+            agent, in_context = context_sync(client, cid, agent_id)
+            pager = new_pager(client, None, start_after=cursor, seen=keys)
+            msgs = fetch_sync(client, cid, agent, pager)
             if not msgs:
                 report.append(
                     {"agent_id": agent_id, "conversation_id": cid, "new_rows": 0, "file": None}

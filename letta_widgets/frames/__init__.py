@@ -34,15 +34,7 @@ driver), :mod:`._aio` (async plumbing), :mod:`.messages`, :mod:`.conversations`,
 
 from __future__ import annotations
 
-# ``as`` re-exports: private names that export.py, tests and benchmarks use from here
-# (``benchmarks/bench_frames.py`` patches ``frames._Pager.request``).
-from letta_widgets.frames._paging import _CONV_PAGE as _CONV_PAGE
 from letta_widgets.frames._paging import MAX_PAGE
-from letta_widgets.frames._paging import _new_pager as _new_pager
-from letta_widgets.frames._paging import _Pager as _Pager
-from letta_widgets.frames._requests import _context_sync as _context_sync
-from letta_widgets.frames._requests import _fetch_sync as _fetch_sync
-from letta_widgets.frames._requests import _list_conversations_sync as _list_conversations_sync
 from letta_widgets.frames.accessor import LettaAccessor  # registers ``df.letta``
 from letta_widgets.frames.conversations import conversations_frame
 from letta_widgets.frames.history import aagent_history, agent_history

@@ -25,7 +25,7 @@ def _ssl_context() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _scoped_async(client: Letta | AsyncLetta) -> Any:
+async def scoped_async(client: Letta | AsyncLetta) -> Any:
     """The ``AsyncLetta`` to use for one awaited call.
 
     An ``AsyncLetta`` passed in is used as it is. For a sync ``Letta`` we copy its async
@@ -46,25 +46,25 @@ async def _scoped_async(client: Letta | AsyncLetta) -> Any:
         await aclient.close()
 
 
-def _run_sync(make: Callable[[AsyncLetta], Awaitable[T]], client: Letta | AsyncLetta) -> T:
+def run_blocking(make: Callable[[AsyncLetta], Awaitable[T]], client: Letta | AsyncLetta) -> T:
     """Run async work to completion from synchronous code, with or without a running loop.
 
-    The coroutine gets an ``AsyncLetta`` from :func:`_scoped_async` (its own connection
+    The coroutine gets an ``AsyncLetta`` from :func:`scoped_async` (its own connection
     pool, closed afterwards: an httpx pool must not outlive the event loop that opened
     its connections).
 
     In a notebook cell an event loop is already running in this thread. We do NOT nest
-    it with nest-asyncio there: measured in JupyterLab + ipykernel 7.4
-    (shared/async-patterns, pattern E), a shell/comm message arriving during a nested
+    it with nest-asyncio there: measured in JupyterLab + ipykernel 7.4 (ARCHITECTURE.md,
+    "Event loops"), a shell/comm message arriving during a nested
     ``run_until_complete`` is lost with "cannot enter context", and later cells then
     fail ("Task was destroyed but it is pending", ``KeyError: '__import__'``). A history
     load renders a tqdm *widget*, so front-end messages can arrive meanwhile. Instead the
-    coroutine runs on a private loop in a worker thread and this thread waits (pattern
-    F: no errors, output routed to the cell). Kernel interrupt cancels the work.
+    coroutine runs on a private loop in a worker thread and this thread waits (measured:
+    no errors, output routed to the cell). Kernel interrupt cancels the work.
     """
 
     async def main() -> T:
-        async with _scoped_async(client) as aclient:
+        async with scoped_async(client) as aclient:
             return await make(aclient)
 
     try:
@@ -105,7 +105,7 @@ def _run_sync(make: Callable[[AsyncLetta], Awaitable[T]], client: Letta | AsyncL
     return result["value"]
 
 
-async def _gather(coros: Iterable[Awaitable[T]]) -> list[T]:
+async def gather_all(coros: Iterable[Awaitable[T]]) -> list[T]:
     """``asyncio.gather`` that cancels the others when one fails."""
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:

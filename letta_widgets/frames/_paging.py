@@ -12,13 +12,13 @@ from letta_widgets.client import base_url_of
 MAX_PAGE = 5000
 """Largest page asked of the server (smaller if it rejects this size with 400/422)."""
 
-_CONV_PAGE = 1000
-_MIN_PAGE = 10
+CONV_PAGE = 1000
+MIN_PAGE = 10
 _SHORT_PAGE_IS_LAST = 200
-_page_limit: dict[str, int] = {}  # base URL -> largest page size the server accepted
+page_limit: dict[str, int] = {}  # base URL -> largest page size the server accepted
 
 
-class _Pager:
+class Pager:
     """The paging state machine shared by the sync and async drivers.
 
     ``request()`` says what to ask next (``after``, ``limit``) or ``None`` when done;
@@ -54,9 +54,9 @@ class _Pager:
 
     def shrink(self) -> bool:
         """The server rejected the page size: halve it. False when it cannot shrink."""
-        if self.size <= _MIN_PAGE:
+        if self.size <= MIN_PAGE:
             return False
-        self.size = max(_MIN_PAGE, self.size // 2)
+        self.size = max(MIN_PAGE, self.size // 2)
         self.max_page = min(self.max_page, self.size)
         return True
 
@@ -126,10 +126,10 @@ class _Pager:
         self.cursor = boundary if boundary is not None else last_id
 
 
-def _new_pager(client: Letta | AsyncLetta, page_size: int | None, **kwargs: Any) -> _Pager:
+def new_pager(client: Letta | AsyncLetta, page_size: int | None, **kwargs: Any) -> Pager:
     """A pager for ``client``'s server: ``page_size`` or the largest size it accepted."""
-    cap = _page_limit.get(base_url_of(client), MAX_PAGE)
+    cap = page_limit.get(base_url_of(client), MAX_PAGE)
     size = min(page_size, cap) if page_size else cap
-    return _Pager(
+    return Pager(
         page_size=max(1, size), max_page=max(size, cap if not page_size else size), **kwargs
     )

@@ -17,7 +17,7 @@ from letta_widgets import errors
 from letta_widgets.client import base_url_of
 from letta_widgets.frames import _paging
 from letta_widgets.frames._drivers import Call, Plan, run_async, run_sync
-from letta_widgets.frames._paging import _MIN_PAGE, _page_limit, _Pager
+from letta_widgets.frames._paging import MIN_PAGE, Pager, page_limit
 
 # ------------------------------------------------------------------ message pages
 
@@ -46,7 +46,7 @@ def _what(conversation_id: str, agent_id: str | None) -> str:
 
 
 def _fetch_plan(
-    base: str, conversation_id: str, agent_id: str | None, pager: _Pager, order: str
+    base: str, conversation_id: str, agent_id: str | None, pager: Pager, order: str
 ) -> Plan[list[dict[str, Any]]]:
     """Drive ``pager`` with raw responses (no pydantic objects built); its messages."""
     what = _what(conversation_id, agent_id)
@@ -61,34 +61,34 @@ def _fetch_plan(
                 )
         except errors.InvalidRequest:
             if after is None and pager.shrink():
-                _page_limit[base] = pager.size
+                page_limit[base] = pager.size
                 continue
             raise
         pager.feed(json.loads(resp.http_response.content), limit)
     return pager.messages
 
 
-def _fetch_sync(
-    client: Letta, conversation_id: str, agent_id: str | None, pager: _Pager, order: str = "asc"
+def fetch_sync(
+    client: Letta, conversation_id: str, agent_id: str | None, pager: Pager, order: str = "asc"
 ) -> list[dict[str, Any]]:
     """Drive ``pager`` with the sync client's raw responses (no pydantic objects built)."""
     plan = _fetch_plan(base_url_of(client), conversation_id, agent_id, pager, order)
     return run_sync(client, plan)
 
 
-async def _fetch_async(
+async def fetch_async(
     aclient: AsyncLetta,
     conversation_id: str,
     agent_id: str | None,
-    pager: _Pager,
+    pager: Pager,
     order: str = "asc",
 ) -> list[dict[str, Any]]:
-    """:func:`_fetch_sync` for ``AsyncLetta``."""
+    """:func:`fetch_sync` for ``AsyncLetta``."""
     plan = _fetch_plan(base_url_of(aclient), conversation_id, agent_id, pager, order)
     return await run_async(aclient, plan)
 
 
-def _newest_sync(
+def newest_sync(
     client: Letta, conversation_id: str, agent_id: str | None, limit: int
 ) -> list[dict[str, Any]] | None:
     """The newest ``limit`` messages in one ``order="desc"`` request, oldest first.
@@ -140,17 +140,17 @@ def _context_plan(
     return conv.agent_id, list(conv.in_context_message_ids or [])
 
 
-def _context_sync(
+def context_sync(
     client: Letta, conversation_id: str, agent_id: str | None
 ) -> tuple[str, list[str]]:
     """(agent_id, in_context_message_ids); raises NotFound naming the unknown id."""
     return run_sync(client, _context_plan(base_url_of(client), conversation_id, agent_id))
 
 
-async def _context_async(
+async def context_async(
     aclient: AsyncLetta, conversation_id: str, agent_id: str | None
 ) -> tuple[str, list[str]]:
-    """:func:`_context_sync` for ``AsyncLetta``."""
+    """:func:`context_sync` for ``AsyncLetta``."""
     return await run_async(aclient, _context_plan(base_url_of(aclient), conversation_id, agent_id))
 
 
@@ -181,7 +181,7 @@ def _conversations_plan(
             with errors.sdk_errors(base_url=base, what=what):
                 resp = yield Call("conversations.with_raw_response.list", (), kwargs)
         except errors.InvalidRequest:
-            if after is None and size > _MIN_PAGE:
+            if after is None and size > MIN_PAGE:
                 size //= 2
                 continue
             raise
@@ -199,7 +199,7 @@ def _conversations_plan(
     return out
 
 
-def _list_conversations_sync(
+def list_conversations_sync(
     client: Letta,
     agent_id: str | None,
     *,
@@ -208,18 +208,18 @@ def _list_conversations_sync(
     page_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every conversation as dicts, oldest first; ``archived`` is the ``archive_status``."""
-    size = page_size or _paging._CONV_PAGE
+    size = page_size or _paging.CONV_PAGE
     plan = _conversations_plan(
         base_url_of(client), agent_id, archived=archived, search=search, page_size=size
     )
     return run_sync(client, plan)
 
 
-async def _list_conversations_async(
+async def list_conversations_async(
     aclient: AsyncLetta, agent_id: str, page_size: int | None = None
 ) -> list[dict[str, Any]]:
     """Every conversation of ``agent_id`` (archived ones too) as dicts, oldest first."""
-    size = page_size or _paging._CONV_PAGE
+    size = page_size or _paging.CONV_PAGE
     plan = _conversations_plan(
         base_url_of(aclient), agent_id, archived="all", search=None, page_size=size
     )

@@ -9,12 +9,12 @@ import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets.client import sync_twin
-from letta_widgets.frames._aio import _gather, _run_sync
-from letta_widgets.frames._paging import _new_pager
+from letta_widgets.frames._aio import gather_all, run_blocking
+from letta_widgets.frames._paging import new_pager
 from letta_widgets.frames._requests import (
-    _context_async,
-    _fetch_async,
-    _list_conversations_sync,
+    context_async,
+    fetch_async,
+    list_conversations_sync,
 )
 
 _UTC = pd.DatetimeTZDtype(unit="us", tz="UTC")
@@ -44,8 +44,8 @@ def _archive_labelled(
     lists are fetched: disjoint lists label every conversation, identical lists mean
     the server does not archive (``archived`` stays ``<NA>`` and nothing is filtered out).
     """
-    live = _list_conversations_sync(client, agent_id, archived="unarchived", search=search)
-    gone = _list_conversations_sync(client, agent_id, archived="archived", search=search)
+    live = list_conversations_sync(client, agent_id, archived="unarchived", search=search)
+    gone = list_conversations_sync(client, agent_id, archived="archived", search=search)
     live_ids = {c["id"] for c in live}
     gone_ids = {c["id"] for c in gone}
     if live_ids == gone_ids:  # archive_status ignored
@@ -129,7 +129,7 @@ def conversations_frame(
     frame = _conversation_rows(convs)
     if counts:
         ids = list(frame["id"])
-        results = _run_sync(lambda ac: _counts_async(ac, ids, concurrency), client)
+        results = run_blocking(lambda ac: _counts_async(ac, ids, concurrency), client)
         frame["in_context_count"] = pd.array([r[0] for r in results], dtype="Int64")
         frame["message_count"] = pd.array([r[1] for r in results], dtype="Int64")
     if len(frame):
@@ -144,9 +144,9 @@ async def _counts_async(
 
     async def one(cid: str) -> tuple[int, int]:
         async with sem:
-            _agent, in_context = await _context_async(aclient, cid, None)
-            pager = _new_pager(aclient, None, sink=lambda _batch: None)  # count, keep nothing
-            await _fetch_async(aclient, cid, None, pager)
+            _agent, in_context = await context_async(aclient, cid, None)
+            pager = new_pager(aclient, None, sink=lambda _batch: None)  # count, keep nothing
+            await fetch_async(aclient, cid, None, pager)
             return len(in_context), pager.count
 
-    return await _gather(one(cid) for cid in ids)
+    return await gather_all(one(cid) for cid in ids)

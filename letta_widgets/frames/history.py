@@ -11,14 +11,14 @@ import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._messages import RowCollector
-from letta_widgets.frames._aio import _gather, _run_sync, _scoped_async
-from letta_widgets.frames._paging import _new_pager
+from letta_widgets.frames._aio import gather_all, run_blocking, scoped_async
+from letta_widgets.frames._paging import new_pager
 from letta_widgets.frames._requests import (
-    _context_async,
-    _fetch_async,
-    _list_conversations_async,
+    context_async,
+    fetch_async,
+    list_conversations_async,
 )
-from letta_widgets.frames.messages import _row_sink
+from letta_widgets.frames.messages import row_sink
 
 
 async def aagent_history(
@@ -34,7 +34,7 @@ async def aagent_history(
 
     Same arguments and result; runs on the caller's event loop.
     """
-    async with _scoped_async(client) as aclient:
+    async with scoped_async(client) as aclient:
         return await _agent_history(
             aclient,
             agent_id,
@@ -64,7 +64,7 @@ async def _agent_history(
 ) -> pd.DataFrame:
     try:
         if conversations is None:
-            convs = await _list_conversations_async(aclient, agent_id)
+            convs = await list_conversations_async(aclient, agent_id)
             conv_ids = [c["id"] for c in convs]
         else:
             conv_ids = list(conversations)
@@ -74,12 +74,12 @@ async def _agent_history(
 
         async def one(cid: str) -> None:
             async with sem:
-                agent, in_context = await _context_async(aclient, cid, agent_id)
-                sink = _row_sink(rows, cid, agent, in_context)
-                await _fetch_async(aclient, cid, agent, _new_pager(aclient, None, sink=sink))
+                agent, in_context = await context_async(aclient, cid, agent_id)
+                sink = row_sink(rows, cid, agent, in_context)
+                await fetch_async(aclient, cid, agent, new_pager(aclient, None, sink=sink))
             bar.update(1)
 
-        await _gather(one(cid) for cid in conv_ids)
+        await gather_all(one(cid) for cid in conv_ids)
     finally:
         bar.close()
     frame = rows.frame(stacklevel=3)
@@ -106,7 +106,7 @@ def agent_history(
     Runs through ``AsyncLetta`` with at most ``concurrency`` conversations in flight and a
     ``tqdm.auto`` progress bar (a widget in a notebook, text in a terminal). Works from a
     plain script and from a notebook cell, where an event loop is already running (the
-    work then runs on a private event loop in a worker thread; see ``_run_sync``). In
+    work then runs on a private event loop in a worker thread; see ``run_blocking``). In
     async code, ``await aagent_history(...)`` instead.
 
     Parameters
@@ -133,7 +133,7 @@ def agent_history(
         The agent or one of the given conversations does not exist (the message names it).
     """
     bar = _bar(progress, agent_id)  # made here, in the caller's thread (a notebook widget)
-    return _run_sync(
+    return run_blocking(
         lambda ac: _agent_history(
             ac,
             agent_id,

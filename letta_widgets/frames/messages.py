@@ -10,14 +10,14 @@ from letta_client import AsyncLetta, Letta
 
 from letta_widgets._messages import RowCollector, empty_frame, rows_from_messages
 from letta_widgets.client import sync_twin
-from letta_widgets.frames._aio import _scoped_async
-from letta_widgets.frames._paging import MAX_PAGE, _new_pager
+from letta_widgets.frames._aio import scoped_async
+from letta_widgets.frames._paging import MAX_PAGE, new_pager
 from letta_widgets.frames._requests import (
-    _context_async,
-    _context_sync,
-    _fetch_async,
-    _fetch_sync,
-    _newest_sync,
+    context_async,
+    context_sync,
+    fetch_async,
+    fetch_sync,
+    newest_sync,
 )
 
 
@@ -26,7 +26,7 @@ def _check_order(order: str) -> None:
         raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
 
 
-def _row_sink(
+def row_sink(
     rows: RowCollector, conversation_id: str, agent_id: str, in_context: list[str]
 ) -> Callable[[list[dict[str, Any]]], None]:
     """A pager ``sink`` adding each page's messages to ``rows``, ``seq`` running on."""
@@ -116,7 +116,7 @@ def messages_frame(
     """
     _check_order(order)
     client = sync_twin(client)
-    agent, in_context = _context_sync(client, conversation_id, agent_id)
+    agent, in_context = context_sync(client, conversation_id, agent_id)
     if limit is not None and limit <= 0:
         return empty_frame(include_raw=include_raw)
     if limit is None:
@@ -131,11 +131,11 @@ def messages_frame(
         return frame.iloc[::-1].reset_index(drop=True) if order == "desc" else frame
     msgs: list[dict[str, Any]] | None = None
     if order == "desc" and limit <= MAX_PAGE:
-        msgs = _newest_sync(client, conversation_id, agent, limit)
+        msgs = newest_sync(client, conversation_id, agent, limit)
     if msgs is None:
         want = limit if order == "asc" else None
-        pager = _new_pager(client, page_size, want=want)
-        msgs = _fetch_sync(client, conversation_id, agent, pager)
+        pager = new_pager(client, page_size, want=want)
+        msgs = fetch_sync(client, conversation_id, agent, pager)
     return _finish(
         msgs,
         conversation_id=conversation_id,
@@ -164,8 +164,8 @@ def _pipelined_sync(
     ``recv``.)
     """
     rows = RowCollector(include_raw=include_raw)
-    sink = _row_sink(rows, conversation_id, agent_id, in_context)
-    _fetch_sync(client, conversation_id, agent_id, _new_pager(client, page_size, sink=sink))
+    sink = row_sink(rows, conversation_id, agent_id, in_context)
+    fetch_sync(client, conversation_id, agent_id, new_pager(client, page_size, sink=sink))
     return rows.frame(stacklevel=3)
 
 
@@ -181,13 +181,13 @@ async def amessages_frame(
 ) -> pd.DataFrame:
     """:func:`messages_frame`, awaitable (through ``AsyncLetta``; same arguments and result)."""
     _check_order(order)
-    async with _scoped_async(client) as aclient:
-        agent, in_context = await _context_async(aclient, conversation_id, agent_id)
+    async with scoped_async(client) as aclient:
+        agent, in_context = await context_async(aclient, conversation_id, agent_id)
         if limit is not None and limit <= 0:
             return empty_frame(include_raw=include_raw)
         want = limit if order == "asc" else None
-        msgs = await _fetch_async(
-            aclient, conversation_id, agent, _new_pager(aclient, page_size, want=want)
+        msgs = await fetch_async(
+            aclient, conversation_id, agent, new_pager(aclient, page_size, want=want)
         )
     return _finish(
         msgs,

@@ -13,7 +13,7 @@ list (pages and per-row statistics), :mod:`.browser_messages` the message pane (
 details), :mod:`.browser_memory` compares compiled memory with the current blocks and
 :mod:`.browser_lineage` records forks.
 
-How the halves talk (``shared/style.md`` H3, H5, H6):
+How the halves talk (ARCHITECTURE.md, "Python and the front-end"):
 
 * Traits hold the compact state a re-opened view needs: ``agent_id``, ``selected``,
   ``info`` (the selected conversation's header), ``blocks`` and ``generation`` (bumped
@@ -59,8 +59,8 @@ from letta_widgets.widgets.browser_rows import (
     Archived,
     ConversationRows,
     SystemInfo,
-    _short,
     conversation_fields,
+    short_title,
 )
 from letta_widgets.widgets.browser_search import MessageSearch
 
@@ -436,7 +436,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
                     "description": str(b.get("description") or ""),
                     "changed": changed,
                     "new": seen is not None and label not in seen,
-                    "previous": _short(seen.get(label, ""), 400) if changed and seen else "",
+                    "previous": short_title(seen.get(label, ""), 400) if changed and seen else "",
                 }
             )
         self._seen_blocks = {b["label"]: b["value"] for b in out}
@@ -508,10 +508,10 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             "id": cid,
             "is_default": cid == DEFAULT,
             "summary": data.get("summary") or "",
-            "title": _short(data.get("summary") or "")
+            "title": short_title(data.get("summary") or "")
             if cid != DEFAULT
             else "Default conversation",
-            "first_user": _short(self._system.get(cid, SystemInfo(None, "")).first_user),
+            "first_user": short_title(self._system.get(cid, SystemInfo(None, "")).first_user),
             **conversation_fields(data, self._agent_model),
             "in_context_count": len(in_context),
             "stale": diff.as_dict(details=True),

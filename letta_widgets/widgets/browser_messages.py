@@ -44,7 +44,7 @@ DEFAULT = "default"
 """The id the widget uses for the agent's default conversation."""
 
 
-def _is_summary(msg: Mapping[str, Any]) -> bool:
+def is_summary(msg: Mapping[str, Any]) -> bool:
     """A compaction summary (see :func:`letta_widgets.render.compaction_summary`)."""
     return compaction_summary(msg) is not None
 
@@ -52,7 +52,7 @@ def _is_summary(msg: Mapping[str, Any]) -> bool:
 def _effective_type(msg: Mapping[str, Any]) -> str:
     """The message type the type filter sees (summaries stored as user messages count as
     summaries)."""
-    return "summary_message" if _is_summary(msg) else str(msg.get("message_type"))
+    return "summary_message" if is_summary(msg) else str(msg.get("message_type"))
 
 
 class MessagePages:
@@ -250,7 +250,7 @@ class MessagePages:
             item["mtype"] = msg.get("message_type")
             item["in_context"] = bool(mid) and mid in in_context
             item["date"] = msg.get("date")
-            item["boundary"] = _is_summary(msg)
+            item["boundary"] = is_summary(msg)
         return items
 
     def _mark_missing(self, cid: str) -> None:

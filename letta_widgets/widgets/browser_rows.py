@@ -24,7 +24,7 @@ from letta_widgets.letta.paging import whole_groups
 from letta_widgets.render import message_text
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import diff_memory
-from letta_widgets.widgets.browser_messages import DEFAULT, _is_summary
+from letta_widgets.widgets.browser_messages import DEFAULT, is_summary
 
 __all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows", "SystemInfo", "conversation_fields"]
 
@@ -68,7 +68,7 @@ def is_greeting(text: str) -> bool:
     return bool(_GREETING.match(str(text or "")))
 
 
-def _short(text: str, n: int = _TITLE_CHARS) -> str:
+def short_title(text: str, n: int = _TITLE_CHARS) -> str:
     """``text`` on one line, cut to ``n`` characters (with an ellipsis)."""
     text = " ".join(str(text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -88,7 +88,7 @@ def conversation_fields(conv: Mapping[str, Any], agent_model: str | None) -> dic
         "last_message_at": conv.get("last_message_at"),
         "archived": conv.get("archived"),
         "archived_at": conv.get("archived_at"),
-        "description": _short(conv.get("description") or "", 300),
+        "description": short_title(conv.get("description") or "", 300),
         "model": model,
         "agent_model": agent_model,
         "model_override": bool(model and agent_model and model != agent_model),
@@ -142,7 +142,7 @@ class ConversationRows:
                 "id": a.get("id"),
                 "name": a.get("name") or a.get("id"),
                 "created_at": a.get("created_at"),
-                "description": _short(a.get("description") or "", 120),
+                "description": short_title(a.get("description") or "", 120),
             }
             for a in page
             if not needle
@@ -161,7 +161,7 @@ class ConversationRows:
         summary = conv.get("summary")
         row: dict[str, Any] = {
             "id": cid,
-            "title": _short(summary) if summary else "",
+            "title": short_title(summary) if summary else "",
             "summary": summary or "",
             **conversation_fields(conv, self._agent_model),
             "parent": link.get("parent") if link else None,
@@ -230,7 +230,7 @@ class ConversationRows:
         return {
             "id": cid,
             "count": count,
-            "first_user": _short(system[1]),
+            "first_user": short_title(system[1]),
             "stale": bool(diff and diff.stale),
             "stale_known": bool(diff and diff.known),
             "stale_labels": diff.labels if diff else [],
@@ -261,7 +261,7 @@ class ConversationRows:
             return cached
         page = await self._list_raw(cid, order="asc", limit=10)
         system = next((m for m in page[:2] if m.get("message_type") == "system_message"), None)
-        users = [m for m in page if m.get("message_type") == "user_message" and not _is_summary(m)]
+        users = [m for m in page if m.get("message_type") == "user_message" and not is_summary(m)]
         user = next((m for m in users if not is_greeting(message_text(m))), None)
         user = user or (users[0] if users else None)
         result = SystemInfo(

@@ -282,7 +282,7 @@ def test_accessor_on_known_tool_calls_and_approvals(client, rich_conv):
 def test_conversations_frame_all_pages_archived_and_counts(client, agent, monkeypatch, profile):
     made = [client.conversations.create(agent_id=agent.id, summary=f"topic {i}") for i in range(12)]
     say(client, made[0].id, "hello")
-    monkeypatch.setattr(frames_paging, "_CONV_PAGE", 5)  # 12 conversations: 3 pages
+    monkeypatch.setattr(frames_paging, "CONV_PAGE", 5)  # 12 conversations: 3 pages
     df = conversations_frame(client, agent.id, archived="all")
     assert set(df["id"]) == {c.id for c in made}
     assert list(df.columns) == [

@@ -17,7 +17,8 @@ from letta_widgets._messages import (
     empty_frame,
     rows_from_messages,
 )
-from letta_widgets.frames import _Pager, schema_table
+from letta_widgets.frames import schema_table
+from letta_widgets.frames._paging import Pager
 
 # Recorded from the real Letta 0.16.8 server through letta-client 1.12.1
 # (shared/letta-shapes/messages_list_response.json, conversation.json; the system
@@ -474,7 +475,7 @@ class FakeServer:
 
 
 def drive(server, page_size, **kw):
-    pager = _Pager(page_size=page_size, max_page=max(page_size, 64), **kw)
+    pager = Pager(page_size=page_size, max_page=max(page_size, 64), **kw)
     while (req := pager.request()) is not None:
         after, limit = req
         pager.feed(server.list(after, limit), limit)
