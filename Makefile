@@ -52,9 +52,11 @@ devserver: $(STAMPS)/demo ## the offline devserver alone, seeded, in the foregro
 	$(BIN)/letta-devserver --port $(PORT) --memory --seed demo
 
 .PHONY: lint format
-lint: $(STAMPS)/dev ## ruff check + format check
+lint: $(STAMPS)/dev ## ruff check + format check; the JS type-checked (tsc) and its pure helpers tested (node --test)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(PY) scripts/check_js.py
+	LW_PYTHON=$(CURDIR)/$(PY) node --test tests/js/
 
 format: $(STAMPS)/dev ## ruff fix + format
 	$(BIN)/ruff check --fix .

@@ -1,3 +1,4 @@
+// @ts-check
 // ConversationBrowser front-end. Python owns the data; this view asks for pages by RPC
 // ({kind:"rpc", id, method, params} -> {kind:"reply", id, result|error}), keeps a bounded
 // window of message pages and of conversation rows in the DOM, and sets agent text only
@@ -737,7 +738,7 @@ function render({ model, el }) {
   function markBoundaries() {
     let prevEvicted = false;
     let first = true;
-    for (const node of pagesBox.querySelectorAll(".lw-item")) {
+    for (const node of /** @type {NodeListOf<HTMLElement>} */ (pagesBox.querySelectorAll(".lw-item"))) {
       const evicted = node.classList.contains("lw-evicted");
       const summary = node.dataset.boundary === "summary";
       node.classList.toggle("lw-boundary", summary);
@@ -835,7 +836,8 @@ function render({ model, el }) {
       markBoundaries();
       drawNav();
       stick = false;
-      const group = [...pagesBox.querySelectorAll(".lw-item")].filter((n) => n.dataset.id === mid);
+      const items = /** @type {NodeListOf<HTMLElement>} */ (pagesBox.querySelectorAll(".lw-item"));
+      const group = [...items].filter((n) => n.dataset.id === mid);
       for (const node of group) node.classList.add("lw-hit");
       const shown = group.find((n) => n.dataset.mtype === mtype) || group[0];
       if (shown) shown.scrollIntoView({ block: "center" });

@@ -1,3 +1,4 @@
+// @ts-check
 // ChatCell front-end. Python drives the stream; this view renders the `items`
 // snapshot (sanitized HTML cards), applies coalesced live ops, and sends clicks.
 
@@ -79,9 +80,10 @@ function render({ model, el }) {
   function drawItems() {
     const oldHeight = transcript.scrollHeight;
     const oldTop = transcript.scrollTop;
-    const firstKey = list.firstElementChild ? list.firstElementChild.dataset.key : null;
+    const first = () => /** @type {HTMLElement | null} */ (list.firstElementChild);
+    const firstKey = first() ? first().dataset.key : null;
     lwRenderItems(list, model.get("items"), decorate);
-    const prepended = firstKey && list.firstElementChild && list.firstElementChild.dataset.key !== firstKey;
+    const prepended = firstKey && first() && first().dataset.key !== firstKey;
     // older messages above: keep what the reader looks at where it is
     if (prepended && !follow) transcript.scrollTop = oldTop + (transcript.scrollHeight - oldHeight);
     settle();

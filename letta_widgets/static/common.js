@@ -1,22 +1,36 @@
+// @ts-check
 // letta-widgets: front-end code shared by every widget. Concatenated in front of each
 // widget's module by letta_widgets/widgets/base.py (plain ES, no build step).
 
 // LW_MESSAGE_TYPES (name -> {label, role, kind, group, text_field, calls}) is prepended by
 // bundle() from letta_widgets/letta/messages.py: the one table of Letta's message types.
 
-/** How a card or a live line names a message type. */
+/** @typedef {{label: string, role: string | null, kind: string, group: string,
+ *             text_field: string | null, calls: boolean, name: string}} LwMessageType */
+/** @typedef {{key: string, type: string, html: string, kind?: string, pending?: boolean,
+ *             tool_call_ids?: string[], evicted?: boolean}} LwItem
+ *  A transcript item: sanitized HTML of one message (or a tool exchange, or usage). */
+/** @typedef {{get(name: string): any, set(name: string, value: any): void,
+ *             save_changes(): void, on(event: string, fn: Function): void,
+ *             off(event: string, fn?: Function): void, send(content: any): void}} LwModel
+ *  The part of anywidget's model the front-ends use. */
+
+/** How a card or a live line names a message type.
+ *  @param {string} type @returns {string} */
 function lwTypeLabel(type) {
   const known = LW_MESSAGE_TYPES[type];
   return known ? known.label : String(type || "").replace(/_message$/, "").replace(/_/g, " ");
 }
 
-/** "input", "answer", "step", "context" or "stream" ("" for a type the table lacks). */
+/** "input", "answer", "step", "context" or "stream" ("" for a type the table lacks).
+ *  @param {string} type @returns {string} */
 function lwTypeKind(type) {
   const known = LW_MESSAGE_TYPES[type];
   return known ? known.kind : "";
 }
 
-/** The message types a filter group shows ([] for "" = every type). */
+/** The message types a filter group shows ([] for "" = every type).
+ *  @param {string} group @returns {string[]} */
 function lwTypesOfGroup(group) {
   if (!group) return [];
   return Object.keys(LW_MESSAGE_TYPES).filter((name) => LW_MESSAGE_TYPES[name].group === group);
@@ -32,14 +46,16 @@ const LW_SAFE_URL = /^(https?:|mailto:|#)/i;
 
 /** Parse HTML that Python already sanitized (nh3) into an inert fragment and scrub it
  *  again here (defence in depth): no script-capable element, no on* handler, no
- *  inline style, no URL that is not http(s), mailto or a fragment. */
+ *  inline style, no URL that is not http(s), mailto or a fragment.
+ *  @param {string} sanitizedHtml @returns {DocumentFragment} */
 function lwSafeFragment(sanitizedHtml) {
   const tpl = document.createElement("template");
   tpl.innerHTML = sanitizedHtml; // sanitized in Python; template content is inert, scrubbed below
+  /** @type {Element[]} */
   const doomed = [];
   const walker = document.createTreeWalker(tpl.content, NodeFilter.SHOW_ELEMENT);
   while (walker.nextNode()) {
-    const node = walker.currentNode;
+    const node = /** @type {Element} */ (walker.currentNode);
     if (LW_BLOCKED_TAGS.has(node.tagName.toUpperCase())) { doomed.push(node); continue; }
     for (const attr of Array.from(node.attributes)) {
       const name = attr.name.toLowerCase();
@@ -58,7 +74,9 @@ function lwSafeFragment(sanitizedHtml) {
   return tpl.content;
 }
 
-/** A new element with a class and optional text (always set as text, never HTML). */
+/** A new element with a class and optional text (always set as text, never HTML).
+ *  @param {string} tag @param {string} [className] @param {unknown} [text]
+ *  @returns {HTMLElement & Record<string, any>} */
 function lwEl(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -67,10 +85,13 @@ function lwEl(tag, className, text) {
 }
 
 /** Keyed reconciliation of rendered items ({key, html, ...}) into `container`:
- *  unchanged items keep their DOM (and open/closed <details>), new ones are built. */
+ *  unchanged items keep their DOM (and open/closed <details>), new ones are built.
+ *  @param {HTMLElement} container @param {LwItem[]} items
+ *  @param {(node: HTMLElement & Record<string, any>, item: LwItem) => void} [decorate] */
 function lwRenderItems(container, items, decorate) {
   const existing = new Map();
-  for (const child of Array.from(container.children)) existing.set(child.dataset.key, child);
+  const children = /** @type {HTMLElement[]} */ (Array.from(container.children));
+  for (const child of children) existing.set(child.dataset.key, child);
   const wanted = new Set();
   let previous = null;
   for (const item of items) {
@@ -94,7 +115,9 @@ function lwRenderItems(container, items, decorate) {
 
 /** The live area: plain-text messages growing with token deltas until the turn ends
  *  and the sanitized cards replace them. Ops: reset | begin i type text | delta i text
- *  | set i text. Text is only ever set with textContent / appendData. */
+ *  | set i text. Text is only ever set with textContent / appendData.
+ *  @param {HTMLElement} container
+ *  @returns {{apply(op: any[]): void, size(): number}} */
 function lwLiveArea(container) {
   const nodes = new Map();
   function apply(op) {
@@ -120,7 +143,8 @@ function lwLiveArea(container) {
 }
 
 /** A text field whose keys never reach JupyterLab's notebook shortcuts (Shift+Enter,
- *  a, b, dd would otherwise run or edit cells). */
+ *  a, b, dd would otherwise run or edit cells).
+ *  @param {string} tag @param {string} [className] */
 function lwField(tag, className) {
   const node = lwEl(tag, className);
   node.dataset.lmSuppressShortcuts = "true";
@@ -129,7 +153,8 @@ function lwField(tag, className) {
 
 /** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
  *  a new line (JupyterLab swallows its default action, so it is inserted here), Escape
- *  leaves the box for the notebook. */
+ *  leaves the box for the notebook.
+ *  @param {(text: string) => boolean | void} onSend */
 function lwPromptInput(onSend) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
@@ -138,7 +163,7 @@ function lwPromptInput(onSend) {
       // leave the box, as Escape leaves a cell editor: the notebook gets the keys again
       event.preventDefault();
       input.blur();
-      const notebook = input.closest(".jp-Notebook, .jp-Cell");
+      const notebook = /** @type {HTMLElement | null} */ (input.closest(".jp-Notebook, .jp-Cell"));
       if (notebook && typeof notebook.focus === "function") notebook.focus();
       return;
     }
@@ -160,7 +185,8 @@ function lwPromptInput(onSend) {
   return input;
 }
 
-/** Show the model's `error` trait in a dismissible banner. */
+/** Show the model's `error` trait in a dismissible banner.
+ *  @param {LwModel} model @param {HTMLElement} banner @returns {() => void} the cleanup */
 function lwErrorBanner(model, banner) {
   const update = () => {
     const text = model.get("error");
@@ -179,7 +205,8 @@ function lwErrorBanner(model, banner) {
 }
 
 /** A word diff (`[[op, text], …]`, op "=", "-" or "+") as text-only runs in a
- *  `.lw-diff-body`; a replaced word and its replacement are kept apart by a space. */
+ *  `.lw-diff-body`; a replaced word and its replacement are kept apart by a space.
+ *  @param {Array<[string, string]>} ops @returns {HTMLElement} */
 function lwWordDiff(ops) {
   const body = lwEl("div", "lw-diff-body");
   let previous = null;

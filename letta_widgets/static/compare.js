@@ -1,3 +1,4 @@
+// @ts-check
 // CompareView front-end. Python drives every stream; this view renders the shown round
 // (`columns`: sanitized HTML items per variant, metrics, errors; `round`: prompt, diffs,
 // vote, notice), applies coalesced live ops tagged with their column, and sends clicks.

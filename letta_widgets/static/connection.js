@@ -1,3 +1,4 @@
+// @ts-check
 // Connection card for letta_widgets.ConnectionCard (anywidget ESM, no build step).
 // Everything shown comes from synced traits; Refresh sends {type: "refresh"} to Python.
 
