@@ -35,34 +35,10 @@ function render({ model, el }) {
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // ------------------------------------------------------------------ RPC
-  const viewId = Math.random().toString(36).slice(2, 10);
-  let rpcSeq = 0;
-  const pending = new Map();
-  function rpc(method, params) {
-    return new Promise((resolve, reject) => {
-      const id = `${viewId}:${++rpcSeq}`;
-      pending.set(id, { resolve, reject });
-      // Python always answers; no answer means no kernel (a saved notebook, a dead kernel).
-      setTimeout(() => {
-        if (!pending.delete(id)) return;
-        reject(new Error("no answer from the kernel in 60 s: is it running? Re-run the cell."));
-      }, LW_RPC_TIMEOUT_MS);
-      try {
-        model.send({ kind: "rpc", id, method, params: params || {} });
-      } catch (err) {
-        pending.delete(id);
-        reject(err);
-      }
-    });
-  }
-  on("msg:custom", (msg) => {
-    if (!msg || msg.kind !== "reply") return;
-    const waiter = pending.get(msg.id);
-    if (!waiter) return; // another view's request
-    pending.delete(msg.id);
-    if (msg.error !== undefined && msg.error !== null) waiter.reject(new Error(msg.error));
-    else waiter.resolve(msg.result);
-  });
+  const channel = lwRpc(model, { timeoutMs: LW_RPC_TIMEOUT_MS });
+  cleanups.push(() => channel.destroy());
+  /** @param {string} method @param {object} [params] @param {{signal?: AbortSignal}} [options] */
+  const rpc = (method, params, options) => channel.call(method, params, options);
 
   // ------------------------------------------------------------------ skeleton
   const banner = lwEl("div", "lw-error");
@@ -764,8 +740,12 @@ function render({ model, el }) {
     page.el.remove();
   }
 
+  let msgAbort = new AbortController(); // the shown conversation's requests: aborted when it changes
+
   function resetMessages() {
     msgs.token++;
+    msgAbort.abort(); // the Python side stops scanning for a page nobody will see
+    msgAbort = new AbortController();
     msgs.pages = []; msgs.keys = new Set(); msgs.loading = false;
     msgs.hasOlder = false; msgs.hasNewer = false; msgs.olderCursor = null; msgs.newerCursor = null;
     pagesBox.replaceChildren();
@@ -781,7 +761,7 @@ function render({ model, el }) {
     msgs.loading = true;
     msgs.t0 = performance.now();
     setMsgState("loading", "loading messages…");
-    rpc("messages", { conversation_id: cid, ...filterParams() }).then((res) => {
+    rpc("messages", { conversation_id: cid, ...filterParams() }, { signal: msgAbort.signal }).then((res) => {
       if (token !== msgs.token) return;
       msgs.loading = false;
       msgs.olderCursor = res.cursor;
@@ -823,7 +803,7 @@ function render({ model, el }) {
     const token = msgs.token;
     msgs.loading = true;
     setMsgState("loading", "loading the message…");
-    rpc("messages", { conversation_id: cid, around: mid }).then((res) => {
+    rpc("messages", { conversation_id: cid, around: mid }, { signal: msgAbort.signal }).then((res) => {
       if (token !== msgs.token) return;
       msgs.loading = false;
       msgs.olderCursor = res.older_cursor;
@@ -861,7 +841,8 @@ function render({ model, el }) {
     const token = msgs.token;
     msgs.loading = true;
     setMsgState("loading", "loading older messages…");
-    rpc("messages", { conversation_id: localSel, before: msgs.olderCursor, ...filterParams() }).then((res) => {
+    rpc("messages", { conversation_id: localSel, before: msgs.olderCursor, ...filterParams() },
+      { signal: msgAbort.signal }).then((res) => {
       if (token !== msgs.token) return;
       msgs.loading = false;
       msgs.olderCursor = res.cursor;
@@ -901,7 +882,8 @@ function render({ model, el }) {
     const token = msgs.token;
     msgs.loading = true;
     setMsgState("loading", "loading newer messages…");
-    rpc("messages", { conversation_id: localSel, after: msgs.newerCursor, ...filterParams() }).then((res) => {
+    rpc("messages", { conversation_id: localSel, after: msgs.newerCursor, ...filterParams() },
+      { signal: msgAbort.signal }).then((res) => {
       if (token !== msgs.token) return;
       msgs.loading = false;
       msgs.newerCursor = res.cursor;
@@ -1229,7 +1211,7 @@ function render({ model, el }) {
   drawMode();
   if (model.get("agent_id")) reloadAll(); else loadAgents(true);
   el.dataset.selected = localSel;
-  return () => { for (const fn of cleanups) fn(); pending.clear(); };
+  return () => { for (const fn of cleanups) fn(); };
 }
 
 export default { render };

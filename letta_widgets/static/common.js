@@ -36,6 +36,77 @@ function lwTypesOfGroup(group) {
   return Object.keys(LW_MESSAGE_TYPES).filter((name) => LW_MESSAGE_TYPES[name].group === group);
 }
 
+/** Requests to the widget's Python side, one channel per view: request ids, a timeout, and
+ *  an abort that cancels the Python task. `call(method, params, {signal})` sends
+ *  `{kind: "rpc", id, method, params}` and resolves with the reply's `result` (rejects with
+ *  its `error`); aborting the signal (or the timeout) sends `{kind: "abort", id}`.
+ *  @param {LwModel} model @param {{timeoutMs?: number, setTimer?: typeof setTimeout}} [options]
+ *  @returns {{call(method: string, params?: object, options?: {signal?: AbortSignal}): Promise<any>,
+ *             pending(): number, destroy(): void}} */
+function lwRpc(model, options) {
+  const timeoutMs = (options && options.timeoutMs) || 60000;
+  const setTimer = (options && options.setTimer) || setTimeout;
+  const viewId = Math.random().toString(36).slice(2, 10);
+  let seq = 0;
+  /** @type {Map<string, {resolve: (v: any) => void, reject: (e: Error) => void}>} */
+  const waiting = new Map();
+  /** @param {any} msg */
+  const onReply = (msg) => {
+    if (!msg || msg.kind !== "reply") return;
+    const waiter = waiting.get(msg.id);
+    if (!waiter) return; // another view's request, or one given up on
+    waiting.delete(msg.id);
+    if (msg.error !== undefined && msg.error !== null) {
+      const err = new Error(msg.cancelled ? "cancelled" : String(msg.error));
+      if (msg.cancelled) err.name = "AbortError";
+      waiter.reject(err);
+    } else waiter.resolve(msg.result);
+  };
+  model.on("msg:custom", onReply);
+  /** @param {string} id @param {Error} err */
+  const giveUp = (id, err) => {
+    const waiter = waiting.get(id);
+    if (!waiter) return;
+    waiting.delete(id);
+    try { model.send({ kind: "abort", id }); } catch (_) { /* no kernel: nothing to cancel */ }
+    waiter.reject(err);
+  };
+  function call(method, params, callOptions) {
+    const signal = callOptions && callOptions.signal;
+    return new Promise((resolve, reject) => {
+      const id = `${viewId}:${++seq}`;
+      if (signal && signal.aborted) {
+        const err = new Error("cancelled"); err.name = "AbortError"; reject(err); return;
+      }
+      waiting.set(id, { resolve, reject });
+      // Python always answers; no answer means no kernel (a saved notebook, a dead kernel).
+      setTimer(() => giveUp(id, new Error(
+        `no answer from the kernel in ${Math.round(timeoutMs / 1000)} s: is it running? Re-run the cell.`,
+      )), timeoutMs);
+      if (signal) signal.addEventListener("abort", () => {
+        const err = new Error("cancelled"); err.name = "AbortError"; giveUp(id, err);
+      }, { once: true });
+      try {
+        model.send({ kind: "rpc", id, method, params: params || {} });
+      } catch (err) {
+        waiting.delete(id);
+        reject(err);
+      }
+    });
+  }
+  function destroy() {
+    model.off("msg:custom", onReply);
+    for (const id of [...waiting.keys()]) giveUp(id, new Error("the view was closed"));
+  }
+  return { call, pending: () => waiting.size, destroy };
+}
+
+/** True for the rejection of an aborted request (superseded: nothing to show).
+ *  @param {any} err */
+function lwAborted(err) {
+  return !!err && err.name === "AbortError";
+}
+
 const LW_BLOCKED_TAGS = new Set([
   "SCRIPT", "STYLE", "IFRAME", "FRAME", "FRAMESET", "OBJECT", "EMBED", "SVG", "MATH",
   "FORM", "INPUT", "BUTTON", "TEXTAREA", "SELECT", "LINK", "META", "BASE", "TEMPLATE",

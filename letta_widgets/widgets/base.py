@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,14 @@ import anywidget
 import ipywidgets
 import traitlets as t
 
-from letta_widgets.errors import LettaWidgetsError, translate
+from letta_widgets._loop import Job, WorkerLoop
+from letta_widgets.errors import InvalidRequest, LettaWidgetsError, translate
 from letta_widgets.letta.messages import types_json
 
-__all__ = ["STATIC", "LettaWidget", "bundle"]
+__all__ = ["STATIC", "LettaWidget", "RpcMethod", "bundle"]
+
+RpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
+"""A front-end request's handler: its params in, a JSON-able result out (or it raises)."""
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 """The folder of the front-end ES modules and CSS that ship in the wheel."""
@@ -59,6 +65,7 @@ class LettaWidget(anywidget.AnyWidget):
             )
         super().__init__(**kwargs)
         self._last_msg_context: contextvars.Context | None = None
+        self._requests: dict[str, Job] = {}  # RPC id -> the job answering it
         self.on_msg(self._dispatch)
 
     def __repr__(self) -> str:
@@ -77,6 +84,45 @@ class LettaWidget(anywidget.AnyWidget):
             handler(content)
         except Exception as exc:
             self.show_error(exc)
+
+    # ----------------------------------------------------------------- RPC
+
+    def _rpc_methods(self) -> Mapping[str, RpcMethod]:
+        """The requests the front-end may make (``lwRpc(model).call(name, params)``)."""
+        return {}
+
+    def _on_rpc(self, content: dict[str, Any]) -> None:
+        """``{"kind": "rpc", "id", "method", "params"}``: a job on the worker loop that always
+        answers ``{"kind": "reply", "id", "result"}`` or ``{…, "error", "cancelled"?}``."""
+        rid = str(content.get("id", ""))
+        method = str(content.get("method", ""))
+        params = content.get("params")
+        handler = self._rpc_methods().get(method)
+
+        async def answer() -> None:
+            try:
+                if handler is None:
+                    raise InvalidRequest(f"unknown request {method!r}", "reload the widget")
+                result = await handler(params if isinstance(params, dict) else {})
+                self.send_custom({"kind": "reply", "id": rid, "result": result})
+            except asyncio.CancelledError:
+                self.send_custom(
+                    {"kind": "reply", "id": rid, "error": "cancelled", "cancelled": True}
+                )
+                raise
+            except Exception as exc:  # always answer, with a sentence for people
+                err = translate(exc, base_url=getattr(self, "_base_url", None))
+                self.send_custom({"kind": "reply", "id": rid, "error": str(err)})
+            finally:
+                self._requests.pop(rid, None)
+
+        self._requests[rid] = WorkerLoop.get().submit(answer(), context=self._last_msg_context)
+
+    def _on_abort(self, content: dict[str, Any]) -> None:
+        """``{"kind": "abort", "id"}``: cancel the request's job (its reply says cancelled)."""
+        job = self._requests.get(str(content.get("id", "")))
+        if job is not None:
+            job.cancel()
 
     def send_custom(self, content: dict[str, Any]) -> None:
         """Send a custom message to the front-end views.

@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 import ipywidgets
@@ -49,7 +49,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import WorkerLoop
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
-from letta_widgets.widgets.base import LettaWidget, bundle
+from letta_widgets.widgets.base import LettaWidget, RpcMethod, bundle
 from letta_widgets.widgets.browser_lineage import LineageStore
 from letta_widgets.widgets.browser_memory import MemoryDiff, diff_memory
 from letta_widgets.widgets.browser_messages import PAGE_LIMIT, MessagePages
@@ -296,12 +296,9 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
 
     # ============================================================ front-end messages
 
-    def _on_rpc(self, content: dict[str, Any]) -> None:
-        """``{"id", "method", "params"}`` -> a job on the worker loop -> one reply."""
-        rid = content.get("id")
-        method = str(content.get("method", ""))
-        params = content.get("params") or {}
-        handlers: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, Any]]] = {
+    def _rpc_methods(self) -> Mapping[str, RpcMethod]:
+        """Pages, statistics, search, details and actions, answered on the worker loop."""
+        return {
             "agents": lambda p: self._agents(query=p.get("query"), after=p.get("after")),
             "conversations": lambda p: self._conversations(
                 search=p.get("search"),
@@ -326,22 +323,6 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             "details": lambda p: self._details(str(p.get("key", ""))),
             "action": lambda p: self._action(str(p.get("name", "")), p),
         }
-
-        async def answer() -> None:
-            try:
-                handler = handlers.get(method)
-                if handler is None:
-                    raise InvalidRequest(f"unknown request {method!r}", "reload the widget")
-                result = await handler(params if isinstance(params, dict) else {})
-                self.send_custom({"kind": "reply", "id": rid, "result": result})
-            except asyncio.CancelledError:
-                self.send_custom({"kind": "reply", "id": rid, "error": "cancelled"})
-                raise
-            except Exception as exc:  # always answer (H6), with a sentence for people
-                err = translate(exc, base_url=self._base_url)
-                self.send_custom({"kind": "reply", "id": rid, "error": str(err)})
-
-        WorkerLoop.get().submit(answer(), context=self._last_msg_context)
 
     def _on_open_chat(self, content: dict[str, Any]) -> None:
         self.open_chat(str(content.get("conversation_id") or "") or None)
