@@ -10,6 +10,8 @@
 /** @typedef {{key: string, type: string, html: string, kind?: string, pending?: boolean,
  *             tool_call_ids?: string[], evicted?: boolean}} LwItem
  *  A transcript item: sanitized HTML of one message (or a tool exchange, or usage). */
+/** @typedef {{op: "begin" | "delta" | "set" | "reset", i?: number, type?: string,
+ *             text?: string, col?: number}} LwOp  A live op (letta_widgets/widgets/live.py). */
 /** @typedef {{get(name: string): any, set(name: string, value: any): void,
  *             save_changes(): void, on(event: string, fn: Function): void,
  *             off(event: string, fn?: Function): void, send(content: any): void}} LwModel
@@ -185,20 +187,22 @@ function lwRenderItems(container, items, decorate) {
 }
 
 /** The live area: plain-text messages growing with token deltas until the turn ends
- *  and the sanitized cards replace them. Ops: reset | begin i type text | delta i text
- *  | set i text. Text is only ever set with textContent / appendData.
+ *  and the sanitized cards replace them. Ops (documented in letta_widgets/widgets/live.py):
+ *  {op: "begin", i, type, text} | {op: "delta", i, text} | {op: "set", i, text} |
+ *  {op: "reset"}. Text is only ever set with textContent / appendData.
  *  @param {HTMLElement} container
- *  @returns {{apply(op: any[]): void, size(): number}} */
+ *  @returns {{apply(op: LwOp): void, size(): number}} */
 function lwLiveArea(container) {
   const nodes = new Map();
+  /** @param {LwOp} op */
   function apply(op) {
-    const [kind, index] = op;
-    if (kind === "reset") { nodes.clear(); container.replaceChildren(); return; }
-    if (kind === "begin") {
-      const box = lwEl("div", "lw-msg lw-live lw-msg--" + op[2]);
-      const label = lwEl("div", "lw-live-label", lwTypeLabel(op[2]));
+    const index = op.i;
+    if (op.op === "reset") { nodes.clear(); container.replaceChildren(); return; }
+    if (op.op === "begin") {
+      const box = lwEl("div", "lw-msg lw-live lw-msg--" + op.type);
+      const label = lwEl("div", "lw-live-label", lwTypeLabel(op.type || ""));
       const body = lwEl("div", "lw-live-text");
-      const text = document.createTextNode(op[3] || "");
+      const text = document.createTextNode(op.text || "");
       body.appendChild(text);
       box.append(label, body);
       container.appendChild(box);
@@ -207,8 +211,8 @@ function lwLiveArea(container) {
     }
     const text = nodes.get(index);
     if (!text) return;
-    if (kind === "delta") text.appendData(op[2]);
-    else if (kind === "set") text.data = op[2];
+    if (op.op === "delta") text.appendData(op.text || "");
+    else if (op.op === "set") text.data = op.text || "";
   }
   return { apply, size: () => nodes.size };
 }

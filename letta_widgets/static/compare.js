@@ -244,30 +244,28 @@ function render({ model, el }) {
 
   on("msg:custom", (msg) => {
     if (!msg || msg.kind !== "ops") return;
-    for (const op of msg.ops) {
-      const [col, kind] = op;
-      if (col === null || col === undefined) {
-        for (const c of cols) { c.live.steps.apply(["reset"]); c.live.answer.apply(["reset"]); c.live.where.clear(); }
+    for (const op of /** @type {LwOp[]} */ (msg.ops)) {
+      const reset = (c) => {
+        c.live.steps.apply({ op: "reset" }); c.live.answer.apply({ op: "reset" }); c.live.where.clear();
+      };
+      if (op.col === null || op.col === undefined) {
+        if (op.op === "reset") for (const c of cols) reset(c);
         continue;
       }
-      const c = cols[col];
+      const c = cols[op.col];
       if (!c) continue;
-      const rest = op.slice(1);
-      if (kind === "reset") {
-        c.live.steps.apply(["reset"]); c.live.answer.apply(["reset"]); c.live.where.clear();
-        continue;
-      }
-      if (kind === "begin") {
-        const area = lwTypeKind(rest[2]) === "step" ? "steps" : "answer";
-        c.live.where.set(rest[1], area);
+      if (op.op === "reset") { reset(c); continue; }
+      if (op.op === "begin") {
+        const area = lwTypeKind(op.type || "") === "step" ? "steps" : "answer";
+        c.live.where.set(op.i, area);
         if (area === "steps") {
           c.steps.hidden = false;
           c.stepsSummary.textContent = `reasoning & tools (${c.stepCount + c.live.steps.size() + 1}…)`;
         }
-        c.live[area].apply(rest);
+        c.live[area].apply(op);
       } else {
-        const area = c.live.where.get(rest[1]);
-        if (area) c.live[area].apply(rest);
+        const area = c.live.where.get(op.i);
+        if (area) c.live[area].apply(op);
       }
       const b = c.body;
       if (b.scrollHeight - b.scrollTop - b.clientHeight < 80) b.scrollTop = b.scrollHeight;

@@ -253,7 +253,7 @@ class ChatCell(TurnWidget):
         self.status = "streaming"
         self.status_text = "streaming…"
         self._live.clear()
-        self._live.push(["reset"])
+        self._live.push({"op": "reset"})
         live = self._live.listener()
 
         def listener(turn: Turn, event: TurnEvent) -> None:
@@ -298,7 +298,7 @@ class ChatCell(TurnWidget):
             info = {"stop_reason": turn.stop_reason, "ttft_s": turn.ttft_s, "total_s": turn.total_s}
             new_items.append(usage_item(key, turn.usage, **info))
         self.items = [*self.items, *new_items]
-        self._live.push(["reset"])  # the last deltas and the reset: one message
+        self._live.push({"op": "reset"})  # the last deltas and the reset: one message
         self.status_text = outcome.status_line()
         self.status = outcome.status  # type: ignore[assignment]
 

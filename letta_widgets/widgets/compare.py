@@ -495,7 +495,7 @@ class CompareView(TurnWidget):
         rnd = self._new_round(prompt, repeat)
         self._live.clear()
         self._show(rnd)
-        self._live.push([None, "reset"])
+        self._live.push({"op": "reset"})
         self.status = "streaming"
         self.status_text = f"round {rnd.index + 1} · streaming into {len(self._variants)} columns…"
         t0 = time.perf_counter()
@@ -581,7 +581,7 @@ class CompareView(TurnWidget):
             cell.text = turn.assistant_text or None
         self._sync_cell(rnd, i)
         if self._shown == rnd.index:
-            self._live.push([i, "reset"])  # the column's last deltas and its reset: one message
+            self._live.push({"op": "reset", "col": i})  # its last deltas and its reset: one message
 
     def _sync_cell(self, rnd: Round, i: int) -> None:
         if self._shown != rnd.index:

@@ -1,8 +1,21 @@
 """What ChatCell and CompareView share to stream turns into a widget.
 
-- :class:`LiveOps` turns the engine's events into small front-end ops (``begin``,
-  ``delta``, ``set``, ``reset``) and sends them as coalesced custom messages, at most
-  :data:`FLUSH_HZ` a second: bytes to the browser grow with the text, not its square.
+- :class:`LiveOps` turns the engine's events into small front-end ops and sends them as
+  coalesced custom messages (``{"kind": "ops", "ops": [...]}``), at most :data:`FLUSH_HZ` a
+  second: bytes to the browser grow with the text, not its square. The ops, documented once
+  here and read by ``lwLiveArea`` in ``static/common.js``:
+
+  ``{"op": "begin", "i": 3, "type": "assistant_message", "text": "Hel"}``
+      message 3 of the turn starts (its text so far);
+  ``{"op": "delta", "i": 3, "text": "lo"}``
+      text appended to message 3 (consecutive deltas of one message are merged);
+  ``{"op": "set", "i": 3, "text": "search({…})"}``
+      message 3's text replaced (tool-call arguments, a tool return, a compaction);
+  ``{"op": "reset"}``
+      the live messages are done: the sanitized cards replace them.
+
+  CompareView adds ``"col"`` (the variant's column) to each; a reset without one resets
+  every column.
 - :class:`TurnWidget` runs one job at a time on the toolkit's worker loop; ``stop()``
   is safe from any thread and a second start while one runs is refused visibly.
 """
@@ -31,25 +44,22 @@ T = TypeVar("T")
 
 
 class LiveOps:
-    """Coalesces engine events into ops and sends them at most ``FLUSH_HZ`` a second.
-
-    An op is ``[*prefix, kind, index, ...]``; ``prefix`` tells views apart (CompareView
-    uses the column). Consecutive deltas of one message merge into one op. Runs on
-    the worker loop's thread only.
+    """Coalesces engine events into ops (module docstring) and sends them at most
+    ``FLUSH_HZ`` a second. Runs on the worker loop's thread only.
     """
 
-    def __init__(self, send: Callable[[list[list[Any]]], None]) -> None:
+    def __init__(self, send: Callable[[list[dict[str, Any]]], None]) -> None:
         self._send = send
-        self._ops: list[list[Any]] = []
+        self._ops: list[dict[str, Any]] = []
         self._handle: asyncio.TimerHandle | None = None
         self._last = 0.0
 
     def listener(
-        self, *prefix: Any, when: Callable[[], bool] | None = None
+        self, col: int | None = None, *, when: Callable[[], bool] | None = None
     ) -> Callable[[Turn, TurnEvent], None]:
-        """An engine listener that queues this turn's ops (only while ``when()``)."""
-        width = len(prefix)
-        head = list(prefix)
+        """An engine listener that queues this turn's ops (tagged with ``col`` if given;
+        only while ``when()``)."""
+        head: dict[str, Any] = {} if col is None else {"col": col}
 
         def on_event(turn: Turn, event: TurnEvent) -> None:
             if when is not None and not when():
@@ -59,27 +69,28 @@ class LiveOps:
                 last = self._ops[-1] if self._ops else None
                 if (
                     last is not None
-                    and last[:width] == head
-                    and last[width] == "delta"
-                    and last[width + 1] == event.index
+                    and last["op"] == "delta"
+                    and last["i"] == event.index
+                    and last.get("col") == col
                 ):
-                    last[-1] += event.text
+                    last["text"] += event.text
                     self._schedule()
                     return
-                self._ops.append([*head, "delta", event.index, event.text])
+                self._ops.append({"op": "delta", "i": event.index, "text": event.text, **head})
             elif kind == "message":
-                self._ops.append([*head, "begin", event.index, event.message_type, event.live])
+                op = {"op": "begin", "i": event.index, "type": event.message_type}
+                self._ops.append({**op, "text": event.live, **head})
             elif kind == "update":
-                self._ops.append([*head, "set", event.index, event.live])
+                self._ops.append({"op": "set", "i": event.index, "text": event.live, **head})
             elif kind == "retry":  # the failed attempt's messages are gone: start over
-                self._ops.append([*head, "reset"])
+                self._ops.append({"op": "reset", **head})
             else:
                 return
             self._schedule()
 
         return on_event
 
-    def push(self, op: list[Any]) -> None:
+    def push(self, op: dict[str, Any]) -> None:
         """Queue one op (e.g. a ``reset``) and flush it right away."""
         self._ops.append(op)
         self.flush()
@@ -150,7 +161,7 @@ class TurnWidget(LettaWidget):
             self.status_text = "stopping…"  # type: ignore[attr-defined]
             job.cancel()
 
-    def _send_ops(self, ops: list[list[Any]]) -> None:
+    def _send_ops(self, ops: list[dict[str, Any]]) -> None:
         self.send_custom({"kind": "ops", "ops": ops})
 
     def _check_can_start(self) -> None:

@@ -48,15 +48,15 @@ def test_send_streams_and_returns_the_turn(client, conversation) -> None:
     live: dict[int, str] = {}
     for batch in chat.batches:
         for op in batch:
-            if op[0] == "begin":
-                live[op[1]] = op[3]
-            elif op[0] == "delta":
-                live[op[1]] += op[2]
-            elif op[0] == "set":
-                live[op[1]] = op[2]
+            if op["op"] == "begin":
+                live[op["i"]] = op["text"]
+            elif op["op"] == "delta":
+                live[op["i"]] += op["text"]
+            elif op["op"] == "set":
+                live[op["i"]] = op["text"]
     assert turn.assistant_text in live.values()  # the live view saw every delta
     assert turn.reasoning in live.values()
-    n_deltas = sum(1 for batch in chat.batches for op in batch if op[0] == "delta")
+    n_deltas = sum(1 for batch in chat.batches for op in batch if op["op"] == "delta")
     assert len(chat.batches) <= n_deltas + 3  # coalesced, never more flushes than deltas
     assert chat.send("Where do I live?").stop_reason == "end_turn"
 
@@ -311,7 +311,7 @@ def test_stream_events_that_are_not_messages_draw_nothing(client, conversation, 
     assert all(m["message_type"] != "response_state" for m in turn.messages)
     assert "response_state" not in set(turn.frame()["message_type"].astype(str))
     assert "response_state" not in json.dumps(chat.items)
-    begun = [op[2] for batch in chat.batches for op in batch if op[0] == "begin"]
+    begun = [op["type"] for batch in chat.batches for op in batch if op["op"] == "begin"]
     assert begun and "response_state" not in begun
 
 

@@ -314,10 +314,10 @@ def test_deltas_are_coalesced_into_few_front_end_messages(client: Letta, agent: 
         LettaWidget.send_custom = real  # type: ignore[method-assign]
     assert all(t is not None and t.ok for t in rnd.turns.values())
     assert sent, "no live ops reached the front-end"
-    deltas = [c for _, c in sent if any(op[1] == "delta" for op in c["ops"])]
+    deltas = [c for _, c in sent if any(op["op"] == "delta" for op in c.get("ops", []))]
     span = sent[-1][0] - sent[0][0]
     assert len(deltas) <= 30 * span + 5, (len(deltas), span)
-    text = "".join(op[3] for c in deltas for op in c["ops"] if op[1] == "delta")
+    text = "".join(op["text"] for c in deltas for op in c["ops"] if op["op"] == "delta")
     assert sum(len(t.reasoning) + len(t.assistant_text) for t in rnd.turns.values()) >= len(text)
 
 
