@@ -24,7 +24,7 @@ from letta_widgets.letta.paging import older_page, oldest_first, server_key, who
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 from letta_widgets.widgets.base import bundle
-from letta_widgets.widgets.browser_memory import diff_memory
+from letta_widgets.widgets.browser.memory import diff_memory
 from letta_widgets.widgets.live import TurnWidget
 from letta_widgets.widgets.outcome import Outcome
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item

@@ -14,8 +14,8 @@ from letta_client import Letta
 import letta_widgets as lw
 from letta_widgets.letta.paging import whole_groups
 from letta_widgets.widgets.browser import PAGE_LIMIT, ConversationBrowser
-from letta_widgets.widgets.browser_lineage import LineageStore
-from letta_widgets.widgets.browser_memory import diff_memory, parse_compiled_memory
+from letta_widgets.widgets.browser.lineage import LineageStore
+from letta_widgets.widgets.browser.memory import diff_memory, parse_compiled_memory
 from letta_widgets.widgets.chat import ChatCell
 
 pytestmark = pytest.mark.real_server  # also against the real Letta server (make test-real)
@@ -482,7 +482,7 @@ def test_deleted_by_another_client_while_shown(
     browser.select(cid)
     first = browser.messages_page()
     client.conversations.delete(cid)
-    browser._in_context.clear()
+    browser._cache.memory_changed()
     with pytest.raises(lw.NotFound):
         browser.messages_page(before=first["cursor"])
     assert browser.info["missing"] is True

@@ -8,10 +8,12 @@ a few pages in the DOM) and the shared memory panel (blocks, changes since the l
 look, and whether the selected conversation still runs on an older compiled copy).
 
 Modules, one job each: this one is the widget (traits, Python API, RPC, memory, the
-selected conversation's header, actions); :mod:`.browser_rows` serves the conversation
-list (pages and per-row statistics), :mod:`.browser_messages` the message pane (pages and
-details), :mod:`.browser_memory` compares compiled memory with the current blocks and
-:mod:`.browser_lineage` records forks.
+selected conversation's header, actions) and delegates the rest to its panes, plain
+classes that share one :class:`~.session.BrowserSession`: :class:`~.conversations.ConversationList`
+(the agent picker, the list's pages and per-row statistics), :class:`~.messages.MessagePane`
+(pages and details) and :class:`~.search.MessageSearch`; :mod:`.memory` compares compiled
+memory with the current blocks, :mod:`.lineage` records forks, and :class:`~.cache.BrowserCache`
+is the one place that forgets what the server said.
 
 How the halves talk (ARCHITECTURE.md, "Python and the front-end"):
 
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -49,25 +50,26 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import WorkerLoop
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
+from letta_widgets.letta.conversation import DEFAULT
 from letta_widgets.widgets.base import LettaWidget, RpcMethod, bundle
-from letta_widgets.widgets.browser_lineage import LineageStore
-from letta_widgets.widgets.browser_memory import MemoryDiff, diff_memory
-from letta_widgets.widgets.browser_messages import PAGE_LIMIT, MessagePages
-from letta_widgets.widgets.browser_rows import (
+from letta_widgets.widgets.browser.cache import SystemInfo
+from letta_widgets.widgets.browser.conversations import (
     CONVERSATION_PAGE,
-    DEFAULT,
     Archived,
-    ConversationRows,
-    SystemInfo,
+    ConversationList,
     conversation_fields,
     short_title,
 )
-from letta_widgets.widgets.browser_search import MessageSearch
+from letta_widgets.widgets.browser.lineage import LineageStore
+from letta_widgets.widgets.browser.memory import MemoryDiff, diff_memory
+from letta_widgets.widgets.browser.messages import PAGE_LIMIT, MessagePane
+from letta_widgets.widgets.browser.search import MessageSearch
+from letta_widgets.widgets.browser.session import BrowserSession
 
 __all__ = ["CONVERSATION_PAGE", "PAGE_LIMIT", "ConversationBrowser"]
 
 
-class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWidget):
+class ConversationBrowser(LettaWidget):
     """Browse an agent's conversations, read their messages, and watch shared memory.
 
     ``ConversationBrowser(client)`` opens an agent picker; ``ConversationBrowser(client,
@@ -116,16 +118,13 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         self._base_url = base_url_of(client)
         self.lineage = LineageStore(lineage_path, server=self._base_url)
         """Where forks made here are recorded (the server keeps no parent link)."""
-        self._raw: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._returns: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._dates: dict[str, Any] = {}  # message id -> date, for checking older pages
-        self._agent_model: str | None = None  # the agent's model handle (rows show overrides)
-        self._in_context: dict[str, set[str]] = {}
-        self._system: dict[str, SystemInfo] = {}
-        self._counts: dict[str, tuple[Any, int]] = {}
-        self._block_values: list[dict[str, Any]] = []
-        self._seen_blocks: dict[str, str] | None = None
-        self._pinned: list[dict[str, Any]] = []
+        self._session = BrowserSession(
+            self._aclient, self._base_url, self.lineage, lambda: (self.agent_id, self.selected)
+        )
+        self._cache = self._session.cache
+        self._pane = MessagePane(self._session, on_missing=self._mark_missing)
+        self._list = ConversationList(self._session, self._pane, load_blocks=self._load_blocks)
+        self._finder = MessageSearch(self._session, self._pane)
         self._chat_box = ipywidgets.VBox()
         self._box = ipywidgets.VBox([self, self._chat_box])
         self.chat: Any = None
@@ -172,7 +171,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         after: str | None = None,
     ) -> dict[str, Any]:
         """One page of the conversation list, as the front-end receives it."""
-        return self._run(self._conversations(search=search, archived=archived, after=after))
+        return self._run(self._list.page(search=search, archived=archived, after=after))
 
     def messages_page(
         self,
@@ -193,9 +192,9 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         """
         cid = conversation_id or self._require_selected()
         if around:
-            return self._run(self._around(cid, around))
+            return self._run(self._pane.around(cid, around))
         return self._run(
-            self._messages(cid, before=before, after=after, text=text, types=list(types or []))
+            self._pane.page_of(cid, before=before, after=after, text=text, types=list(types or []))
         )
 
     def search_messages(self, query: str) -> dict[str, Any]:
@@ -208,19 +207,19 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         Open a hit with ``select(hit["conversation_id"])`` and
         ``messages_page(around=hit["message_id"])``.
         """
-        return self._run(self._search(query))
+        return self._run(self._finder.search(query))
 
     def agents_page(self, *, query: str | None = None, after: str | None = None) -> dict[str, Any]:
         """One page of the agent picker (``query`` searches names)."""
-        return self._run(self._agents(query=query, after=after))
+        return self._run(self._list.agents(query=query, after=after))
 
     def stats(self, conversation_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Per conversation: message count, first user message, stale memory blocks."""
-        return self._run(self._stats(list(conversation_ids)))
+        return self._run(self._list.stats(list(conversation_ids)))
 
     def details(self, key: str) -> dict[str, Any]:
         """Ids, run, step, dates and raw JSON of a message shown in the pane (by item key)."""
-        return self._run(self._details(key))
+        return self._run(self._pane.details(key))
 
     def stale(self, conversation_id: str | None = None) -> MemoryDiff:
         """How the conversation's compiled memory differs from the current blocks."""
@@ -299,19 +298,19 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
     def _rpc_methods(self) -> Mapping[str, RpcMethod]:
         """Pages, statistics, search, details and actions, answered on the worker loop."""
         return {
-            "agents": lambda p: self._agents(query=p.get("query"), after=p.get("after")),
-            "conversations": lambda p: self._conversations(
+            "agents": lambda p: self._list.agents(query=p.get("query"), after=p.get("after")),
+            "conversations": lambda p: self._list.page(
                 search=p.get("search"),
                 archived=p.get("archived") or "unarchived",
                 after=p.get("after"),
             ),
-            "stats": lambda p: self._stats(
+            "stats": lambda p: self._list.stats(
                 [str(i) for i in p.get("ids") or []], memory_only=bool(p.get("memory_only"))
             ),
             "messages": lambda p: (
-                self._around(str(p.get("conversation_id") or ""), str(p["around"]))
+                self._pane.around(str(p.get("conversation_id") or ""), str(p["around"]))
                 if p.get("around")
-                else self._messages(
+                else self._pane.page_of(
                     str(p.get("conversation_id") or ""),
                     before=p.get("before"),
                     after=p.get("after"),
@@ -319,8 +318,8 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
                     types=[str(x) for x in p.get("types") or []],
                 )
             ),
-            "search": lambda p: self._search(str(p.get("query") or "")),
-            "details": lambda p: self._details(str(p.get("key", ""))),
+            "search": lambda p: self._finder.search(str(p.get("query") or "")),
+            "details": lambda p: self._pane.details(str(p.get("key", ""))),
             "action": lambda p: self._action(str(p.get("name", "")), p),
         }
 
@@ -346,24 +345,16 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             )
         return self.selected
 
-    def _target(self, cid: str) -> dict[str, Any]:
-        return {"agent_id": self.agent_id} if cid == DEFAULT else {}
-
-    def _what(self, cid: str) -> str:
-        if cid == DEFAULT:
-            return f"the default conversation of agent {self.agent_id}"
-        return f"conversation {cid}"
+    def _mark_missing(self, cid: str) -> None:
+        """The server no longer has ``cid``: the header says so."""
+        if self.selected == cid:
+            self.info = {**self.info, "id": cid, "missing": True}
 
     def _watch_agent(self, change: Any) -> None:
         self.selected = ""
         self.info = {}
         self.blocks = []
-        self._block_values = []
-        self._seen_blocks = None
-        self._pinned = []
-        self._in_context.clear()
-        self._system.clear()
-        self._counts.clear()
+        self._cache.agent_changed()
         self.agent_name = ""
         self.generation += 1
         if change.new and not self._loading_agent:
@@ -391,7 +382,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         if agent_id != self.agent_id:
             return
         self.agent_name = agent.name or agent_id
-        self._agent_model = getattr(agent, "model", None)
+        self._cache.agent_model = getattr(agent, "model", None)
         await self._load_blocks()
 
     async def _load_blocks(self) -> list[dict[str, Any]]:
@@ -401,7 +392,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         raw = [b.to_dict(mode="json") for b in page.items]
         if agent_id != self.agent_id:
             return self.blocks
-        seen = self._seen_blocks
+        seen = self._cache.seen_blocks
         out = []
         for b in sorted(raw, key=lambda b: str(b.get("label"))):
             label = str(b.get("label"))
@@ -420,17 +411,15 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
                     "previous": short_title(seen.get(label, ""), 400) if changed and seen else "",
                 }
             )
-        self._seen_blocks = {b["label"]: b["value"] for b in out}
-        self._block_values = raw
+        self._cache.seen_blocks = {b["label"]: b["value"] for b in out}
+        self._cache.blocks = raw
         self.blocks = out
         self.memory_checked_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         return out
 
     async def _refresh(self) -> None:
         self.clear_error()
-        self._in_context.clear()
-        self._system.clear()
-        self._counts.pop(DEFAULT, None)  # no activity stamp to tell it changed
+        self._cache.memory_changed()
         await self._load_blocks()
         if self.selected:
             await self._load_info(self.selected)
@@ -439,12 +428,12 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
     # ---------------------------------------------------------------- info, staleness
 
     async def _stale(self, cid: str) -> MemoryDiff:
-        if not self._block_values:
+        if not self._cache.blocks:
             await self._load_blocks()
-        system = await self._system_message(cid)
+        system = await self._list.system_message(cid)
         if system.text is None:
             return MemoryDiff(known=False)
-        return diff_memory(system.text, self._block_values, system.compiled_at)
+        return diff_memory(system.text, self._cache.blocks, system.compiled_at)
 
     async def _load_info(self, cid: str, *, raise_errors: bool = False) -> dict[str, Any]:
         try:
@@ -460,7 +449,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
 
     async def _info(self, cid: str) -> dict[str, Any]:
         self._require_agent()
-        self._system.pop(cid, None)
+        self._cache.header_reloaded(cid)
         if cid == DEFAULT:
             with sdk_errors(base_url=self._base_url, what=f"agent {self.agent_id}"):
                 agent = await self._aclient.agents.retrieve(self.agent_id)
@@ -472,7 +461,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             }
             in_context = set(agent.message_ids or [])
         else:
-            with sdk_errors(base_url=self._base_url, what=self._what(cid)):
+            with sdk_errors(base_url=self._base_url, what=self._session.describe(cid)):
                 conv = await self._aclient.conversations.retrieve(cid)
             data = conv.to_dict(mode="json")
             if data.get("agent_id") and data["agent_id"] != self.agent_id:
@@ -481,7 +470,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
                     f"open it with ConversationBrowser(client, {data['agent_id']!r})",
                 )
             in_context = set(data.get("in_context_message_ids") or [])
-        self._in_context[cid] = in_context
+        self._cache.in_context[cid] = in_context
         diff = await self._stale(cid)
         children = await self._living(self.lineage.children_of(cid))
         link = self.lineage.parent_of(cid)
@@ -492,8 +481,8 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             "title": short_title(data.get("summary") or "")
             if cid != DEFAULT
             else "Default conversation",
-            "first_user": short_title(self._system.get(cid, SystemInfo(None, "")).first_user),
-            **conversation_fields(data, self._agent_model),
+            "first_user": short_title(self._cache.system.get(cid, SystemInfo(None, "")).first_user),
+            **conversation_fields(data, self._cache.agent_model),
             "in_context_count": len(in_context),
             "stale": diff.as_dict(details=True),
             "parent": link.get("parent") if link else None,
@@ -514,7 +503,9 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
         try:
             result = await self._do_action(name, cid, agent_id, params)
         except Exception as exc:
-            err = translate(exc, base_url=self._base_url, what=self._what(cid) if cid else None)
+            err = translate(
+                exc, base_url=self._base_url, what=self._session.describe(cid) if cid else None
+            )
             if isinstance(err, NotFound) and cid:
                 self._mark_missing(cid)
             self.show_error(err)
@@ -533,7 +524,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             with sdk_errors(base_url=base, what=f"agent {agent_id}"):
                 created = await conv.create(**kwargs)
             data = created.to_dict(mode="json")
-            self._pinned.insert(0, data)
+            self._cache.pin(data)
             await self._select_after_action(created.id)
             return {"id": created.id}
         if name == "refresh":
@@ -546,10 +537,10 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             return {}
         if not cid:
             raise InvalidRequest("no conversation is selected", "pick one in the list first")
-        what = self._what(cid)
+        what = self._session.describe(cid)
         if name == "fork":
             message_id = params.get("message_id") or None
-            kwargs = {**self._target(cid)}
+            kwargs = {**self._session.sdk_kwargs(cid)}
             if message_id:
                 kwargs["message_id"] = str(message_id)
             try:
@@ -568,19 +559,18 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
                 raise
             self.lineage.record(forked.id, cid, message_id=message_id, agent_id=agent_id)
             if message_id:  # some servers ignore the fork point and copy everything: say so
-                newest = await self._list_raw(forked.id, order="desc", limit=1)
+                newest = await self._pane.list_raw(forked.id, order="desc", limit=1)
                 if newest and newest[0].get("id") != message_id:
                     self.status_text = (
                         "this server ignored the fork point: the fork has the whole history"
                     )
-            self._pinned.insert(0, forked.to_dict(mode="json"))
+            self._cache.pin(forked.to_dict(mode="json"))
             await self._select_after_action(forked.id)
             return {"id": forked.id, "parent": cid}
         if name == "recompile":
             with sdk_errors(base_url=base, what=what):
-                await conv.recompile(cid, **self._target(cid))
-            self._system.pop(cid, None)
-            self._counts.pop(cid, None)
+                await conv.recompile(cid, **self._session.sdk_kwargs(cid))
+            self._cache.conversation_changed(cid)
             await self._load_blocks()
             await self._load_info(cid)
             self.generation += 1
@@ -603,17 +593,14 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
             with sdk_errors(base_url=base, what=what):
                 await conv.delete(cid)
             self.lineage.forget([cid])
-            self._pinned = [p for p in self._pinned if p.get("id") != cid]
-            self._in_context.pop(cid, None)
-            self._system.pop(cid, None)
-            self._counts.pop(cid, None)
+            self._cache.conversation_gone(cid)
             if self.selected == cid:
                 self.selected = ""
             self.generation += 1
             return {"id": cid, "deleted": True}
         else:
             raise InvalidRequest(f"unknown action {name!r}", "reload the widget")
-        self._pinned = [p for p in self._pinned if p.get("id") != cid]
+        self._cache.conversation_changed(cid)
         if self.selected == cid:
             await self._load_info(cid)
         self.generation += 1
@@ -629,13 +616,13 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
     async def _exists(self, cid: str) -> bool:
         """Whether the conversation is still there (a 404 may be about something in it)."""
         try:
-            await self._context_ids(cid, fresh=True)
+            await self._pane.context_ids(cid, fresh=True)
         except NotFound:
             return False
         return True
 
     async def _select_after_action(self, cid: str) -> None:
-        self._counts.pop(cid, None)
+        self._cache.conversation_made(cid)
         info = await self._info(cid)
         self.info = info
         self.selected = cid
@@ -665,9 +652,7 @@ class ConversationBrowser(MessagePages, ConversationRows, MessageSearch, LettaWi
 
     async def _after_turn(self) -> None:
         try:
-            self._in_context.clear()
-            self._system.clear()
-            self._counts.pop(DEFAULT, None)
+            self._cache.memory_changed()
             await self._load_blocks()
             if self.selected:
                 await self._load_info(self.selected)

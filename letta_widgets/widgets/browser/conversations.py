@@ -1,9 +1,6 @@
-"""The conversation list's data: pages of an agent's conversations and per-row statistics.
+"""The conversation list: the agent picker, pages of an agent's conversations, row statistics.
 
-:class:`ConversationRows` is a mixin of
-:class:`~letta_widgets.widgets.browser.ConversationBrowser` (the widget provides the
-client, ``agent_id``, the lineage store, the caches and ``_load_blocks``). A page is
-:data:`CONVERSATION_PAGE` rows, newest activity first, the default conversation (and
+A page is :data:`CONVERSATION_PAGE` rows, newest activity first, the default conversation (and
 conversations made here) on the first; statistics (message count, first user message,
 stale memory) are fetched only for the rows the view shows, and cached until the
 conversation's activity stamp changes.
@@ -15,18 +12,25 @@ import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, NamedTuple
-
-from letta_client import AsyncLetta
+from typing import Any, Literal
 
 from letta_widgets.errors import InvalidRequest, sdk_errors, translate
+from letta_widgets.letta.conversation import DEFAULT
 from letta_widgets.letta.paging import whole_groups
 from letta_widgets.render import message_text
-from letta_widgets.widgets.browser_lineage import LineageStore
-from letta_widgets.widgets.browser_memory import diff_memory
-from letta_widgets.widgets.browser_messages import DEFAULT, is_summary
+from letta_widgets.widgets.browser.cache import SystemInfo
+from letta_widgets.widgets.browser.memory import diff_memory
+from letta_widgets.widgets.browser.messages import MessagePane, is_summary
+from letta_widgets.widgets.browser.session import BrowserSession
 
-__all__ = ["CONVERSATION_PAGE", "Archived", "ConversationRows", "SystemInfo", "conversation_fields"]
+__all__ = [
+    "CONVERSATION_PAGE",
+    "Archived",
+    "ConversationList",
+    "conversation_fields",
+    "is_greeting",
+    "short_title",
+]
 
 CONVERSATION_PAGE = 50
 """Conversations per list page."""
@@ -96,43 +100,30 @@ def conversation_fields(conv: Mapping[str, Any], agent_model: str | None) -> dic
     }
 
 
-class SystemInfo(NamedTuple):
-    """What a conversation's first messages tell: its compiled system prompt (``None``: not
-    found), its first user message, and when the system prompt was compiled (its date)."""
-
-    text: str | None
-    first_user: str
-    compiled_at: str | None = None
-
-
-class ConversationRows:
+class ConversationList:
     """Agent picker pages, conversation list pages and per-row statistics."""
 
-    # provided by the widget
-    _aclient: AsyncLetta
-    _base_url: str | None
-    agent_id: str
-    lineage: LineageStore
-    _in_context: dict[str, set[str]]
-    _system: dict[str, SystemInfo]
-    _counts: dict[str, tuple[Any, int]]
-    _block_values: list[dict[str, Any]]
-    _pinned: list[dict[str, Any]]
-    _agent_model: str | None
+    def __init__(
+        self,
+        session: BrowserSession,
+        messages: MessagePane,
+        load_blocks: Callable[[], Awaitable[list[dict[str, Any]]]],
+    ) -> None:
+        self.s = session
+        self.cache = session.cache
+        self.messages = messages
+        self.load_blocks = load_blocks
+        """Loads the agent's memory blocks into the cache (and the widget's ``blocks``)."""
 
-    _require_agent: Callable[[], str]
-    _what: Callable[[str], str]
-    _load_blocks: Callable[[], Awaitable[list[dict[str, Any]]]]
-    _list_raw: Callable[..., Awaitable[list[dict[str, Any]]]]
-
-    async def _agents(self, *, query: str | None, after: str | None) -> dict[str, Any]:
+    async def agents(self, *, query: str | None, after: str | None) -> dict[str, Any]:
+        """One page of the agent picker (``query`` searches names)."""
         kwargs: dict[str, Any] = {"limit": AGENT_PAGE}
         if after:
             kwargs["after"] = after
         if query:
             kwargs["query_text"] = query
-        with sdk_errors(base_url=self._base_url, what="the agents"):
-            resp = await self._aclient.agents.with_raw_response.list(**kwargs)
+        with sdk_errors(base_url=self.s.base_url, what="the agents"):
+            resp = await self.s.aclient.agents.with_raw_response.list(**kwargs)
         page = json.loads(resp.http_response.content)
         if isinstance(page, dict):  # a page object on some servers
             page = page.get("items") or page.get("data") or []
@@ -152,38 +143,39 @@ class ConversationRows:
         nxt = page[-1].get("id") if len(page) >= AGENT_PAGE else None
         return {"rows": rows, "next": nxt}
 
-    def _row(
+    def row(
         self, conv: Mapping[str, Any], links: Mapping[str, Mapping[str, Any]] | None = None
     ) -> dict[str, Any]:
+        """One list row of a conversation (its lineage and cached statistics included)."""
         cid = str(conv.get("id"))
-        links = self.lineage.all() if links is None else links
+        links = self.s.lineage.all() if links is None else links
         link = links.get(cid)
         summary = conv.get("summary")
         row: dict[str, Any] = {
             "id": cid,
             "title": short_title(summary) if summary else "",
             "summary": summary or "",
-            **conversation_fields(conv, self._agent_model),
+            **conversation_fields(conv, self.cache.agent_model),
             "parent": link.get("parent") if link else None,
             "fork_message_id": link.get("message_id") if link else None,
             "depth": _depth(cid, links) if link else 0,
             "is_default": cid == DEFAULT,
         }
-        cached = self._cached_stats(cid, conv.get("last_message_at"))
+        cached = self.cached_stats(cid, conv.get("last_message_at"))
         if cached:
             row.update(cached)
         return row
 
-    def _default_row(self) -> dict[str, Any]:
-        row = self._row({"id": DEFAULT, "summary": None})
+    def default_row(self) -> dict[str, Any]:
+        """The row of the agent's default conversation."""
+        row = self.row({"id": DEFAULT, "summary": None})
         row["title"] = "Default conversation"
         row["summary"] = ""
         return row
 
-    async def _conversations(
-        self, *, search: str | None, archived: str, after: str | None
-    ) -> dict[str, Any]:
-        agent_id = self._require_agent()
+    async def page(self, *, search: str | None, archived: str, after: str | None) -> dict[str, Any]:
+        """One page of the conversation list: newest activity first, made-here ones pinned."""
+        agent_id = self.s.require_agent()
         if archived not in ("unarchived", "archived", "all"):
             raise InvalidRequest(
                 f"unknown archive filter {archived!r}", "use unarchived/archived/all"
@@ -199,8 +191,8 @@ class ConversationRows:
             kwargs["summary_search"] = search
         if after:
             kwargs["after"] = after
-        with sdk_errors(base_url=self._base_url, what=f"the conversations of agent {agent_id}"):
-            resp = await self._aclient.conversations.with_raw_response.list(**kwargs)
+        with sdk_errors(base_url=self.s.base_url, what=f"the conversations of agent {agent_id}"):
+            resp = await self.s.aclient.conversations.with_raw_response.list(**kwargs)
         page = json.loads(resp.http_response.content)
         nxt = page[-1].get("id") if len(page) >= CONVERSATION_PAGE else None
         if archived != "all":  # servers that ignore archive_status but report `archived`
@@ -209,24 +201,26 @@ class ConversationRows:
         needle = (search or "").lower()
         if needle:  # servers that ignore summary_search
             page = [c for c in page if needle in str(c.get("summary") or "").lower()]
-        links = self.lineage.all()  # one read of the lineage file per page
-        rows = [self._row(c, links) for c in page]
-        if after is None and agent_id == self.agent_id:
-            pinned = [self._row(p, links) for p in self._pinned if not needle]
-            head = [self._default_row()] if not needle and archived != "archived" else []
+        links = self.s.lineage.all()  # one read of the lineage file per page
+        rows = [self.row(c, links) for c in page]
+        if after is None and agent_id == self.s.agent_id:
+            pinned = [self.row(p, links) for p in self.cache.pinned if not needle]
+            head = [self.default_row()] if not needle and archived != "archived" else []
             seen = {r["id"] for r in rows}
             rows = [*head, *[p for p in pinned if p["id"] not in seen], *rows]
         return {"rows": rows, "next": nxt, "agent_id": agent_id}
 
-    def _cached_stats(self, cid: str, stamp: Any) -> dict[str, Any] | None:
-        count = self._counts.get(cid)
-        system = self._system.get(cid)
+    def cached_stats(self, cid: str, stamp: Any) -> dict[str, Any] | None:
+        """The row statistics known for ``cid`` at activity ``stamp`` (None: fetch them)."""
+        count = self.cache.counts.get(cid)
+        system = self.cache.system.get(cid)
         if count is None or system is None or count[0] != stamp:
             return None
-        return self._stats_row(cid, system, count[1])
+        return self.stats_row(cid, system, count[1])
 
-    def _stats_row(self, cid: str, system: SystemInfo, count: int) -> dict[str, Any]:
-        diff = diff_memory(system[0], self._block_values) if system[0] is not None else None
+    def stats_row(self, cid: str, system: SystemInfo, count: int) -> dict[str, Any]:
+        """The statistics of one row: count, first user message, stale memory."""
+        diff = diff_memory(system[0], self.cache.blocks) if system[0] is not None else None
         return {
             "id": cid,
             "count": count,
@@ -236,30 +230,30 @@ class ConversationRows:
             "stale_labels": diff.labels if diff else [],
         }
 
-    async def _stats(self, ids: list[str], *, memory_only: bool = False) -> list[dict[str, Any]]:
+    async def stats(self, ids: list[str], *, memory_only: bool = False) -> list[dict[str, Any]]:
         """Per-row statistics; ``memory_only``: memory changed, reuse known counts."""
         sem = asyncio.Semaphore(STATS_CONCURRENCY)
 
         async def one(cid: str) -> dict[str, Any]:
             async with sem:
                 try:
-                    system = await self._system_message(cid)
-                    known = self._counts.get(cid) if memory_only else None
-                    count = known[1] if known is not None else await self._count(cid)
-                    return self._stats_row(cid, system, count)
+                    system = await self.system_message(cid)
+                    known = self.cache.counts.get(cid) if memory_only else None
+                    count = known[1] if known is not None else await self.count(cid)
+                    return self.stats_row(cid, system, count)
                 except Exception as exc:
-                    return {"id": cid, "error": str(translate(exc, base_url=self._base_url))}
+                    return {"id": cid, "error": str(translate(exc, base_url=self.s.base_url))}
 
-        if not self._block_values and self.agent_id:
-            await self._load_blocks()
+        if not self.cache.blocks and self.s.agent_id:
+            await self.load_blocks()
         return list(await asyncio.gather(*(one(c) for c in ids[:200])))
 
-    async def _system_message(self, cid: str) -> SystemInfo:
+    async def system_message(self, cid: str) -> SystemInfo:
         """The conversation's compiled system prompt and first user message, cached."""
-        cached = self._system.get(cid)
+        cached = self.cache.system.get(cid)
         if cached is not None:
             return cached
-        page = await self._list_raw(cid, order="asc", limit=10)
+        page = await self.messages.list_raw(cid, order="asc", limit=10)
         system = next((m for m in page[:2] if m.get("message_type") == "system_message"), None)
         users = [m for m in page if m.get("message_type") == "user_message" and not is_summary(m)]
         user = next((m for m in users if not is_greeting(message_text(m))), None)
@@ -269,13 +263,13 @@ class ConversationRows:
             message_text(user) if user is not None else "",
             system.get("date") if system is not None else None,
         )
-        self._system[cid] = result
+        self.cache.system[cid] = result
         return result
 
-    async def _count(self, cid: str) -> int:
+    async def count(self, cid: str) -> int:
         """How many Letta messages the conversation has (paged; cached until it changes)."""
-        stamp = await self._activity_stamp(cid)
-        cached = self._counts.get(cid)
+        stamp = await self.activity_stamp(cid)
+        cached = self.cache.counts.get(cid)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         total = 0
@@ -286,7 +280,7 @@ class ConversationRows:
             if after:
                 kwargs["after"] = after
             try:
-                page = await self._list_raw(cid, **kwargs)
+                page = await self.messages.list_raw(cid, **kwargs)
             except InvalidRequest:
                 if after is None and size > 50:
                     size //= 2
@@ -297,14 +291,15 @@ class ConversationRows:
             if not more or cursor is None or cursor == after:
                 break
             after = cursor
-        self._counts[cid] = (stamp, total)
+        self.cache.counts[cid] = (stamp, total)
         return total
 
-    async def _activity_stamp(self, cid: str) -> Any:
+    async def activity_stamp(self, cid: str) -> Any:
+        """When ``cid`` last changed (its in-context ids are remembered on the way)."""
         if cid == DEFAULT:
             return None
-        with sdk_errors(base_url=self._base_url, what=self._what(cid)):
-            conv = await self._aclient.conversations.retrieve(cid)
+        with sdk_errors(base_url=self.s.base_url, what=self.s.describe(cid)):
+            conv = await self.s.aclient.conversations.retrieve(cid)
         data = conv.to_dict(mode="json")
-        self._in_context[cid] = set(data.get("in_context_message_ids") or [])
+        self.cache.in_context[cid] = set(data.get("in_context_message_ids") or [])
         return data.get("last_message_at")

@@ -1,6 +1,5 @@
 """Message search across an agent's conversations, for the ConversationBrowser.
 
-:class:`MessageSearch` is a mixin of :class:`~letta_widgets.widgets.browser.ConversationBrowser`.
 Letta Cloud searches every conversation of the agent on the server
 (``client.messages.search``, full text). A server without it (letta 0.16.8 answers 400
 unless Turbopuffer is configured) gets today's scan instead: the selected conversation's
@@ -10,14 +9,13 @@ messages are read and matched here. Every answer says which of the two it did.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from letta_client import AsyncLetta
-
 from letta_widgets.errors import InvalidRequest, NotFound, sdk_errors
+from letta_widgets.letta.conversation import DEFAULT
 from letta_widgets.render import message_text
-from letta_widgets.widgets.browser_messages import DEFAULT
+from letta_widgets.widgets.browser.messages import MessagePane
+from letta_widgets.widgets.browser.session import BrowserSession
 
 __all__ = ["SEARCH_LIMIT", "MessageSearch", "snippet"]
 
@@ -50,26 +48,22 @@ def _hit(item: dict[str, Any], query: str) -> dict[str, Any]:
 
 
 class MessageSearch:
-    """``_search``: hits from the server's message search, or from a scan of one conversation."""
+    """Hits from the server's message search, or from a scan of one conversation."""
 
-    # provided by the widget
-    _aclient: AsyncLetta
-    _base_url: str | None
-    agent_id: str
-    selected: str
-    _raw: Any
-    _require_agent: Callable[[], str]
-    _messages: Callable[..., Awaitable[dict[str, Any]]]
+    def __init__(self, session: BrowserSession, messages: MessagePane) -> None:
+        self.s = session
+        self.messages = messages
 
-    async def _search(self, query: str) -> dict[str, Any]:
+    async def search(self, query: str) -> dict[str, Any]:
+        """Hits for ``query``: the server's search, else a scan of the selected conversation."""
         query = " ".join(str(query or "").split())
-        agent_id = self._require_agent()
+        agent_id = self.s.require_agent()
         if not query:
             raise InvalidRequest("nothing to search for", "type a word or a phrase")
         try:
-            hits = await self._server_search(agent_id, query)
+            hits = await self.server_search(agent_id, query)
         except (InvalidRequest, NotFound) as err:  # no search there (0.16.8: 400), or no route
-            return await self._scan_search(query, err.detail or str(err))
+            return await self.scan_search(query, err.detail or str(err))
         return {
             "query": query,
             "mode": "server",
@@ -78,9 +72,10 @@ class MessageSearch:
             "conversations of the agent (the server's full-text search)",
         }
 
-    async def _server_search(self, agent_id: str, query: str) -> list[dict[str, Any]]:
-        with sdk_errors(base_url=self._base_url, what=f"the messages of agent {agent_id}"):
-            resp = await self._aclient.messages.with_raw_response.search(
+    async def server_search(self, agent_id: str, query: str) -> list[dict[str, Any]]:
+        """The server's full-text search over all of the agent's conversations."""
+        with sdk_errors(base_url=self.s.base_url, what=f"the messages of agent {agent_id}"):
+            resp = await self.s.aclient.messages.with_raw_response.search(
                 query=query, agent_id=agent_id, search_mode="fts", limit=SEARCH_LIMIT
             )
         items = json.loads(resp.http_response.content)
@@ -88,9 +83,9 @@ class MessageSearch:
             items = items.get("items") or items.get("messages") or []
         return [_hit(i, query) for i in items if isinstance(i, dict)]
 
-    async def _scan_search(self, query: str, why: str) -> dict[str, Any]:
+    async def scan_search(self, query: str, why: str) -> dict[str, Any]:
         """Today's scan: the selected conversation's messages, matched here."""
-        cid = self.selected
+        cid = self.s.selected
         base = "this server has no message search"
         if not cid:
             return {
@@ -99,14 +94,14 @@ class MessageSearch:
                 "hits": [],
                 "note": f"{base} ({_short_reason(why)}): select a conversation to scan it",
             }
-        page = await self._messages(cid, text=query)
+        page = await self.messages.page_of(cid, text=query)
         hits = [
             {
                 "conversation_id": cid,
                 "message_id": item.get("id"),
                 "message_type": item.get("mtype"),
                 "date": item.get("date"),
-                "snippet": snippet(message_text(self._raw.get(item["key"]) or {}), query),
+                "snippet": snippet(message_text(self.s.cache.raw.get(item["key"]) or {}), query),
             }
             for item in page["items"]
         ]
