@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from letta_client import Letta
 
-import letta_widgets.widgets.compare as compare_mod
 from letta_widgets.compare_stats import RESULT_COLUMNS, align_turns, wilson_interval
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError
 from letta_widgets.frames import messages_frame
+from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import LettaWidget
 from letta_widgets.widgets.compare import CompareView, Variant
 
@@ -263,7 +263,7 @@ def test_shared_memory_notice(client: Letta, agent: Any) -> None:
 def test_mixed_variants_and_overrides(client: Letta, agent: Any) -> None:
     conv = _seeded_conversation(client, agent.id)
     seen: list[dict[str, Any]] = []
-    real_run = compare_mod.TurnEngine.run
+    real_run = TurnEngine.run
 
     async def spy(self: Any, message: Any, **kwargs: Any) -> Any:
         seen.append({"conv": self.conversation_id, **kwargs})
@@ -281,11 +281,11 @@ def test_mixed_variants_and_overrides(client: Letta, agent: Any) -> None:
     kinds = [v["kind"] for v in cmp.variants]
     assert kinds == ["conversation", "new", "fork"]
     assert cmp.conversation_ids["orig"] == conv
-    compare_mod.TurnEngine.run = spy  # type: ignore[method-assign]
+    TurnEngine.run = spy  # type: ignore[method-assign]
     try:
         rnd = cmp.send("hi")
     finally:
-        compare_mod.TurnEngine.run = real_run  # type: ignore[method-assign]
+        TurnEngine.run = real_run  # type: ignore[method-assign]
     assert all(e is None for e in rnd.errors.values())
     by_conv = {s["conv"]: s for s in seen}
     assert by_conv[cmp.conversation_ids["new"]]["override_model"] == "openai/gpt-4o"

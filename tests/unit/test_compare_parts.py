@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from letta_widgets.widgets.compare_memory import memory_notice
-from letta_widgets.widgets.compare_rounds import Cell, Round, column_info, result_row
-from letta_widgets.widgets.compare_variants import Variant, spread_variants, variant_labels
+from letta_widgets.widgets.compare.memory import memory_notice
+from letta_widgets.widgets.compare.rounds import Cell, Round, column_info, result_row
+from letta_widgets.widgets.compare.variants import Variant, spread_variants, variant_labels
 
 
 def _call(name: str, label: str | None = None, status: str = "success") -> dict[str, Any]:
@@ -104,7 +104,7 @@ def test_history_cell_keeps_the_recorded_error_in_row_and_column() -> None:
 
 
 def test_votes_become_step_feedback_and_come_back() -> None:
-    from letta_widgets.widgets.compare_feedback import (
+    from letta_widgets.widgets.compare.feedback import (
         FEEDBACK_TAG,
         polarity,
         round_tags,

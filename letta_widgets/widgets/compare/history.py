@@ -3,7 +3,7 @@
 ``CompareView.from_history`` sends nothing: it loads each conversation's messages,
 aligns their turns by user prompt (:func:`letta_widgets.compare_stats.align_history`;
 unmatched turns become gaps) and turns every aligned prompt into a finished
-:class:`~letta_widgets.widgets.compare_rounds.Round`, so the view and the results frame
+:class:`~letta_widgets.widgets.compare.rounds.Round`, so the view and the results frame
 are the same as for live rounds.
 """
 
@@ -16,8 +16,8 @@ import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets import compare_stats as cs
-from letta_widgets.widgets.compare_rounds import Cell, Round, answer_diffs
-from letta_widgets.widgets.compare_variants import ResolvedVariant
+from letta_widgets.widgets.compare.rounds import Cell, Round, answer_diffs
+from letta_widgets.widgets.compare.variants import ResolvedVariant
 from letta_widgets.widgets.transcript import transcript_items
 
 __all__ = ["history_frames", "history_rounds"]

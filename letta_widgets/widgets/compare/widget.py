@@ -23,10 +23,10 @@ Variants
 models=[...])`` and ``CompareView.from_history(client, [conv_a, conv_b])`` build the
 common cases.
 
-The parts, one job each: :mod:`.compare_variants` (the Variant spec and its
-conversations), :mod:`.compare_rounds` (rounds, cells, results rows and the synced
-column / round JSON), :mod:`.compare_memory` (the shared-memory notice),
-:mod:`.compare_history` (``from_history``'s aligned rounds) and
+The parts, one job each (this package): :mod:`.variants` (the Variant spec and its
+conversations), :mod:`.rounds` (rounds, cells, results rows and the synced column / round
+JSON), :mod:`.memory` (the shared-memory notice), :mod:`.history` (``from_history``'s
+aligned rounds), :mod:`.feedback` (votes as step feedback) and
 :mod:`letta_widgets.compare_stats` (the results schema, summaries, diffs, alignment).
 """
 
@@ -49,10 +49,10 @@ from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import LettaWidgetsError, RequestTimedOut
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
-from letta_widgets.widgets.compare_feedback import load_feedback, save_feedback, vote_from_feedback
-from letta_widgets.widgets.compare_history import history_frames, history_rounds
-from letta_widgets.widgets.compare_memory import Blocks, agent_blocks, memory_notice
-from letta_widgets.widgets.compare_rounds import (
+from letta_widgets.widgets.compare.feedback import load_feedback, save_feedback, vote_from_feedback
+from letta_widgets.widgets.compare.history import history_frames, history_rounds
+from letta_widgets.widgets.compare.memory import Blocks, agent_blocks, memory_notice
+from letta_widgets.widgets.compare.rounds import (
     Cell,
     Round,
     answer_diffs,
@@ -60,7 +60,7 @@ from letta_widgets.widgets.compare_rounds import (
     round_info,
     rounds_frame,
 )
-from letta_widgets.widgets.compare_variants import (
+from letta_widgets.widgets.compare.variants import (
     Variant,
     fresh_conversation,
     latest_message_id,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets.client import async_twin
-from letta_widgets.widgets.compare_rounds import Round
+from letta_widgets.widgets.compare.rounds import Round
 
 __all__ = ["MEMORY_TOOLS", "Blocks", "agent_blocks", "memory_notice"]
 
