@@ -296,32 +296,13 @@ function render({ model, el }) {
     if (old === h) return false;
     if (old === undefined) list.measured++;
     list.heights.set(id, h);
-    list.guess += ((old === undefined ? h - list.guess : h - old)) / list.measured;
+    list.guess = lwNextGuess(list.guess, list.measured, h, old);
     return true;
   }
 
   function layout() {
-    const n = list.flat.length;
-    const off = new Array(n + 1);
-    off[0] = 0;
-    for (let i = 0; i < n; i++) {
-      const h = list.heights.get(list.flat[i][0]);
-      off[i + 1] = off[i] + (h === undefined ? list.guess : h);
-    }
-    list.offsets = off;
+    list.offsets = lwRowOffsets(list.flat, list.heights, list.guess);
     list.dirty = false;
-  }
-
-  /** The row at content height y (the last one starting at or above it). */
-  function indexAt(y) {
-    const off = list.offsets;
-    let lo = 0;
-    let hi = list.flat.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (off[mid] <= y) lo = mid; else hi = mid - 1;
-    }
-    return Math.max(0, lo);
   }
 
   /** Put the rows near the viewport into the DOM (reusing the ones already there), size
@@ -332,9 +313,7 @@ function render({ model, el }) {
     const n = list.flat.length;
     const view = convList.clientHeight || LW_LIST_FALLBACK_PX;
     const top = convList.scrollTop;
-    const first = n ? indexAt(top) : 0;
-    const start = Math.max(0, first - LW_LIST_OVERSCAN);
-    const end = n ? Math.min(n, indexAt(top + view) + 1 + LW_LIST_OVERSCAN) : 0;
+    const { first, start, end } = lwWindowRange(list.offsets, n, top, view, LW_LIST_OVERSCAN);
     const anchor = list.offsets[first] || 0;
     const keep = new Map();
     let previous = null;
@@ -474,7 +453,7 @@ function render({ model, el }) {
     const want = list.order.length;
     if (!want || !model.get("agent_id")) { loadConversations(true); return; }
     if (list.dirty) layout();
-    const first = list.flat.length ? list.flat[indexAt(convList.scrollTop)][0] : null;
+    const first = list.flat.length ? list.flat[lwIndexAt(list.offsets, list.flat.length, convList.scrollTop)][0] : null;
     const offset = first ? convList.scrollTop - list.offsets[list.index.get(first)] : 0;
     const token = ++list.token;
     list.loading = true;
@@ -518,8 +497,8 @@ function render({ model, el }) {
     if (!n || !convList.clientHeight) return;
     if (list.dirty) layout();
     const top = convList.scrollTop;
-    const from = Math.max(0, indexAt(top) - 2);
-    const to = Math.min(n, indexAt(top + convList.clientHeight) + 3);
+    const from = Math.max(0, lwIndexAt(list.offsets, n, top) - 2);
+    const to = Math.min(n, lwIndexAt(list.offsets, n, top + convList.clientHeight) + 3);
     const full = [];
     const memory = [];
     for (let i = from; i < to; i++) {
