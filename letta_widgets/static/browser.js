@@ -23,11 +23,6 @@ function lwDate(iso) {
  *  (Shift+Enter would re-run the cell; 'dd' would delete it). */
 // lwField(tag, className): common.js (a text field whose keys are not notebook shortcuts)
 
-function lwButton(cls, text, title) {
-  const b = lwEl("button", cls, text);
-  if (title) b.title = title;
-  return b;
-}
 
 function render({ model, el }) {
   el.classList.add("lw-root", "lw-browser");
@@ -130,51 +125,12 @@ function render({ model, el }) {
   el.replaceChildren(banner, picker, main);
 
   // ------------------------------------------------------------------ agent picker
-  const agents = { rows: [], next: null, loading: false, token: 0, done: false };
-  function loadAgents(reset) {
-    if (reset) { agents.token++; agents.rows = []; agents.next = null; agents.done = false; agentList.replaceChildren(); }
-    if (agents.loading || agents.done) return;
-    const token = agents.token;
-    agents.loading = true;
-    agentStatus.textContent = "loading agents…";
-    rpc("agents", { query: agentSearch.value.trim() || null, after: agents.next }).then((res) => {
-      if (token !== agents.token) return;
-      agents.loading = false;
-      agents.next = res.next;
-      agents.done = !res.next;
-      for (const row of res.rows) {
-        agents.rows.push(row);
-        const item = lwEl("div", "lw-agent-row");
-        item.dataset.id = row.id;
-        item.append(lwEl("span", "lw-agent-name", row.name), lwEl("span", "lw-agent-id", row.id));
-        if (row.description) item.append(lwEl("span", "lw-agent-desc", row.description));
-        item.addEventListener("click", () => { model.set("agent_id", row.id); model.save_changes(); });
-        agentList.append(item);
-      }
-      agentStatus.textContent = agents.rows.length ? `${agents.rows.length} agent${agents.rows.length === 1 ? "" : "s"}${agents.done ? "" : " (scroll for more)"}` : "No agents found.";
-      if (!agents.done && agentList.scrollHeight <= agentList.clientHeight + 20) loadAgents(false);
-    }).catch((err) => {
-      if (token !== agents.token) return;
-      agents.loading = false;
-      showPaneError(agentStatus, err, () => loadAgents(false));
-    });
-  }
-  agentList.addEventListener("scroll", () => {
-    if (agentList.scrollHeight - agentList.scrollTop - agentList.clientHeight < 120) loadAgents(false);
-  }, { passive: true });
-  let agentTimer = null;
-  agentSearch.addEventListener("input", () => { clearTimeout(agentTimer); agentTimer = setTimeout(() => loadAgents(true), 250); });
-
-  function showPaneError(box, err, retry) {
-    box.replaceChildren();
-    box.classList.add("lw-status--error");
-    box.append(lwEl("span", "lw-pane-error", String(err && err.message ? err.message : err)));
-    if (retry) {
-      const again = lwButton("lw-retry", "Retry");
-      again.addEventListener("click", () => { box.classList.remove("lw-status--error"); retry(); });
-      box.append(again);
-    }
-  }
+  const agentPicker = lwAgentPicker({
+    rpc, list: agentList, status: agentStatus, search: agentSearch,
+    onPick: (id) => { model.set("agent_id", id); model.save_changes(); },
+  });
+  cleanups.push(() => agentPicker.destroy());
+  const showPaneError = lwShowPaneError;
 
   // ------------------------------------------------------------------ conversation list
   // Windowed: the data of every loaded row stays here (a few hundred bytes each), but only
@@ -1099,44 +1055,11 @@ function render({ model, el }) {
   }
 
   // ------------------------------------------------------------------ memory panel
+  const memoryPanel = lwMemoryPanel({ checked: memChecked, stale: memStale, blocks: memBlocks });
   function drawMemory() {
-    const blocks = model.get("blocks") || [];
     const info = model.get("info") || {};
-    const staleLabels = new Set(info.id === localSel && info.stale ? info.stale.labels || [] : []);
-    memChecked.textContent = model.get("memory_checked_at") ? `read ${model.get("memory_checked_at")}` : "";
-    memStale.replaceChildren();
-    if (staleLabels.size) {
-      memStale.append(lwEl("span", "", `The selected conversation runs on an older copy of: ${[...staleLabels].join(", ")}`));
-    }
-    memBlocks.replaceChildren();
-    if (!blocks.length) memBlocks.append(lwEl("div", "lw-status", "No memory blocks."));
-    for (const b of blocks) {
-      const box = lwEl("div", "lw-block");
-      box.dataset.label = b.label;
-      box.classList.toggle("lw-block--changed", !!b.changed);
-      box.classList.toggle("lw-block--stale", staleLabels.has(b.label));
-      const head = lwEl("div", "lw-block-head");
-      head.append(lwEl("span", "lw-block-label", b.label));
-      if (b.changed) head.append(lwEl("span", "lw-badge lw-badge--changed", b.new ? "new" : "changed"));
-      if (staleLabels.has(b.label)) {
-        const mark = lwEl("span", "lw-badge lw-badge--stale", "newer than this conversation's copy");
-        mark.title = "The selected conversation was compiled with an older value of this block (see its header)";
-        head.append(mark);
-      }
-      if (b.read_only) head.append(lwEl("span", "lw-badge", "read-only"));
-      const used = lwEl("div", "lw-block-usage");
-      const limit = b.limit || 0;
-      used.append(lwEl("span", "lw-block-chars", `${b.chars.toLocaleString()} / ${limit ? limit.toLocaleString() : "?"} chars`));
-      const meter = lwEl("div", "lw-meter");
-      const fill = lwEl("div", "lw-meter-fill");
-      fill.style.width = `${limit ? Math.min(100, (100 * b.chars) / limit).toFixed(1) : 0}%`;
-      meter.append(fill);
-      used.append(meter);
-      const value = lwEl("pre", "lw-block-value", b.value);
-      box.append(head, used, value);
-      if (b.changed && b.previous) box.append(lwEl("div", "lw-block-previous", `was: ${b.previous}`));
-      memBlocks.append(box);
-    }
+    const stale = info.id === localSel && info.stale ? info.stale.labels || [] : [];
+    memoryPanel.draw(model.get("blocks") || [], stale, model.get("memory_checked_at"));
   }
 
   // ------------------------------------------------------------------ model wiring
@@ -1160,7 +1083,7 @@ function render({ model, el }) {
     localSel = model.get("selected") || "";
     editing = false; confirming = false;
     drawMode();
-    if (model.get("agent_id")) reloadAll(); else { resetMessages(); loadAgents(true); }
+    if (model.get("agent_id")) reloadAll(); else { resetMessages(); agentPicker.reload(); }
   });
   on("change:agent_name change:height", drawMode);
   on("change:selected", () => {
@@ -1188,7 +1111,7 @@ function render({ model, el }) {
   on("change:status_text", () => { status.textContent = model.get("status_text"); });
 
   drawMode();
-  if (model.get("agent_id")) reloadAll(); else loadAgents(true);
+  if (model.get("agent_id")) reloadAll(); else agentPicker.reload();
   el.dataset.selected = localSel;
   return () => { for (const fn of cleanups) fn(); };
 }

@@ -157,6 +157,14 @@ function lwEl(tag, className, text) {
   return node;
 }
 
+/** A button with a class, a text and an optional tooltip.
+ *  @param {string} cls @param {string} text @param {string} [title] */
+function lwButton(cls, text, title) {
+  const b = lwEl("button", cls, text);
+  if (title) b.title = title;
+  return b;
+}
+
 /** Keyed reconciliation of rendered items ({key, html, ...}) into `container`:
  *  unchanged items keep their DOM (and open/closed <details>), new ones are built.
  *  @param {HTMLElement} container @param {LwItem[]} items

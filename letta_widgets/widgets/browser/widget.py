@@ -81,7 +81,9 @@ class ConversationBrowser(LettaWidget):
     :meth:`recompile`, :meth:`open_chat`.
     """
 
-    _esm = bundle("common.js", "browser_window.js", "browser.js")
+    _esm = bundle(
+        "common.js", "browser_window.js", "browser_agents.js", "browser_memory.js", "browser.js"
+    )
     _css = bundle("messages.css", "common.css", "browser.css")
 
     agent_id = t.Unicode("", help="The agent being browsed ('' shows the agent picker).").tag(
