@@ -11,18 +11,10 @@ const LW_LIST_FALLBACK_PX = 800; // the list's height while it is not laid out
 const LW_SEEK_PAGES = 40; // list pages loaded to find a conversation selected from Python
 const LW_RPC_TIMEOUT_MS = 60000;
 
-function lwDate(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  if (isNaN(d.getTime())) return String(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-/** An <input>/<select>/<textarea> whose keys never reach JupyterLab's notebook shortcuts
- *  (Shift+Enter would re-run the cell; 'dd' would delete it). */
-// lwField(tag, className): common.js (a text field whose keys are not notebook shortcuts)
-
+// The panes are factories in their own files (bundled before this one, no build step):
+// browser_window.js (list windowing), browser_agents.js (agent picker), browser_memory.js
+// (memory panel), browser_search.js (message search). render() wires them with the
+// conversation list, the message pane and the header.
 
 function render({ model, el }) {
   el.classList.add("lw-root", "lw-browser");
@@ -520,67 +512,25 @@ function render({ model, el }) {
   });
 
   // ------------------------------------------------------------------ message search
-  let searchToken = 0;
-  function showList() {
-    results.hidden = true;
-    results.replaceChildren();
-    convList.hidden = false;
-    el.dataset.search = "";
-  }
-
-  function runSearch() {
-    const query = msgSearch.value.trim();
-    const token = ++searchToken;
-    if (!query) { showList(); return; }
-    convList.hidden = true;
-    results.hidden = false;
-    results.replaceChildren(lwEl("div", "lw-status", "searching…"));
-    el.dataset.search = "loading";
-    rpc("search", { query }).then((res) => {
-      if (token !== searchToken) return;
-      const back = lwButton("lw-search-back", "← Conversations");
-      back.addEventListener("click", () => { msgSearch.value = ""; searchToken++; showList(); });
-      results.replaceChildren(back, lwEl("div", "lw-search-note", res.note));
-      for (const hit of res.hits) {
-        const row = lwButton("lw-search-hit", "");
-        row.dataset.conversationId = hit.conversation_id;
-        row.dataset.messageId = hit.message_id || "";
-        const kind = hit.message_type ? lwTypeLabel(hit.message_type) : "message";
-        const where = hit.conversation_id === "default" ? "default conversation" : hit.conversation_id;
-        row.append(lwEl("div", "lw-search-hit-meta", `${kind} · ${lwDate(hit.date)} · ${where}`),
-          lwEl("div", "lw-search-hit-text", hit.snippet || ""));
-        row.addEventListener("click", () => openHit(hit, row));
-        results.append(row);
+  const search = lwMessageSearch({
+    rpc, input: msgSearch, results,
+    onShow: (shown) => { convList.hidden = shown; if (!shown) el.dataset.search = ""; },
+    onState: (state) => { el.dataset.search = state; },
+    onOpen: (hit) => {
+      textFilter.value = "";
+      typeFilter.value = "";
+      const id = hit.conversation_id;
+      if (id !== localSel) {
+        localSel = id;
+        markSelectedRow();
+        model.set("selected", id);
+        model.save_changes();
       }
-      el.dataset.search = res.mode;
-    }).catch((err) => {
-      if (token !== searchToken) return;
-      el.dataset.search = "error";
-      results.replaceChildren();
-      showPaneError(results, err, runSearch);
-    });
-  }
-
-  function openHit(hit, row) {
-    for (const other of results.querySelectorAll(".lw-search-hit")) other.classList.toggle("lw-selected", other === row);
-    textFilter.value = "";
-    typeFilter.value = "";
-    const id = hit.conversation_id;
-    if (id !== localSel) {
-      localSel = id;
-      markSelectedRow();
-      model.set("selected", id);
-      model.save_changes();
-    }
-    if (hit.message_id) loadAround(id, hit.message_id, hit.message_type);
-    else loadNewest();
-  }
-
-  msgSearch.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") { event.preventDefault(); runSearch(); }
-    else if (event.key === "Escape") { msgSearch.value = ""; searchToken++; showList(); }
+      if (hit.message_id) loadAround(id, hit.message_id, hit.message_type);
+      else loadNewest();
+    },
   });
-  msgSearch.addEventListener("search", () => { if (!msgSearch.value.trim()) { searchToken++; showList(); } });
+  cleanups.push(() => search.destroy());
 
   let convTimer = null;
   convSearch.addEventListener("input", () => { clearTimeout(convTimer); convTimer = setTimeout(() => loadConversations(true), 250); });

@@ -82,7 +82,12 @@ class ConversationBrowser(LettaWidget):
     """
 
     _esm = bundle(
-        "common.js", "browser_window.js", "browser_agents.js", "browser_memory.js", "browser.js"
+        "common.js",
+        "browser_window.js",
+        "browser_agents.js",
+        "browser_memory.js",
+        "browser_search.js",
+        "browser.js",
     )
     _css = bundle("messages.css", "common.css", "browser.css")
 
