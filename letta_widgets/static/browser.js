@@ -116,6 +116,18 @@ function render({ model, el }) {
   main.append(toolbar, panes);
   el.replaceChildren(banner, picker, main);
 
+  // ------------------------------------------------------------------ details
+  // made first: every pane below may close it (a function declaration, hoisted, is
+  // `action`, which it calls)
+  const detailsPane = lwMessageDetails({
+    rpc, box: details, pages: pagesBox,
+    onFork: (messageId) => action("fork", { message_id: messageId }),
+    onState: (key) => { if (key) el.dataset.details = key; else delete el.dataset.details; },
+  });
+  function hideDetails() { detailsPane.hide(); }
+  /** @param {string} key */
+  function showDetails(key) { detailsPane.show(key); }
+
   // ------------------------------------------------------------------ agent picker
   const agentPicker = lwAgentPicker({
     rpc, list: agentList, status: agentStatus, search: agentSearch,
@@ -815,51 +827,6 @@ function render({ model, el }) {
   let filterTimer = null;
   textFilter.addEventListener("input", () => { clearTimeout(filterTimer); filterTimer = setTimeout(() => loadNewest(), 300); });
   typeFilter.addEventListener("change", () => loadNewest());
-
-  // ------------------------------------------------------------------ details
-  function hideDetails() { details.hidden = true; details.replaceChildren(); delete el.dataset.details; }
-
-  function showDetails(key) {
-    for (const n of pagesBox.querySelectorAll(".lw-item.lw-active")) n.classList.remove("lw-active");
-    const node = pagesBox.querySelector(`.lw-item[data-key="${CSS.escape(key)}"]`);
-    if (node) node.classList.add("lw-active");
-    details.hidden = false;
-    details.replaceChildren(lwEl("div", "lw-status", "loading details…"));
-    rpc("details", { key }).then((res) => {
-      details.replaceChildren();
-      const head = lwEl("div", "lw-details-head");
-      head.append(lwEl("span", "lw-details-title", "Message details"));
-      if (res.can_fork) {
-        const fork = lwButton("lw-fork-here lw-primary", "Fork here", "New conversation with the history up to this message");
-        fork.addEventListener("click", () => {
-          fork.disabled = true;
-          const mid = (res.fields.find((f) => f[0] === "message id") || [])[1];
-          action("fork", { message_id: mid }).finally(() => { fork.disabled = false; });
-        });
-        head.append(fork);
-      } else if (res.fork_note) {
-        const fork = lwButton("lw-fork-here", "Fork here", res.fork_note);
-        fork.disabled = true;
-        head.append(fork);
-      }
-      const close = lwButton("lw-details-close", "Close");
-      close.addEventListener("click", hideDetails);
-      head.append(close);
-      const table = lwEl("table", "lw-details-fields");
-      for (const [name, value] of res.fields) {
-        const tr = lwEl("tr");
-        tr.append(lwEl("th", "", name), lwEl("td", "", value === null || value === undefined ? "—" : String(value)));
-        table.append(tr);
-      }
-      const rawBox = lwEl("details", "lw-details-raw");
-      rawBox.append(lwEl("summary", "", "Raw JSON"));
-      rawBox.append(lwEl("pre", "lw-raw-json", res.raw + (res.raw_truncated ? `\n… ${res.raw_truncated} more characters (use browser.selected_frame(include_raw=True))` : "")));
-      details.append(head);
-      if (res.fork_note) details.append(lwEl("div", "lw-fork-note", res.fork_note));
-      details.append(table, rawBox);
-      el.dataset.details = key;
-    }).catch((err) => showPaneError(details, err));
-  }
 
   // ------------------------------------------------------------------ actions
   function action(name, params) {

@@ -87,6 +87,7 @@ class ConversationBrowser(LettaWidget):
         "browser_agents.js",
         "browser_memory.js",
         "browser_search.js",
+        "browser_details.js",
         "browser.js",
     )
     _css = bundle("messages.css", "common.css", "browser.css")
