@@ -88,6 +88,7 @@ class ConversationBrowser(LettaWidget):
         "browser_memory.js",
         "browser_search.js",
         "browser_details.js",
+        "browser_header.js",
         "browser.js",
     )
     _css = bundle("messages.css", "common.css", "browser.css")
