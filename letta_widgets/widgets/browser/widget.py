@@ -85,6 +85,7 @@ class ConversationBrowser(LettaWidget):
         "common.js",
         "browser_window.js",
         "browser_agents.js",
+        "browser_list.js",
         "browser_memory.js",
         "browser_search.js",
         "browser_details.js",
