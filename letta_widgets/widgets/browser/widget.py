@@ -88,6 +88,7 @@ class ConversationBrowser(LettaWidget):
         "browser_list.js",
         "browser_memory.js",
         "browser_search.js",
+        "browser_messages.js",
         "browser_details.js",
         "browser_header.js",
         "browser.js",
