@@ -19,6 +19,8 @@ from typing import Any
 
 from letta_client import AsyncLetta, Letta
 
+from letta_widgets.letta.conversation import DEFAULT
+
 __all__ = ["load_ipython_extension", "parse_magic_line"]
 
 
@@ -36,7 +38,7 @@ def parse_magic_line(line: str) -> argparse.Namespace:
             "usage: %%letta CONVERSATION_OR_AGENT_ID [--model HANDLE] [--client NAME] "
             f"[--history N] ({exc})"
         ) from None
-    if not args.target.startswith(("conv-", "agent-")) and args.target != "default":
+    if not args.target.startswith(("conv-", "agent-")) and args.target != DEFAULT:
         raise ValueError(
             f"%%letta needs a conversation id (conv-…) or an agent id (agent-…), "
             f"not {args.target!r}"

@@ -74,7 +74,7 @@ class TurnEngine:
     def __init__(
         self,
         client: Letta | AsyncLetta,
-        conversation_id: str,
+        conversation_id: str | ConversationRef,
         *,
         agent_id: str | None = None,
         stream_tokens: bool = True,
@@ -85,6 +85,8 @@ class TurnEngine:
         fetch_metrics: bool = True,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
+        if isinstance(conversation_id, ConversationRef):  # the public conversation reference
+            conversation_id, agent_id = conversation_id.id, conversation_id.agent_id or agent_id
         self.client = client
         self.conversation_id = conversation_id
         self.agent_id = agent_id

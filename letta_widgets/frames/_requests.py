@@ -18,6 +18,7 @@ from letta_widgets.client import base_url_of
 from letta_widgets.frames import _paging
 from letta_widgets.frames._drivers import Call, Plan, run_async, run_sync
 from letta_widgets.frames._paging import MIN_PAGE, Pager, page_limit
+from letta_widgets.letta.conversation import ConversationRef
 
 # ------------------------------------------------------------------ message pages
 
@@ -34,15 +35,12 @@ def _list_kwargs(
                 "newest-first pages with a cursor go through letta_widgets.letta.paging"
             )
         kwargs["after"] = after
-    if conversation_id == "default":
-        kwargs["agent_id"] = agent_id
+    kwargs.update(ConversationRef(conversation_id, agent_id).sdk_kwargs())
     return kwargs
 
 
 def _what(conversation_id: str, agent_id: str | None) -> str:
-    if conversation_id == "default":
-        return f"the default conversation of agent {agent_id}"
-    return f"conversation {conversation_id}"
+    return ConversationRef(conversation_id, agent_id).describe()
 
 
 def _fetch_plan(
@@ -126,7 +124,7 @@ def _context_plan(
     base: str, conversation_id: str, agent_id: str | None
 ) -> Plan[tuple[str, list[str]]]:
     """(agent_id, in_context_message_ids); raises NotFound naming the unknown id."""
-    if conversation_id == "default":
+    if ConversationRef(conversation_id, agent_id).is_default:
         if not agent_id:
             raise errors.InvalidRequest(
                 'conversation_id="default" needs agent_id',

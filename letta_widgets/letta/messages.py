@@ -187,13 +187,16 @@ def _maybe_text(content: Any) -> str | None:
     return content if content is None or type(content) is str else content_text(content)
 
 
+def _field_reader(name: str) -> Callable[[Mapping[str, Any]], str | None]:
+    if name == "content":
+        return lambda m: _maybe_text(m.get("content"))
+    return lambda m: m.get(name)
+
+
 SIMPLE_TEXT: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
-    "assistant_message": lambda m: _maybe_text(m.get("content")),
-    "user_message": lambda m: _maybe_text(m.get("content")),
-    "system_message": lambda m: _maybe_text(m.get("content")),
-    "reasoning_message": lambda m: m.get("reasoning"),
-    "hidden_reasoning_message": lambda m: m.get("hidden_reasoning"),
-    "summary_message": lambda m: m.get("summary"),
+    t.name: _field_reader(t.text_field)
+    for t in _TYPES
+    if t.text_field is not None and t.role is not None and not t.calls
 }
 """The text of each type that makes exactly one row with no tool fields (None: no text)."""
 

@@ -20,6 +20,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets._loop import Job
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
+from letta_widgets.letta.conversation import ConversationRef
 from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
@@ -97,7 +98,7 @@ class ChatCell(TurnWidget):
         self._in_context: set[str] | None = None  # None: the server did not say
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
-        if conversation_id and conversation_id != "default":
+        if conversation_id and not ConversationRef(conversation_id).is_default:
             agent_id = self._check_conversation(conversation_id) or agent_id
         conversation_id = conversation_id or self._create_conversation(agent_id or "")
         self.conversation_id = conversation_id
@@ -349,7 +350,7 @@ class ChatCell(TurnWidget):
         (here or in another conversation) changes the blocks only, as on the real server.
         The agent's default conversation is recompiled on every change: never stale.
         """
-        if self.conversation_id == "default" or not self.agent_id:
+        if self._engine.ref.is_default or not self.agent_id:
             return
         try:
             with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
@@ -387,7 +388,7 @@ class ChatCell(TurnWidget):
         aclient = async_twin(self._client)
         try:
             with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
-                if self.conversation_id == "default":
+                if self._engine.ref.is_default:
                     ids = (await aclient.agents.retrieve(self.agent_id)).message_ids
                 else:
                     conv = await aclient.conversations.retrieve(self.conversation_id)

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from letta_widgets.compare_stats import word_diff
+from letta_widgets.errors import sdk_errors
+from letta_widgets.widgets.browser.session import BrowserSession
 
-__all__ = ["MemoryDiff", "diff_memory", "parse_compiled_memory"]
+__all__ = ["MemoryDiff", "MemoryPane", "diff_memory", "parse_compiled_memory"]
 
 _SECTION = re.compile(r"<memory_blocks>\n(.*?)\n</memory_blocks>", re.S)
 _BLOCK = re.compile(
@@ -125,3 +127,52 @@ def diff_memory(
         current={k: v for k, v in current.items() if k in labels},
         compiled_at=compiled_at,
     )
+
+
+class MemoryPane:
+    """The agent's memory blocks as the panel shows them, and each conversation's staleness."""
+
+    def __init__(self, session: BrowserSession) -> None:
+        self.s = session
+        self.cache = session.cache
+
+    async def load(self) -> list[dict[str, Any]] | None:
+        """The blocks as panel rows (what changed since they were last shown); None when
+        another agent was chosen meanwhile."""
+        agent_id = self.s.agent_id
+        with sdk_errors(base_url=self.s.base_url, what=f"the memory blocks of agent {agent_id}"):
+            page = await self.s.aclient.agents.blocks.list(agent_id, limit=1000)
+        raw = [b.to_dict(mode="json") for b in page.items]
+        if agent_id != self.s.agent_id:
+            return None
+        seen = self.cache.seen_blocks
+        rows = []
+        for b in sorted(raw, key=lambda b: str(b.get("label"))):
+            label = str(b.get("label"))
+            value = str(b.get("value") or "")
+            changed = seen is not None and seen.get(label) != value
+            previous = " ".join(str((seen or {}).get(label, "")).split())
+            rows.append(
+                {
+                    "label": label,
+                    "value": value,
+                    "chars": len(value),
+                    "limit": b.get("limit"),
+                    "read_only": bool(b.get("read_only")),
+                    "description": str(b.get("description") or ""),
+                    "changed": changed,
+                    "new": seen is not None and label not in seen,
+                    "previous": (previous if len(previous) <= 400 else previous[:399] + "…")
+                    if changed
+                    else "",
+                }
+            )
+        self.cache.seen_blocks = {r["label"]: r["value"] for r in rows}
+        self.cache.blocks = raw
+        return rows
+
+    def stale(self, system_text: str | None, compiled_at: str | None) -> MemoryDiff:
+        """How a conversation's compiled memory differs from the blocks last loaded."""
+        if system_text is None:
+            return MemoryDiff(known=False)
+        return diff_memory(system_text, self.cache.blocks, compiled_at)

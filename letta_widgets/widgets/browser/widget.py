@@ -61,7 +61,7 @@ from letta_widgets.widgets.browser.conversations import (
     short_title,
 )
 from letta_widgets.widgets.browser.lineage import LineageStore
-from letta_widgets.widgets.browser.memory import MemoryDiff, diff_memory
+from letta_widgets.widgets.browser.memory import MemoryDiff, MemoryPane
 from letta_widgets.widgets.browser.messages import PAGE_LIMIT, MessagePane
 from letta_widgets.widgets.browser.search import MessageSearch
 from letta_widgets.widgets.browser.session import BrowserSession
@@ -136,6 +136,7 @@ class ConversationBrowser(LettaWidget):
         self._pane = MessagePane(self._session, on_missing=self._mark_missing)
         self._list = ConversationList(self._session, self._pane, load_blocks=self._load_blocks)
         self._finder = MessageSearch(self._session, self._pane)
+        self._memory = MemoryPane(self._session)
         self._chat_box = ipywidgets.VBox()
         self._box = ipywidgets.VBox([self, self._chat_box])
         self.chat: Any = None
@@ -397,36 +398,12 @@ class ConversationBrowser(LettaWidget):
         await self._load_blocks()
 
     async def _load_blocks(self) -> list[dict[str, Any]]:
-        agent_id = self.agent_id
-        with sdk_errors(base_url=self._base_url, what=f"the memory blocks of agent {agent_id}"):
-            page = await self._aclient.agents.blocks.list(agent_id, limit=1000)
-        raw = [b.to_dict(mode="json") for b in page.items]
-        if agent_id != self.agent_id:
+        rows = await self._memory.load()
+        if rows is None:  # another agent was chosen meanwhile
             return self.blocks
-        seen = self._cache.seen_blocks
-        out = []
-        for b in sorted(raw, key=lambda b: str(b.get("label"))):
-            label = str(b.get("label"))
-            value = str(b.get("value") or "")
-            changed = seen is not None and seen.get(label) != value
-            out.append(
-                {
-                    "label": label,
-                    "value": value,
-                    "chars": len(value),
-                    "limit": b.get("limit"),
-                    "read_only": bool(b.get("read_only")),
-                    "description": str(b.get("description") or ""),
-                    "changed": changed,
-                    "new": seen is not None and label not in seen,
-                    "previous": short_title(seen.get(label, ""), 400) if changed and seen else "",
-                }
-            )
-        self._cache.seen_blocks = {b["label"]: b["value"] for b in out}
-        self._cache.blocks = raw
-        self.blocks = out
+        self.blocks = rows
         self.memory_checked_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        return out
+        return rows
 
     async def _refresh(self) -> None:
         self.clear_error()
@@ -442,9 +419,7 @@ class ConversationBrowser(LettaWidget):
         if not self._cache.blocks:
             await self._load_blocks()
         system = await self._list.system_message(cid)
-        if system.text is None:
-            return MemoryDiff(known=False)
-        return diff_memory(system.text, self._cache.blocks, system.compiled_at)
+        return self._memory.stale(system.text, system.compiled_at)
 
     async def _load_info(self, cid: str, *, raise_errors: bool = False) -> dict[str, Any]:
         try:

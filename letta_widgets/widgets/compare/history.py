@@ -16,6 +16,7 @@ import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets import compare_stats as cs
+from letta_widgets.letta.conversation import ConversationRef
 from letta_widgets.widgets.compare.rounds import Cell, Round, answer_diffs
 from letta_widgets.widgets.compare.variants import ResolvedVariant
 from letta_widgets.widgets.transcript import transcript_items
@@ -33,7 +34,10 @@ def history_frames(
         raise TypeError("from_history needs the synchronous client (lw.connect())")
     return [
         messages_frame(
-            client, cid, agent_id=agent_id if cid == "default" else None, include_raw=True
+            client,
+            cid,
+            agent_id=agent_id if ConversationRef(cid).is_default else None,
+            include_raw=True,
         )
         for cid in conversation_ids
     ]

@@ -18,6 +18,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets import compare_stats as cs
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import sdk_errors
+from letta_widgets.letta.conversation import ConversationRef
 
 __all__ = [
     "ResolvedVariant",
@@ -145,7 +146,7 @@ def resolve_variant(
     if kind in ("fork", "conversation"):
         source = spec.fork_of or spec.conversation_id or ""
         agent_id = spec.agent_id
-        if sync is not None and source != "default" and agent_id is None:
+        if sync is not None and not ConversationRef(source).is_default and agent_id is None:
             with sdk_errors(base_url=base_url, what=f"conversation {source}"):
                 agent_id = sync.conversations.retrieve(source).agent_id
         if readonly:
@@ -203,10 +204,10 @@ def latest_message_id(
     """The newest message of a conversation (forks at it are identical)."""
 
     def latest(c: Letta) -> str | None:
-        kwargs: dict[str, Any] = {"limit": 1, "order": "desc"}
-        if conversation_id == "default" and agent_id:
-            kwargs["agent_id"] = agent_id
-        page = c.conversations.messages.list(conversation_id, **kwargs)
+        ref = ConversationRef(conversation_id, agent_id)
+        page = c.conversations.messages.list(
+            conversation_id, limit=1, order="desc", **ref.sdk_kwargs()
+        )
         items = list(getattr(page, "items", page))
         return items[0].id if items else None
 
@@ -218,11 +219,9 @@ def _nth(values: Sequence[Any] | None, i: int) -> Any:
 
 
 def _fork_args(source: str, at: str | None, agent_id: str | None) -> dict[str, Any]:
-    args: dict[str, Any] = {}
+    args: dict[str, Any] = ConversationRef(source, agent_id).sdk_kwargs()
     if at:
         args["message_id"] = at
-    if source == "default" and agent_id:
-        args["agent_id"] = agent_id
     return args
 
 
