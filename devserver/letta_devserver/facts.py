@@ -45,6 +45,7 @@ __all__ = [
     "memory_facts",
     "norm_key",
     "phrase",
+    "say",
     "sentence",
     "statement_of",
 ]
@@ -262,13 +263,9 @@ def phrase(key: str, value: str) -> str:
         "loves": "you love {v}",
         "self": "you are {v}",
     }
-    if key in fixed:
-        return fixed[key].format(v=value)
-    if key.startswith("the "):
-        return f"{key} is {value}"
-    if key.endswith(" name"):
-        return f"your {key[: -len(' name')]} is called {value}"
-    return f"your {key} is {value}"
+    return say(
+        key, fixed, value, the="{k} is {v}", named="your {x} is called {v}", other="your {k} is {v}"
+    )
 
 
 def sentence(key: str, value: str) -> str:
@@ -284,13 +281,23 @@ def sentence(key: str, value: str) -> str:
         "loves": "I love {v}.",
         "self": "I am {v}.",
     }
-    if key in first:
-        return first[key].format(v=value)
-    if key.startswith("the "):
-        return f"{key[:1].upper()}{key[1:]} is {value}."
-    if key.endswith(" name"):
-        return f"my {key[: -len(' name')]} is called {value}."
-    return f"my {key} is {value}."
+    return say(
+        key, first, value, the="{K} is {v}.", named="my {x} is called {v}.", other="my {k} is {v}."
+    )
+
+
+def say(
+    key: str, fixed: Mapping[str, str], value: str = "", *, the: str, named: str, other: str
+) -> str:
+    """One wording of a fact: ``fixed[key]`` for the known keys, else by the key's shape:
+    ``the`` for "the X" keys, ``named`` for "X name" keys, ``other`` for the rest. The forms
+    take ``{v}`` (the value), ``{k}`` (the key), ``{K}`` (capitalised) and ``{x}`` (the key
+    without " name")."""
+    if key in fixed:
+        return fixed[key].format(v=value)
+    form = the if key.startswith("the ") else named if key.endswith(" name") else other
+    bare = key[: -len(" name")] if key.endswith(" name") else key
+    return form.format(v=value, k=key, K=key[:1].upper() + key[1:], x=bare)
 
 
 # --------------------------------------------------------------------------- memory

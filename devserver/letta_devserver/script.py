@@ -706,13 +706,7 @@ def _word(key: str) -> str:
         "likes": "what they like",
         "loves": "what they love",
     }
-    if key in words:
-        return words[key]
-    if key.startswith("the "):
-        return key
-    if key.endswith(" name"):
-        return f"their {key[: -len(' name')]}'s name"
-    return f"their {key}"
+    return facts.say(key, words, the="{k}", named="their {x}'s name", other="their {k}")
 
 
 def _and(items: Sequence[str] | Any) -> str:
@@ -788,13 +782,7 @@ def _name_of(key: str) -> str:
         "self": "what you do",
         "likes": "what you like",
     }
-    if key in fixed:
-        return fixed[key]
-    if key.startswith("the "):
-        return key
-    if key.endswith(" name"):
-        return f"your {key[: -len(' name')]}'s name"
-    return "your " + _word(key).removeprefix("their ")
+    return facts.say(key, fixed, the="{k}", named="your {x}'s name", other="your {k}")
 
 
 def _unknown(keys: Sequence[str]) -> str:
