@@ -42,15 +42,18 @@ function lwTypesOfGroup(group) {
  *  an abort that cancels the Python task. `call(method, params, {signal})` sends
  *  `{kind: "rpc", id, method, params}` and resolves with the reply's `result` (rejects with
  *  its `error`); aborting the signal (or the timeout) sends `{kind: "abort", id}`.
- *  @param {LwModel} model @param {{timeoutMs?: number, setTimer?: typeof setTimeout}} [options]
+ *  @param {LwModel} model
+ *  @param {{timeoutMs?: number, setTimer?: (fn: () => void, ms: number) => any,
+ *           clearTimer?: (handle: any) => void}} [options]
  *  @returns {{call(method: string, params?: object, options?: {signal?: AbortSignal}): Promise<any>,
  *             pending(): number, destroy(): void}} */
 function lwRpc(model, options) {
   const timeoutMs = (options && options.timeoutMs) || 60000;
   const setTimer = (options && options.setTimer) || setTimeout;
+  const clearTimer = (options && options.clearTimer) || clearTimeout;
   const viewId = Math.random().toString(36).slice(2, 10);
   let seq = 0;
-  /** @type {Map<string, {resolve: (v: any) => void, reject: (e: Error) => void}>} */
+  /** @type {Map<string, {resolve: (v: any) => void, reject: (e: Error) => void, timer?: any}>} */
   const waiting = new Map();
   /** @param {any} msg */
   const onReply = (msg) => {
@@ -58,6 +61,7 @@ function lwRpc(model, options) {
     const waiter = waiting.get(msg.id);
     if (!waiter) return; // another view's request, or one given up on
     waiting.delete(msg.id);
+    clearTimer(waiter.timer);
     if (msg.error !== undefined && msg.error !== null) {
       const err = new Error(msg.cancelled ? "cancelled" : String(msg.error));
       if (msg.cancelled) err.name = "AbortError";
@@ -70,6 +74,7 @@ function lwRpc(model, options) {
     const waiter = waiting.get(id);
     if (!waiter) return;
     waiting.delete(id);
+    clearTimer(waiter.timer);
     try { model.send({ kind: "abort", id }); } catch (_) { /* no kernel: nothing to cancel */ }
     waiter.reject(err);
   };
@@ -80,11 +85,11 @@ function lwRpc(model, options) {
       if (signal && signal.aborted) {
         const err = new Error("cancelled"); err.name = "AbortError"; reject(err); return;
       }
-      waiting.set(id, { resolve, reject });
       // Python always answers; no answer means no kernel (a saved notebook, a dead kernel).
-      setTimer(() => giveUp(id, new Error(
+      const timer = setTimer(() => giveUp(id, new Error(
         `no answer from the kernel in ${Math.round(timeoutMs / 1000)} s: is it running? Re-run the cell.`,
       )), timeoutMs);
+      waiting.set(id, { resolve, reject, timer });
       if (signal) signal.addEventListener("abort", () => {
         const err = new Error("cancelled"); err.name = "AbortError"; giveUp(id, err);
       }, { once: true });
@@ -92,6 +97,7 @@ function lwRpc(model, options) {
         model.send({ kind: "rpc", id, method, params: params || {} });
       } catch (err) {
         waiting.delete(id);
+        clearTimer(timer);
         reject(err);
       }
     });

@@ -26,7 +26,7 @@ const document = {
 };
 
 function liveArea() {
-  const context = vm.createContext({ document, Math, setTimeout, AbortController, Error });
+  const context = vm.createContext({ document, Math, setTimeout, clearTimeout, AbortController, Error });
   vm.runInContext(`const LW_MESSAGE_TYPES = ${JSON.stringify({
     assistant_message: { label: "Assistant", kind: "answer" },
     tool_call_message: { label: "Tool call", kind: "step" },

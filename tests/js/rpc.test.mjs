@@ -7,7 +7,7 @@ import vm from "node:vm";
 const source = readFileSync(new URL("../../letta_widgets/static/common.js", import.meta.url), "utf8");
 
 function load() {
-  const context = vm.createContext({ AbortController, Error, Math, Promise, setTimeout });
+  const context = vm.createContext({ AbortController, Error, Math, Promise, setTimeout, clearTimeout });
   vm.runInContext(`const LW_MESSAGE_TYPES = {};\n${source}\nglobalThis.lw = { lwRpc, lwAborted };`, context);
   return context.lw;
 }
@@ -66,7 +66,7 @@ test("no answer in time: the request is aborted and rejected with a hint", async
   const { lwRpc } = load();
   const model = fakeModel();
   const timers = [];
-  const rpc = lwRpc(model, { timeoutMs: 5000, setTimer: (fn) => timers.push(fn) });
+  const rpc = lwRpc(model, { timeoutMs: 5000, setTimer: (fn) => timers.push(fn), clearTimer: () => {} });
   const answer = rpc.call("stats", { ids: [] });
   timers[0]();
   await assert.rejects(answer, /no answer from the kernel in 5 s/);
@@ -82,4 +82,19 @@ test("destroy stops listening and aborts what is pending", async () => {
   await assert.rejects(answer, /the view was closed/);
   assert.equal(model.listening(), false);
   assert.equal(model.sent.at(-1).kind, "abort");
+});
+
+test("a settled request leaves no timer running", async () => {
+  const { lwRpc } = load();
+  const model = fakeModel();
+  const live = new Set();
+  const rpc = lwRpc(model, {
+    setTimer: (fn) => { const h = {}; live.add(h); return h; },
+    clearTimer: (h) => live.delete(h),
+  });
+  const answer = rpc.call("echo", {});
+  assert.equal(live.size, 1);
+  model.reply({ kind: "reply", id: model.sent[0].id, result: 1 });
+  await answer;
+  assert.equal(live.size, 0);
 });
