@@ -79,6 +79,7 @@ _LAZY: dict[str, str] = {
     "align_turns": "letta_widgets.compare_stats",
     "conversations_frame": "letta_widgets.frames",
     "export_history": "letta_widgets.export",
+    "export_transcript": "letta_widgets.transcripts",
     "messages_frame": "letta_widgets.frames",
     "read_history": "letta_widgets.export",
 }
@@ -113,6 +114,7 @@ __all__ = [
     "connect",
     "conversations_frame",
     "export_history",
+    "export_transcript",
     "load_ipython_extension",
     "messages_frame",
     "read_history",

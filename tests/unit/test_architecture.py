@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "letta_widgets._messages": 2,
     "letta_widgets.frames": 3,
     "letta_widgets.export": 4,
+    "letta_widgets.transcripts": 4,
     "letta_widgets.turn": 4,
     "letta_widgets.stream": 5,
     "letta_widgets.widgets": 6,
