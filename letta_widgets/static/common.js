@@ -171,6 +171,47 @@ function lwButton(cls, text, title) {
   return b;
 }
 
+/** Copy `text` with the Clipboard API; `button` says how it went ("Copied", or "Copy not
+ *  allowed here" where the page may not write the clipboard).
+ *  @param {string} text @param {HTMLElement} button */
+function lwCopy(text, button) {
+  const say = (/** @type {string} */ state, /** @type {string} */ label) => {
+    button.dataset.state = state;
+    button.dataset.label = label;
+    button.setAttribute("aria-label", label);
+    setTimeout(() => { button.dataset.state = ""; button.dataset.label = "Copy"; }, 2000);
+  };
+  const clip = typeof navigator !== "undefined" ? navigator.clipboard : undefined;
+  if (!clip || typeof clip.writeText !== "function") { say("refused", "Copy not allowed here"); return; }
+  clip.writeText(text).then(() => say("copied", "Copied"), () => say("refused", "Copy not allowed here"));
+}
+
+/** A copy button for a card and one per code block in it (added after sanitizing, so agent
+ *  HTML never carries a button; the label is CSS content, not text of the message).
+ *  @param {HTMLElement} node an item holding one rendered card */
+function lwAddCopyButtons(node) {
+  const card = /** @type {HTMLElement | null} */ (node.querySelector(".lw-msg"));
+  if (!card || card.classList.contains("lw-sep")) return;
+  /** @param {string} cls @param {string} what @param {() => string} text */
+  const button = (cls, what, text) => {
+    const b = lwEl("button", cls);
+    b.type = "button";
+    b.dataset.label = "Copy";
+    b.title = `Copy ${what}`;
+    b.setAttribute("aria-label", `Copy ${what}`);
+    b.addEventListener("click", (event) => { event.stopPropagation(); lwCopy(text(), b); });
+    return b;
+  };
+  const body = /** @type {HTMLElement | null} */ (card.querySelector(".lw-msg__body")) || card;
+  card.classList.add("lw-copyable");
+  card.append(button("lw-copy", "this message", () => body.innerText || body.textContent || ""));
+  for (const pre of /** @type {NodeListOf<HTMLElement>} */ (card.querySelectorAll("pre"))) {
+    const wrap = lwEl("div", "lw-code-wrap");
+    pre.replaceWith(wrap);
+    wrap.append(pre, button("lw-copy lw-copy--code", "this code", () => pre.textContent || ""));
+  }
+}
+
 /** Keyed reconciliation of rendered items ({key, html, ...}) into `container`:
  *  unchanged items keep their DOM (and open/closed <details>), new ones are built.
  *  @param {HTMLElement} container @param {LwItem[]} items
@@ -188,6 +229,7 @@ function lwRenderItems(container, items, decorate) {
       const fresh = lwEl("div", "lw-item lw-item--" + item.type);
       fresh.dataset.key = item.key;
       fresh.appendChild(lwSafeFragment(item.html));
+      lwAddCopyButtons(fresh);
       fresh._lwHtml = item.html;
       if (node) node.replaceWith(fresh);
       node = fresh;

@@ -362,3 +362,30 @@ def test_an_older_copy_of_memory_is_said_and_recompile_clears_it(lab, page):
     run_cell(page, 3)
     expect(cell(page, 3).locator(".jp-OutputArea-output")).to_have_text("''", timeout=30_000)
     assert page_problems(page) == []
+
+
+def test_copy_buttons_copy_a_message_and_a_code_block(lab, page):
+    """Every card has a copy button, and every code block in it: clicking puts the text on
+    the clipboard (read back in Chromium) and the button says so; a page that may not write
+    the clipboard says that instead."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    root = setup(lab, page, "chat_copy", delay_ms=1)
+    type_and_send(root, "My name is Grace.\n\n```python\nprint('hi')\n```")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    answer = root.locator(".lw-item--assistant_message").last
+    answer.hover()
+    button = answer.locator(".lw-copy").first
+    expect(button).to_have_attribute("aria-label", "Copy this message")
+    button.click()
+    expect(button).to_have_attribute("data-state", "copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == "Nice to meet you, Grace!"
+    code = root.locator(".lw-item--user_message .lw-copy--code").last
+    code.click()
+    expect(code).to_have_attribute("data-state", "copied")
+    assert page.evaluate("() => navigator.clipboard.readText()").strip() == "print('hi')"
+    # the label is CSS content: a message's text does not gain a "Copy"
+    assert "Copy" not in answer.inner_text()
+    page.evaluate("() => Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    button.click()
+    expect(button).to_have_attribute("data-state", "refused")
+    expect(button).to_have_attribute("aria-label", "Copy not allowed here")
