@@ -14,7 +14,9 @@ const LW_RPC_TIMEOUT_MS = 60000;
 
 function render({ model, el }) {
   el.classList.add("lw-root", "lw-browser");
-  const cleanups = [];
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", "Conversation browser");
+  const cleanups = [lwEscapeLeaves(el)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // ------------------------------------------------------------------ RPC
@@ -33,8 +35,10 @@ function render({ model, el }) {
   const agentSearch = lwField("input", "lw-agent-search");
   agentSearch.placeholder = "Search agents by name…";
   agentSearch.type = "search";
-  const agentList = lwEl("div", "lw-agent-list");
+  agentSearch.setAttribute("aria-label", "Search agents by name");
+  const agentList = lwScrollable(lwEl("div", "lw-agent-list"), "Agents");
   const agentStatus = lwEl("div", "lw-status lw-agent-status");
+  agentStatus.setAttribute("role", "status");
   picker.append(pickerTitle, agentSearch, agentList, agentStatus);
 
   // main view
@@ -45,16 +49,20 @@ function render({ model, el }) {
   const newBtn = lwButton("lw-new lw-primary", "New conversation");
   const refreshBtn = lwButton("lw-refresh", "Refresh", "Reload memory, the list and the messages");
   const status = lwEl("span", "lw-status lw-browser-status");
+  status.setAttribute("role", "status");
   toolbar.append(agentLabel, changeAgent, status, newBtn, refreshBtn);
 
   const panes = lwEl("div", "lw-panes");
   // conversation list
   const listPane = lwEl("section", "lw-list-pane");
+  listPane.setAttribute("aria-label", "Conversations");
   const listTools = lwEl("div", "lw-list-tools");
   const convSearch = lwField("input", "lw-conv-search");
   convSearch.type = "search";
   convSearch.placeholder = "Search summaries…";
+  convSearch.setAttribute("aria-label", "Search conversation summaries");
   const archSelect = lwField("select", "lw-archive-filter");
+  archSelect.setAttribute("aria-label", "Which conversations");
   for (const [value, label] of [["unarchived", "Active"], ["archived", "Archived"], ["all", "All"]]) {
     const opt = lwEl("option", "", label);
     opt.value = value;
@@ -64,20 +72,25 @@ function render({ model, el }) {
   const msgSearch = lwField("input", "lw-msg-search");
   msgSearch.type = "search";
   msgSearch.placeholder = "Search messages in all conversations… (Enter)";
+  msgSearch.setAttribute("aria-label", "Search messages in all conversations (Enter searches)");
   const convList = lwEl("div", "lw-conv-list");
   const results = lwEl("div", "lw-search-results");
   results.hidden = true;
   const listStatus = lwEl("div", "lw-status lw-list-status");
+  listStatus.setAttribute("role", "status");
   listPane.append(listTools, msgSearch, convList, results, listStatus);
 
   // message pane
   const msgPane = lwEl("section", "lw-msg-pane");
+  msgPane.setAttribute("aria-label", "The selected conversation");
   const header = lwEl("div", "lw-conv-header");
   const filters = lwEl("div", "lw-filters");
   const textFilter = lwField("input", "lw-text-filter");
   textFilter.type = "search";
   textFilter.placeholder = "Filter messages by text…";
+  textFilter.setAttribute("aria-label", "Filter messages by text");
   const typeFilter = lwField("select", "lw-type-filter");
+  typeFilter.setAttribute("aria-label", "Message types");
   for (const [value, label] of [["", "All types"], ["user", "User"], ["assistant", "Assistant"],
     ["reasoning", "Reasoning"], ["tools", "Tool calls"], ["system", "System / summary"]]) {
     const opt = lwEl("option", "", label);
@@ -85,13 +98,14 @@ function render({ model, el }) {
     typeFilter.append(opt);
   }
   filters.append(textFilter, typeFilter);
-  const scroller = lwEl("div", "lw-messages");
+  const scroller = lwScrollable(lwEl("div", "lw-messages"), "Messages");
   const olderBtn = lwButton("lw-older", "Load older messages");
   olderBtn.hidden = true; // until a conversation with older messages is shown
   const pagesBox = lwEl("div", "lw-pages");
   const newerBtn = lwButton("lw-newer", "Load newer messages");
   newerBtn.hidden = true;
   const msgStatus = lwEl("div", "lw-msg-status");
+  msgStatus.setAttribute("role", "status");
   scroller.append(olderBtn, pagesBox, newerBtn, msgStatus);
   const details = lwEl("div", "lw-details");
   details.hidden = true;
@@ -99,13 +113,14 @@ function render({ model, el }) {
 
   // memory panel
   const memPane = lwEl("section", "lw-mem-pane");
+  memPane.setAttribute("aria-label", "Shared memory");
   const memHead = lwEl("div", "lw-mem-head");
   const memTitle = lwEl("span", "lw-mem-title", "Shared memory");
   const memRefresh = lwButton("lw-mem-refresh", "Refresh", "Re-read the agent's memory blocks");
   memHead.append(memTitle, memRefresh);
   const memChecked = lwEl("div", "lw-mem-checked");
   const memStale = lwEl("div", "lw-mem-stale");
-  const memBlocks = lwEl("div", "lw-mem-blocks");
+  const memBlocks = lwScrollable(lwEl("div", "lw-mem-blocks"), "Memory blocks");
   memPane.append(memHead, memChecked, memStale, memBlocks);
 
   panes.append(listPane, msgPane, memPane);
@@ -221,8 +236,13 @@ function render({ model, el }) {
   // ------------------------------------------------------------------ model wiring
   function drawMode() {
     const agent = model.get("agent_id");
+    // the pane that hides may hold the focus (an agent picked, Change agent pressed): it
+    // moves to the pane that shows, not to the page
+    const leaving = agent ? picker : main;
+    const moveFocus = !leaving.hidden && leaving.contains(document.activeElement);
     picker.hidden = !!agent;
     main.hidden = !agent;
+    if (moveFocus) (agent ? convList : agentSearch).focus();
     el.dataset.agent = agent || "";
     agentLabel.textContent = agent ? `Agent: ${model.get("agent_name") || agent}` : "";
     panes.style.height = model.get("height");

@@ -36,7 +36,7 @@ function lwAgentPicker({ rpc, list, status, search, onPick }) {
       agents.done = !res.next;
       for (const row of res.rows) {
         agents.rows.push(row);
-        const item = lwEl("div", "lw-agent-row");
+        const item = lwButton("lw-agent-row", ""); // a button: Tab reaches it, Enter/Space picks
         item.dataset.id = row.id;
         item.append(lwEl("span", "lw-agent-name", row.name), lwEl("span", "lw-agent-id", row.id));
         if (row.description) item.append(lwEl("span", "lw-agent-desc", row.description));

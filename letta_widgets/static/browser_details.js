@@ -11,15 +11,24 @@
  *  @returns {{show(key: string): void, hide(): void}} */
 function lwMessageDetails({ rpc, box, pages, onFork, onState }) {
   let token = 0;
+  /** @type {HTMLElement | null} */
+  let opener = null; // the control that opened the details: the focus goes back there
   function hide() {
     token++;
+    const back = box.contains(document.activeElement) ? opener : null;
     box.hidden = true;
     box.replaceChildren();
     onState(null);
+    if (back && back.isConnected) back.focus();
   }
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !box.hidden) { event.preventDefault(); hide(); }
+  });
   /** @param {string} key */
   function show(key) {
     const mine = ++token;
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    if (active && active !== document.body && !box.contains(active)) opener = active;
     for (const n of pages.querySelectorAll(".lw-item.lw-active")) n.classList.remove("lw-active");
     const node = pages.querySelector(`.lw-item[data-key="${CSS.escape(key)}"]`);
     if (node) node.classList.add("lw-active");

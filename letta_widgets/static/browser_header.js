@@ -16,8 +16,20 @@ function lwConversationHeader({ box: header, filters, root, onAction, onSelect, 
   let info = {};
   let selected = "";
   const redraw = () => draw(info, selected);
+  // A redraw replaces the header's buttons: the focus goes to the new button of the same
+  // kind, or where the action that was pressed leads.
+  const focusNext = {
+    "lw-edit-summary": ".lw-summary-input", "lw-summary-save": ".lw-edit-summary",
+    "lw-summary-cancel": ".lw-edit-summary", "lw-summary-input": ".lw-edit-summary",
+    "lw-delete": ".lw-cancel-delete", "lw-cancel-delete": ".lw-delete",
+    "lw-recompile": ".lw-open-chat",
+  };
   /** @param {any} shown @param {string} sel */
   function draw(shown, sel) {
+    lwKeepFocus(header, () => drawNow(shown, sel), focusNext);
+  }
+  /** @param {any} shown @param {string} sel */
+  function drawNow(shown, sel) {
     info = shown || {};
     selected = sel;
     header.replaceChildren();
@@ -45,14 +57,15 @@ function lwConversationHeader({ box: header, filters, root, onAction, onSelect, 
       const input = lwField("input", "lw-summary-input");
       input.value = info.summary || "";
       input.placeholder = "Summary (the conversation's title)";
+      input.setAttribute("aria-label", "Summary (the conversation's title)");
       const save = lwButton("lw-summary-save lw-primary", "Save");
       const cancel = lwButton("lw-summary-cancel", "Cancel");
       const done = () => { editing = false; redraw(); };
       save.addEventListener("click", () => { const text = input.value; editing = false; onAction("summary", { summary: text }).then(redraw); });
       cancel.addEventListener("click", done);
-      input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); save.click(); } else if (e.key === "Escape") done(); });
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); save.click(); } else if (e.key === "Escape") { e.preventDefault(); done(); } });
       titleRow.append(input, save, cancel);
-      setTimeout(() => input.focus(), 0);
+      setTimeout(() => { if (input.isConnected) input.focus(); }, 0);
     } else {
       titleRow.append(lwEl("span", "lw-conv-heading", info.title || info.first_user || info.id));
       if (!info.is_default) {

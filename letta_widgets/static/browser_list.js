@@ -41,7 +41,12 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
   convList.tabIndex = 0;
   convList.setAttribute("role", "listbox");
   convList.setAttribute("aria-label", "Conversations (arrow keys select)");
+  // The focus stays on the list; the selected row is its active option
+  // (aria-activedescendant, set by markSelected), so a screen reader reads each row chosen.
+  const idBase = `lw-conv-${Math.random().toString(36).slice(2, 10)}-`;
   root.dataset.listOverscan = String(LW_LIST_OVERSCAN);
+
+  let rowSeq = 0;
 
   function rowTitle(row) {
     return row.title || row.first_user || (row.count === 0 ? "(no messages yet)" : row.count === undefined ? "…" : "(untitled)");
@@ -82,7 +87,11 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
     node.setAttribute("aria-selected", row.id === selected() ? "true" : "false");
     node.style.paddingLeft = `${8 + Math.min(depth, 6) * 16}px`;
     const top = lwEl("div", "lw-conv-title");
-    if (depth > 0 || row.parent) top.append(lwEl("span", "lw-fork-mark", "↳ "));
+    if (depth > 0 || row.parent) {  // decoration: "forked from …" below says it in words
+      const mark = lwEl("span", "lw-fork-mark", "↳ ");
+      mark.setAttribute("aria-hidden", "true");
+      top.append(mark);
+    }
     top.append(lwEl("span", "lw-conv-title-text", rowTitle(row)));
     const badges = lwEl("span", "lw-badges");
     if (row.is_default) badges.append(lwEl("span", "lw-badge lw-badge--default", "default"));
@@ -90,8 +99,8 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
       const b = lwEl("span", "lw-stale-mark", "●");
       b.title = "Compiled with older memory: " + (row.stale_labels || []).join(", ") +
         " changed since. Open it to see the change and Recompile.";
-      b.setAttribute("aria-label", b.title);
-      badges.append(b);
+      b.setAttribute("aria-hidden", "true"); // a row's children are not read one by one:
+      badges.append(b, lwEl("span", "lw-sr-only", "runs on older memory")); // words instead
     }
     if (row.archived) badges.append(lwEl("span", "lw-badge", "archived"));
     if (row.model_override) {
@@ -122,6 +131,7 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
   function rowNode(id) {
     const node = lwEl("div", "lw-conv-row");
     node.setAttribute("role", "option");
+    node.id = idBase + (++rowSeq);
     node.addEventListener("click", () => { onSelect(id); convList.focus({ preventScroll: true }); });
     return node;
   }
@@ -167,12 +177,15 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
       if (!node) node = rowNode(id);
       if (node._lwRow !== row || node._lwDepth !== depth || node._lwVersion !== row._lwVersion) drawRow(node, row, depth);
       keep.set(id, node);
+      node.setAttribute("aria-posinset", String(i + 1));
+      node.setAttribute("aria-setsize", list.done ? String(n) : "-1"); // -1: more pages to come
       const expected = previous ? previous.nextSibling : rowsBox.firstChild;
       if (expected !== node) rowsBox.insertBefore(node, expected);
       previous = node;
     }
     for (const [id, node] of list.nodes) if (!keep.has(id)) node.remove();
     list.nodes = keep;
+    markActive();
     let changed = false;
     for (const [id, node] of keep) {
       if (node._lwMeasured) continue;
@@ -385,8 +398,16 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
     : null;
   if (listResizes) listResizes.observe(convList);
 
-  // Keyboard: arrows, Page Up/Down, Home/End move the selection through the loaded rows.
-  // Only these keys stop here; the rest (Escape, notebook shortcuts) reach JupyterLab.
+  /** The selected row, when it is drawn, is the list's active option. */
+  function markActive() {
+    const node = list.nodes.get(selected());
+    if (node) convList.setAttribute("aria-activedescendant", node.id);
+    else convList.removeAttribute("aria-activedescendant");
+  }
+
+  // Keyboard: arrows, Page Up/Down, Home/End move the selection through the loaded rows;
+  // Enter or Space selects the first row when none is. Only these keys stop here; the rest
+  // (Escape, notebook shortcuts) reach JupyterLab.
   convList.addEventListener("keydown", (event) => {
     const n = list.flat.length;
     if (!n || event.altKey || event.ctrlKey || event.metaKey) return;
@@ -396,6 +417,7 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
     const moves = {
       ArrowDown: at + 1, ArrowUp: current === undefined ? 0 : at - 1,
       PageDown: at + page, PageUp: current === undefined ? 0 : at - page, Home: 0, End: n - 1,
+      Enter: Math.max(0, at), " ": Math.max(0, at),
     };
     if (!(event.key in moves)) return;
     event.preventDefault();
@@ -420,6 +442,7 @@ function lwConversationList({ rpc, box: convList, status: listStatus, search: co
         node.classList.toggle("lw-selected", id === selected());
         node.setAttribute("aria-selected", id === selected() ? "true" : "false");
       }
+      markActive();
     },
     has: (id) => list.rows.has(id),
     seek(id) {

@@ -49,7 +49,7 @@ function lwMessagePane({ rpc, scroller, pages: pagesBox, olderBtn, newerBtn, sta
     node.title = item.in_context ? "In the context window" : "Evicted from the context window (kept in history)";
     if (!node._lwBound) {
       node._lwBound = true;
-      const info = lwButton("lw-info-btn", "i", "Details: ids, run, step, dates, raw JSON; fork here");
+      const info = lwIconButton("lw-info-btn", "i", "Message details", "Details: ids, run, step, dates, raw JSON; fork here");
       info.addEventListener("click", (event) => { event.stopPropagation(); onDetails(node.dataset.key); });
       node.append(info);
       node.addEventListener("click", (event) => {

@@ -49,7 +49,11 @@ function lwMessageSearch({ rpc, input, results, onShow, onState, onOpen }) {
         row.append(lwEl("div", "lw-search-hit-meta", `${kind} · ${lwDate(hit.date)} · ${where}`),
           lwEl("div", "lw-search-hit-text", hit.snippet || ""));
         row.addEventListener("click", () => {
-          for (const other of results.querySelectorAll(".lw-search-hit")) other.classList.toggle("lw-selected", other === row);
+          for (const other of results.querySelectorAll(".lw-search-hit")) {
+            other.classList.toggle("lw-selected", other === row);
+            if (other === row) other.setAttribute("aria-current", "true");
+            else other.removeAttribute("aria-current");
+          }
           onOpen(hit);
         });
         results.append(row);
@@ -65,7 +69,11 @@ function lwMessageSearch({ rpc, input, results, onShow, onState, onOpen }) {
   /** @param {KeyboardEvent} event */
   const onKey = (event) => {
     if (event.key === "Enter") { event.preventDefault(); run(); }
-    else if (event.key === "Escape") { input.value = ""; close(); }
+    else if (event.key === "Escape" && (input.value || !results.hidden)) {
+      event.preventDefault(); // used here; an Escape in an empty box leaves the widget
+      input.value = "";
+      close();
+    }
   };
   const onCleared = () => { if (!input.value.trim()) close(); };
   input.addEventListener("keydown", onKey);

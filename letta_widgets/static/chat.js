@@ -4,34 +4,40 @@
 
 function render({ model, el }) {
   el.classList.add("lw-root", "lw-chat");
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", "Chat with the agent");
   const banner = lwEl("div", "lw-error");
-  const transcript = lwEl("div", "lw-transcript");
-  const olderBtn = lwEl("button", "lw-older", "Load older messages");
+  const transcript = lwScrollable(lwEl("div", "lw-transcript"), "Messages");
+  const olderBtn = lwButton("lw-older", "Load older messages");
   const list = lwEl("div", "lw-items");
   const live = lwEl("div", "lw-live-area");
   transcript.append(olderBtn, list, live);
-  const jumpBtn = lwEl("button", "lw-jump", "↓ Jump to latest");
+  const jumpBtn = lwButton("lw-jump", "↓ Jump to latest");
+  jumpBtn.setAttribute("aria-label", "Jump to latest"); // the arrow is not read
   jumpBtn.hidden = true;
   const pane = lwEl("div", "lw-transcript-pane");
   pane.append(transcript, jumpBtn);
   const memNotice = lwEl("div", "lw-memory-notice");
   const memText = lwEl("span", "lw-memory-notice-text");
-  const recompileBtn = lwEl("button", "lw-recompile", "Recompile");
+  const recompileBtn = lwButton("lw-recompile", "Recompile");
   memNotice.append(memText, recompileBtn);
+  memNotice.setAttribute("role", "status");
   const status = lwEl("div", "lw-status");
+  status.setAttribute("role", "status");
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
     if (model.get("status") === "streaming") return false;
     model.send({ kind: "send", text });
-  });
-  const sendBtn = lwEl("button", "lw-send lw-primary", "Send");
-  const stopBtn = lwEl("button", "lw-stop", "Stop");
-  const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
+  }, "Message to the agent");
+  const sendBtn = lwButton("lw-send lw-primary", "Send");
+  const stopBtn = lwButton("lw-stop", "Stop");
+  const attachBtn = lwButton("lw-attach", "Attach to running turn");
   composer.append(input, sendBtn, stopBtn, attachBtn);
   el.replaceChildren(banner, memNotice, pane, status, composer);
 
   const liveArea = lwLiveArea(live);
-  const cleanups = [lwErrorBanner(model, banner)];
+  const announcer = lwAnnouncer(el);
+  const cleanups = [lwErrorBanner(model, banner, () => input), lwEscapeLeaves(el)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // Follow the newest message: on when the cell opens, off once the user scrolls up (a
@@ -63,13 +69,16 @@ function render({ model, el }) {
     if (bar) return;
     bar = lwEl("div", "lw-approval-actions");
     const ids = item.tool_call_ids || [];
-    const approve = lwEl("button", "lw-approve lw-primary", "Approve");
-    const deny = lwEl("button", "lw-deny", "Deny");
+    const approve = lwButton("lw-approve lw-primary", "Approve");
+    const deny = lwButton("lw-deny", "Deny");
     const reason = lwField("input", "lw-deny-reason");
     reason.placeholder = "reason (optional)";
+    reason.setAttribute("aria-label", "Reason for denying (optional)");
     const answer = (ok) => {
+      const keyboard = bar.contains(document.activeElement);
       approve.disabled = deny.disabled = true;
       model.send({ kind: "approve", tool_call_id: ids[0], approve: ok, reason: reason.value || null });
+      if (keyboard) input.focus(); // the bar goes away: the keyboard goes on in the prompt box
     };
     approve.addEventListener("click", () => answer(true));
     deny.addEventListener("click", () => answer(false));
@@ -77,12 +86,21 @@ function render({ model, el }) {
     node.appendChild(bar);
   }
 
+  /** @type {string[] | null} */
+  let shownKeys = null; // the items' keys at the last draw (null: not drawn yet)
   function drawItems() {
     const oldHeight = transcript.scrollHeight;
     const oldTop = transcript.scrollTop;
     const first = () => /** @type {HTMLElement | null} */ (list.firstElementChild);
     const firstKey = first() ? first().dataset.key : null;
-    lwRenderItems(list, model.get("items"), decorate);
+    const items = model.get("items") || [];
+    lwRenderItems(list, items, decorate);
+    // each finished answer (or approval request) is announced once, when it is appended
+    for (const item of lwNewAnswers(shownKeys, items)) {
+      const node = /** @type {HTMLElement | null} */ (list.querySelector(`.lw-item[data-key="${CSS.escape(item.key)}"]`));
+      announcer.say(lwSpokenText(node, item));
+    }
+    shownKeys = items.map((item) => item.key);
     const prepended = firstKey && first() && first().dataset.key !== firstKey;
     // older messages above: keep what the reader looks at where it is
     if (prepended && !follow) transcript.scrollTop = oldTop + (transcript.scrollHeight - oldHeight);
@@ -94,8 +112,8 @@ function render({ model, el }) {
     status.className = "lw-status lw-status--" + state;
     status.textContent = model.get("status_text") || (state === "idle" ? "" : state);
     const streaming = state === "streaming";
-    sendBtn.disabled = streaming;
-    stopBtn.disabled = !streaming;
+    lwSetOff(sendBtn, streaming);
+    lwSetOff(stopBtn, !streaming);
     el.dataset.status = state;
   }
 
@@ -120,8 +138,8 @@ function render({ model, el }) {
     model.send({ kind: "older" });
   }
 
-  sendBtn.addEventListener("click", () => input.submit());
-  stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
+  sendBtn.addEventListener("click", () => { if (!lwIsOff(sendBtn)) input.submit(); });
+  stopBtn.addEventListener("click", () => { if (!lwIsOff(stopBtn)) model.send({ kind: "stop" }); });
   attachBtn.addEventListener("click", () => model.send({ kind: "attach" }));
   olderBtn.addEventListener("click", () => { olderRequested = true; model.send({ kind: "older" }); });
   transcript.addEventListener("scroll", () => {
@@ -146,7 +164,11 @@ function render({ model, el }) {
   on("change:status change:status_text", drawStatus);
   on("change:has_older change:can_attach change:placeholder change:height", drawChrome);
   on("change:memory_notice", drawNotice);
-  recompileBtn.addEventListener("click", () => { recompileBtn.disabled = true; model.send({ kind: "recompile" }); });
+  recompileBtn.addEventListener("click", () => {
+    if (memNotice.contains(document.activeElement)) input.focus(); // the notice goes away
+    recompileBtn.disabled = true;
+    model.send({ kind: "recompile" });
+  });
 
   drawChrome();
   drawNotice();

@@ -163,12 +163,143 @@ function lwEl(tag, className, text) {
   return node;
 }
 
-/** A button with a class, a text and an optional tooltip.
+/** A button with a class, a text and an optional tooltip. Its accessible name is its
+ *  visible text; a button whose text is a symbol is made with lwIconButton.
  *  @param {string} cls @param {string} text @param {string} [title] */
 function lwButton(cls, text, title) {
   const b = lwEl("button", cls, text);
+  b.type = "button";
   if (title) b.title = title;
   return b;
+}
+
+/** A button whose visible text is a symbol (×, ◀, i): `label` is its accessible name
+ *  (aria-label, a few words) and its tooltip unless `title` says more.
+ *  @param {string} cls @param {string} symbol @param {string} label @param {string} [title] */
+function lwIconButton(cls, symbol, label, title) {
+  const b = lwButton(cls, symbol, title || label);
+  b.setAttribute("aria-label", label);
+  return b;
+}
+
+/** Turn a control on or off without taking it out of the tab order: `aria-disabled`
+ *  instead of `disabled`, so a button that is focused when it turns off (Send while a turn
+ *  streams, Stop when it ends) keeps the focus and Tab goes on from it. The click handler
+ *  checks lwIsOff.
+ *  @param {HTMLElement} node @param {boolean} off */
+function lwSetOff(node, off) {
+  if (off) node.setAttribute("aria-disabled", "true");
+  else node.removeAttribute("aria-disabled");
+}
+
+/** @param {HTMLElement} node */
+function lwIsOff(node) {
+  return node.getAttribute("aria-disabled") === "true";
+}
+
+/** A scroll box the keyboard can reach and scroll: in the tab order, named, and its arrow
+ *  keys kept from JupyterLab's notebook shortcuts (which would move to another cell).
+ *  @param {HTMLElement} node @param {string} label */
+function lwScrollable(node, label) {
+  node.tabIndex = 0;
+  node.setAttribute("role", "region");
+  node.setAttribute("aria-label", label);
+  node.dataset.lmSuppressShortcuts = "true";
+  return node;
+}
+
+/** Give the keyboard back to the notebook (as Escape leaves a cell editor): focus the cell
+ *  that holds `node`, so JupyterLab's command-mode keys work again.
+ *  @param {HTMLElement} node */
+function lwLeaveToNotebook(node) {
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  if (active && typeof active.blur === "function") active.blur();
+  const cell = /** @type {HTMLElement | null} */ (node.closest(".jp-Cell, .jp-Notebook"));
+  if (cell && typeof cell.focus === "function") cell.focus();
+}
+
+/** Escape anywhere in a widget that no control inside used (the prompt box, an edit box,
+ *  the search) leaves the widget for the notebook. @param {HTMLElement} root
+ *  @returns {() => void} the cleanup */
+function lwEscapeLeaves(root) {
+  /** @param {KeyboardEvent} event */
+  const onKey = (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
+    event.preventDefault();
+    lwLeaveToNotebook(root);
+  };
+  root.addEventListener("keydown", onKey);
+  return () => root.removeEventListener("keydown", onKey);
+}
+
+/** Rebuild `box` with `draw()` and keep the keyboard where it was: when the focus was on a
+ *  control inside `box`, the new control of the same class (and the same position among
+ *  those) gets it, else the first match of `fallbacks[that class]`, else nothing moves.
+ *  @param {HTMLElement} box @param {() => void} draw
+ *  @param {Record<string, string>} [fallbacks] class of the old control -> a selector */
+function lwKeepFocus(box, draw, fallbacks) {
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  const inside = !!active && active !== box && box.contains(active);
+  const cls = inside ? (Array.from(active.classList).find((c) => c.startsWith("lw-") && c !== "lw-primary") || "") : "";
+  const nth = cls ? Array.from(box.querySelectorAll("." + cls)).indexOf(active) : -1;
+  draw();
+  if (!cls || box.contains(document.activeElement)) return;
+  const same = /** @type {HTMLElement | undefined} */ (box.querySelectorAll("." + cls)[Math.max(0, nth)]);
+  const next = same || /** @type {HTMLElement | null} */ (
+    fallbacks && fallbacks[cls] ? box.querySelector(fallbacks[cls]) : null);
+  if (next) next.focus();
+}
+
+/** The one place a widget speaks to screen readers: a visually hidden polite live region
+ *  (appended to `host`) that says each finished message once. The token-by-token text of a
+ *  streaming turn is never in a live region (lwLiveArea marks it aria-hidden): screen
+ *  readers would read every token, or cut each other off. When a message is whole, `say()`
+ *  adds its text here as one new paragraph (aria-relevant="additions": the paragraphs
+ *  dropped to keep the region short are not read).
+ *  @param {HTMLElement} host @param {string} [cls]
+ *  @returns {{say(text: string): void, node: HTMLElement}} */
+function lwAnnouncer(host, cls) {
+  const node = lwEl("div", "lw-sr-only lw-announce" + (cls ? " " + cls : ""));
+  node.setAttribute("aria-live", "polite");
+  node.setAttribute("aria-relevant", "additions");
+  host.appendChild(node);
+  /** @param {string} text */
+  function say(text) {
+    if (!text) return;
+    while (node.childElementCount >= 3) node.firstElementChild.remove();
+    node.appendChild(lwEl("p", "", text));
+  }
+  return { say, node };
+}
+
+/** The items to announce after the transcript changed from `before` (the keys shown so far;
+ *  null on the first draw, which announces nothing) to `items`: the answers (and approval
+ *  requests waiting for the user) appended after the last item shown before. Older pages
+ *  loaded above, redrawn items and the user's own message are not announced.
+ *  @param {string[] | null} before @param {LwItem[]} items @returns {LwItem[]} */
+function lwNewAnswers(before, items) {
+  if (!before || !before.length) return before ? items.filter(lwAnnounced) : [];
+  const known = new Set(before);
+  let last = -1;
+  items.forEach((item, i) => { if (known.has(item.key)) last = i; });
+  return items.slice(last + 1).filter((item) => !known.has(item.key) && lwAnnounced(item));
+}
+
+/** @param {LwItem} item */
+function lwAnnounced(item) {
+  const kind = item.kind || lwTypeKind(item.type);
+  return kind === "answer" || !!item.pending;
+}
+
+/** What a screen reader hears for a finished card: its type and its text (read from the
+ *  sanitized card in the DOM, so never HTML).
+ *  @param {HTMLElement | null} node an item holding one rendered card @param {LwItem} item */
+function lwSpokenText(node, item) {
+  if (!node) return "";
+  const card = node.querySelector(".lw-msg");
+  const body = (card && card.querySelector(".lw-msg__body")) || card || node;
+  const text = (body.textContent || "").replace(/\s+/g, " ").trim();
+  return text ? `${lwTypeLabel(item.type)}: ${text}` : "";
 }
 
 /** Copy `text` with the Clipboard API; `button` says how it went ("Copied", or "Copy not
@@ -179,7 +310,11 @@ function lwCopy(text, button) {
     button.dataset.state = state;
     button.dataset.label = label;
     button.setAttribute("aria-label", label);
-    setTimeout(() => { button.dataset.state = ""; button.dataset.label = "Copy"; }, 2000);
+    setTimeout(() => {
+      button.dataset.state = "";
+      button.dataset.label = "Copy";
+      button.setAttribute("aria-label", button.title);
+    }, 2000);
   };
   const clip = typeof navigator !== "undefined" ? navigator.clipboard : undefined;
   if (!clip || typeof clip.writeText !== "function") { say("refused", "Copy not allowed here"); return; }
@@ -207,6 +342,7 @@ function lwAddCopyButtons(node) {
   card.append(button("lw-copy", "this message", () => body.innerText || body.textContent || ""));
   for (const pre of /** @type {NodeListOf<HTMLElement>} */ (card.querySelectorAll("pre"))) {
     const wrap = lwEl("div", "lw-code-wrap");
+    pre.tabIndex = 0; // a long line scrolls sideways: the keyboard can reach and scroll it
     pre.replaceWith(wrap);
     wrap.append(pre, button("lw-copy lw-copy--code", "this code", () => pre.textContent || ""));
   }
@@ -249,6 +385,8 @@ function lwRenderItems(container, items, decorate) {
  *  @param {HTMLElement} container
  *  @returns {{apply(op: LwOp): void, size(): number}} */
 function lwLiveArea(container) {
+  // Not read by screen readers while it grows (see lwAnnouncer): the finished card is.
+  container.setAttribute("aria-hidden", "true");
   const nodes = new Map();
   /** @param {LwOp} op */
   function apply(op) {
@@ -284,18 +422,17 @@ function lwField(tag, className) {
 
 /** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
  *  a new line (JupyterLab swallows its default action, so it is inserted here), Escape
- *  leaves the box for the notebook.
- *  @param {(text: string) => boolean | void} onSend */
-function lwPromptInput(onSend) {
+ *  leaves the box for the notebook. `label` is its accessible name.
+ *  @param {(text: string) => boolean | void} onSend @param {string} [label] */
+function lwPromptInput(onSend, label) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
+  input.setAttribute("aria-label", label || "Message");
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.isComposing) {
       // leave the box, as Escape leaves a cell editor: the notebook gets the keys again
       event.preventDefault();
-      input.blur();
-      const notebook = /** @type {HTMLElement | null} */ (input.closest(".jp-Notebook, .jp-Cell"));
-      if (notebook && typeof notebook.focus === "function") notebook.focus();
+      lwLeaveToNotebook(input);
       return;
     }
     if (event.key !== "Enter" || event.isComposing) return;
@@ -316,18 +453,33 @@ function lwPromptInput(onSend) {
   return input;
 }
 
-/** Show the model's `error` trait in a dismissible banner.
- *  @param {LwModel} model @param {HTMLElement} banner @returns {() => void} the cleanup */
-function lwErrorBanner(model, banner) {
+/** Show the model's `error` trait in a dismissible banner (role="alert": read at once).
+ *  Dismissed from the keyboard, the focus goes to `focusAfter()` (default: the widget's
+ *  first enabled control after the banner).
+ *  @param {LwModel} model @param {HTMLElement} banner @param {() => HTMLElement | null} [focusAfter]
+ *  @returns {() => void} the cleanup */
+function lwErrorBanner(model, banner, focusAfter) {
+  banner.setAttribute("role", "alert");
+  const next = () => {
+    if (focusAfter) return focusAfter();
+    const root = banner.closest(".lw-root");
+    const all = root ? Array.from(root.querySelectorAll("button, input, textarea, select")) : [];
+    return /** @type {HTMLElement | undefined} */ (all.find((n) => !banner.contains(n) &&
+      !(/** @type {HTMLButtonElement} */ (n).disabled) && /** @type {HTMLElement} */ (n).offsetParent)) || null;
+  };
   const update = () => {
     const text = model.get("error");
     banner.hidden = !text;
     banner.replaceChildren();
     if (!text) return;
     banner.append(lwEl("span", "lw-error-text", text));
-    const close = lwEl("button", "lw-error-close", "×");
-    close.title = "Dismiss";
-    close.addEventListener("click", () => { model.set("error", ""); model.save_changes(); });
+    const close = lwIconButton("lw-error-close", "×", "Dismiss the error");
+    close.addEventListener("click", () => {
+      const target = banner.contains(document.activeElement) ? next() : null;
+      model.set("error", "");
+      model.save_changes();
+      if (target) target.focus();
+    });
     banner.append(close);
   };
   model.on("change:error", update);

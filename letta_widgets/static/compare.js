@@ -20,7 +20,7 @@ function lwCmpColumn(index) {
   head.append(badge, chips, state);
   const error = lwEl("div", "lw-col-error");
   const note = lwEl("div", "lw-col-note");
-  const body = lwEl("div", "lw-col-body");
+  const body = lwScrollable(lwEl("div", "lw-col-body"), `Column ${index + 1}`);
   const steps = lwEl("details", "lw-steps");
   const stepsSummary = lwEl("summary", "lw-steps-summary", "reasoning & tools");
   const stepItems = lwEl("div", "lw-items");
@@ -34,9 +34,12 @@ function lwCmpColumn(index) {
   const metrics = lwEl("table", "lw-metrics");
   col.append(head, error, note, body, metrics);
   col.dataset.col = String(index);
+  col.setAttribute("role", "group");
   const live = { steps: lwLiveArea(stepLive), answer: lwLiveArea(answerLive), where: new Map() };
+  const announcer = lwAnnouncer(col);
   return { col, badge, chips, state, error, note, body, steps, stepsSummary, stepItems, stepLive,
-           answerItems, answerLive, metrics, live, stepCount: 0 };
+           answerItems, answerLive, metrics, live, announcer, stepCount: 0,
+           shownKeys: /** @type {string[] | null} */ (null), shownStatus: "" };
 }
 
 function lwCmpMetrics(table, m) {
@@ -61,14 +64,15 @@ function lwCmpMetrics(table, m) {
 
 function render({ model, el }) {
   el.classList.add("lw-root", "lw-compare");
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", "Compare variants");
   const banner = lwEl("div", "lw-error");
   const header = lwEl("div", "lw-cmp-header");
   const nav = lwEl("div", "lw-cmp-nav");
-  const prevBtn = lwEl("button", "lw-prev", "◀");
-  prevBtn.title = "Previous round";
+  const prevBtn = lwIconButton("lw-prev", "◀", "Previous round");
   const roundLabel = lwEl("span", "lw-round-label");
-  const nextBtn = lwEl("button", "lw-next", "▶");
-  nextBtn.title = "Next round";
+  roundLabel.setAttribute("aria-live", "polite"); // "round 2 / 3" after ◀ or ▶
+  const nextBtn = lwIconButton("lw-next", "▶", "Next round");
   nav.append(prevBtn, roundLabel, nextBtn);
   const tallyBox = lwEl("div", "lw-tally");
   header.append(nav, tallyBox);
@@ -82,23 +86,28 @@ function render({ model, el }) {
   diffBox.append(diffSummary, diffList);
   const voteBar = lwEl("div", "lw-vote");
   const voteLabel = lwEl("span", "lw-vote-label", "Which is better?");
+  voteLabel.id = `lw-vote-label-${Math.random().toString(36).slice(2, 10)}`;
   const voteButtons = lwEl("span", "lw-vote-buttons");
+  voteButtons.setAttribute("role", "group");
+  voteButtons.setAttribute("aria-labelledby", voteLabel.id);
   const noteInput = lwField("input", "lw-vote-note");
   noteInput.placeholder = "note (optional)";
+  noteInput.setAttribute("aria-label", "Note on your vote (optional)");
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
   const status = lwEl("div", "lw-status");
+  status.setAttribute("role", "status");
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
     if (model.get("status") === "streaming") return false;
     model.send({ kind: "send", text });
-  });
-  const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
-  const stopBtn = lwEl("button", "lw-stop", "Stop all");
+  }, "Prompt for every variant");
+  const sendBtn = lwButton("lw-send lw-primary", "Send to all");
+  const stopBtn = lwButton("lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
   el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, status, composer);
 
-  const cleanups = [lwErrorBanner(model, banner)];
+  const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
   let cols = [];
   let shownNoteKey = null;
@@ -126,6 +135,7 @@ function render({ model, el }) {
       const v = variants[i] || {};
       c.col.dataset.status = info.status || "";
       c.col.dataset.label = info.label || "";
+      c.col.setAttribute("aria-label", `Variant ${info.label || i + 1}`);
       c.badge.textContent = info.label || "";
       c.chips.replaceChildren();
       const chip = (text, title, cls) => {
@@ -151,6 +161,16 @@ function render({ model, el }) {
       const answerItems = items.filter((it) => it.kind !== "step" && it.kind !== "input");
       lwRenderItems(c.stepItems, stepItems);
       lwRenderItems(c.answerItems, answerItems);
+      // a column's answer is announced once, when the turn that streamed it ends (not when
+      // another round is shown: that column was not live)
+      const wasLive = ["waiting", "preparing", "streaming"].includes(c.shownStatus);
+      for (const item of wasLive ? lwNewAnswers(c.shownKeys, answerItems) : []) {
+        const node = /** @type {HTMLElement | null} */ (c.answerItems.querySelector(`.lw-item[data-key="${CSS.escape(item.key)}"]`));
+        const text = lwSpokenText(node, item);
+        if (text) c.announcer.say(`${info.label || i + 1}, ${text}`);
+      }
+      c.shownKeys = answerItems.map((it) => it.key);
+      c.shownStatus = info.status || "";
       c.stepCount = stepItems.length;
       c.steps.hidden = stepItems.length === 0 && c.live.steps.size() === 0;
       c.stepsSummary.textContent = `reasoning & tools (${stepItems.length})`;
@@ -167,8 +187,8 @@ function render({ model, el }) {
     const idx = typeof r.index === "number" ? r.index : -1;
     roundLabel.textContent = count ? `round ${idx + 1} / ${count}` : "no rounds yet";
     const streaming = model.get("status") === "streaming";
-    prevBtn.disabled = streaming || idx <= 0;
-    nextBtn.disabled = streaming || idx < 0 || idx >= count - 1;
+    lwSetOff(prevBtn, streaming || idx <= 0);
+    lwSetOff(nextBtn, streaming || idx < 0 || idx >= count - 1);
     promptBox.hidden = !r.prompt;
     promptBox.replaceChildren();
     if (r.prompt) {
@@ -191,15 +211,18 @@ function render({ model, el }) {
     const variants = model.get("variants") || [];
     const choices = variants.map((v) => [v.label, v.label]).concat([["tie", "tie"], ["all_bad", "all bad"]]);
     voteBar.hidden = !r.done || !r.prompt_id;
-    voteButtons.replaceChildren();
-    for (const [value, text] of choices) {
-      const b = lwEl("button", "lw-vote-btn" + (r.vote === value ? " lw-primary" : ""), text);
-      b.dataset.choice = value;
-      b.addEventListener("click", () => {
-        model.send({ kind: "vote", prompt_id: r.prompt_id, choice: r.vote === value ? null : value, note: noteInput.value });
-      });
-      voteButtons.appendChild(b);
-    }
+    lwKeepFocus(voteButtons, () => {
+      voteButtons.replaceChildren();
+      for (const [value, text] of choices) {
+        const b = lwButton("lw-vote-btn" + (r.vote === value ? " lw-primary" : ""), text);
+        b.dataset.choice = value;
+        b.setAttribute("aria-pressed", r.vote === value ? "true" : "false");
+        b.addEventListener("click", () => {
+          model.send({ kind: "vote", prompt_id: r.prompt_id, choice: r.vote === value ? null : value, note: noteInput.value });
+        });
+        voteButtons.appendChild(b);
+      }
+    });
     // the note box follows Python only when the shown round or its saved note changes,
     // so a redraw never wipes what the user is typing
     const noteKey = `${r.prompt_id || ""}|${r.note || ""}`;
@@ -222,8 +245,8 @@ function render({ model, el }) {
     status.className = "lw-status lw-status--" + state;
     status.textContent = model.get("status_text") || (state === "idle" ? "" : state);
     const streaming = state === "streaming";
-    sendBtn.disabled = streaming;
-    stopBtn.disabled = !streaming;
+    lwSetOff(sendBtn, streaming);
+    lwSetOff(stopBtn, !streaming);
     el.dataset.status = state;
     drawRound();
   }
@@ -233,10 +256,14 @@ function render({ model, el }) {
     input.placeholder = model.get("placeholder");
   }
 
-  sendBtn.addEventListener("click", () => input.submit());
-  stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
-  prevBtn.addEventListener("click", () => model.send({ kind: "goto", index: (model.get("round").index || 0) - 1 }));
-  nextBtn.addEventListener("click", () => model.send({ kind: "goto", index: (model.get("round").index || 0) + 1 }));
+  sendBtn.addEventListener("click", () => { if (!lwIsOff(sendBtn)) input.submit(); });
+  stopBtn.addEventListener("click", () => { if (!lwIsOff(stopBtn)) model.send({ kind: "stop" }); });
+  prevBtn.addEventListener("click", () => {
+    if (!lwIsOff(prevBtn)) model.send({ kind: "goto", index: (model.get("round").index || 0) - 1 });
+  });
+  nextBtn.addEventListener("click", () => {
+    if (!lwIsOff(nextBtn)) model.send({ kind: "goto", index: (model.get("round").index || 0) + 1 });
+  });
   noteInput.addEventListener("change", () => {
     const r = model.get("round") || {};
     if (r.prompt_id && r.vote) model.send({ kind: "vote", prompt_id: r.prompt_id, choice: r.vote, note: noteInput.value });

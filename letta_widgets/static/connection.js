@@ -25,6 +25,8 @@ function formatCount(n, capped) {
 
 function render({ model, el }) {
   el.classList.add("lw-connection");
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", "Letta server connection");
   const card = document.createElement("div");
   card.className = "lw-connection-card";
 
@@ -38,6 +40,7 @@ function render({ model, el }) {
   title.textContent = "Letta server";
   const status = document.createElement("span");
   status.className = "lw-connection-status";
+  status.setAttribute("role", "status");
   const button = document.createElement("button");
   button.type = "button";
   button.className = "lw-connection-refresh";
@@ -73,14 +76,17 @@ function render({ model, el }) {
     rtt.textContent = ms === null || ms === undefined ? "—" : `${ms.toFixed(1)} ms`;
     error.textContent = model.get("error") || "";
     error.hidden = s !== "error";
-    button.disabled = s === "checking";
+    // aria-disabled, not disabled: a Refresh pressed from the keyboard keeps the focus
+    if (s === "checking") button.setAttribute("aria-disabled", "true");
+    else button.removeAttribute("aria-disabled");
     card.dataset.checks = String(model.get("checks"));
   };
 
   const onClick = () => {
+    if (button.getAttribute("aria-disabled") === "true") return;
     card.dataset.status = "checking";
     status.textContent = STATUS_TEXT.checking;
-    button.disabled = true;
+    button.setAttribute("aria-disabled", "true");
     model.send({ kind: "refresh" });
   };
 

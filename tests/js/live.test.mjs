@@ -12,7 +12,8 @@ class FakeText {
   appendData(more) { this.data += more; }
 }
 class FakeElement {
-  constructor(tag) { this.tag = tag; this.children = []; this.className = ""; this.dataset = {}; this._text = ""; }
+  constructor(tag) { this.tag = tag; this.children = []; this.className = ""; this.dataset = {}; this._text = ""; this.attrs = {}; }
+  setAttribute(name, value) { this.attrs[name] = String(value); }
   set textContent(value) { this._text = String(value); this.children = []; }
   get textContent() { return this._text + this.children.map((c) => c.data ?? c.textContent).join(""); }
   append(...nodes) { this.children.push(...nodes); }
@@ -37,6 +38,7 @@ function liveArea() {
 
 test("begin, delta and set build each message's text; reset clears them", () => {
   const { box, area } = liveArea();
+  assert.equal(box.attrs["aria-hidden"], "true"); // tokens are never read: lwAnnouncer says the message once
   area.apply({ op: "begin", i: 0, type: "assistant_message", text: "Hel" });
   area.apply({ op: "delta", i: 0, text: "lo" });
   area.apply({ op: "begin", i: 1, type: "tool_call_message", text: "" });
