@@ -19,6 +19,7 @@ __all__ = [
     "ApprovalPending",
     "AuthenticationFailed",
     "ConversationBusy",
+    "ForkPointIgnored",
     "InvalidRequest",
     "LettaWidgetsError",
     "NotFound",
@@ -102,6 +103,12 @@ class StreamInterrupted(LettaWidgetsError):
 
 class AgentRunError(LettaWidgetsError):
     """The run reported an error (an ``error_message`` event or an error stop reason)."""
+
+
+class ForkPointIgnored(LettaWidgetsError):
+    """The server forked the whole conversation instead of stopping at the fork point
+    (letta 0.16.8 ignores ``message_id``): an edit or regenerate there would keep the old
+    history, so the toolkit deletes that fork and refuses."""
 
 
 class ApprovalPending(LettaWidgetsError):

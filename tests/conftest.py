@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,10 @@ EMBEDDING = os.environ.get("LETTA_EMBEDDING", "openai/text-embedding-3-small")
 PROFILES = ("cloud", "letta-0.16")
 """The devserver's profiles: Letta Cloud's API generation and letta 0.16.8's."""
 _CONTRACT = Path(__file__).parent / "contract"
+
+# Lineage written by widgets made without lineage_path= (also in kernels and JupyterLab, which
+# inherit the environment) goes to a directory of this run, never the user's own.
+os.environ.setdefault("LETTA_WIDGETS_DATA_DIR", tempfile.mkdtemp(prefix="letta-widgets-data-"))
 
 
 def session_profile() -> str:

@@ -10,18 +10,34 @@ re-opened output or a second view shows the whole transcript.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Callable, Coroutine
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import Job
+from letta_widgets.branches import (
+    BranchPoint,
+    branch_points,
+    find_message,
+    fork_at,
+    fork_point_ignored,
+)
 from letta_widgets.client import async_twin, base_url_of, sync_twin
-from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
+from letta_widgets.errors import (
+    ConversationBusy,
+    ForkPointIgnored,
+    LettaWidgetsError,
+    sdk_errors,
+)
 from letta_widgets.letta.conversation import ConversationRef
+from letta_widgets.letta.messages import text_of
 from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
+from letta_widgets.lineage import LineageStore
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
 from letta_widgets.widgets.base import bundle
@@ -45,6 +61,11 @@ class ChatCell(TurnWidget):
     ``chat.send("Hello")`` streams a turn into the widget and returns the
     :class:`~letta_widgets.stream.Turn`; ``await chat.asend("Hello")`` is the same,
     awaitable. Stop (the button or :meth:`stop`) cancels the run on the server too.
+
+    Branches: :meth:`edit` an earlier user message or :meth:`regenerate` the last answer
+    (each a fork before that message, recorded in ``lineage_path`` as the browser records its
+    forks; the old branch stays), :meth:`branches` lists where the history has siblings and
+    :meth:`switch` shows another conversation (a sibling) in the cell.
     """
 
     _busy_message = (
@@ -71,6 +92,12 @@ class ChatCell(TurnWidget):
     can_attach = t.Bool(False, help="A run started elsewhere is active: offer Attach.").tag(
         sync=True
     )
+    branch_nav = t.List(
+        t.Dict(), help="Sibling branches in the shown history: {point, ids, index} each."
+    ).tag(sync=True)
+    branch_note = t.Unicode(
+        "", help="Why edit and regenerate are not offered here ('' when they are)."
+    ).tag(sync=True)
     memory_notice = t.Unicode(
         "", help="Why the conversation's compiled memory is older than the blocks ('' if not)."
     ).tag(sync=True)
@@ -85,27 +112,27 @@ class ChatCell(TurnWidget):
         conversation_id: str | None = None,
         agent_id: str | None = None,
         history: int = 20,
+        lineage_path: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not conversation_id and not agent_id:
             raise TypeError("ChatCell needs conversation_id=… or agent_id=…")
+        self._given = client  # the turn engine streams with the client it was given
         self._client = sync_twin(client)
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
         self._oldest: dict[str, Any] | None = None  # the oldest message shown: older pages' cursor
         self._answered: set[str] = set()
         self._in_context: set[str] | None = None  # None: the server did not say
+        self._sent_otids: dict[str, str] = {}  # local item key -> the otid it was sent with
+        self.lineage = LineageStore(lineage_path, server=self._base_url)
+        """Where edits and regenerations record their forks (shared with the browser)."""
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
-        if conversation_id and not ConversationRef(conversation_id).is_default:
-            agent_id = self._check_conversation(conversation_id) or agent_id
-        conversation_id = conversation_id or self._create_conversation(agent_id or "")
-        self.conversation_id = conversation_id
-        self.agent_id = agent_id or ""
-        self._engine = TurnEngine(client, conversation_id, agent_id=agent_id)
-        self._load_latest()
-        self._check_memory()
+        if not conversation_id:
+            conversation_id = self._create_conversation(agent_id or "")
+        self._open(conversation_id, agent_id)
 
     # ------------------------------------------------------------------ python API
 
@@ -165,6 +192,41 @@ class ChatCell(TurnWidget):
         """Load the next page of older messages; return how many were added."""
         return self._start(self._older()).result()
 
+    def edit(self, message_id: str, text: str) -> Turn:
+        """Send ``text`` in place of the user message ``message_id``: fork the conversation at
+        the message before it, show the fork and stream the new turn there (the old branch
+        stays). Raises :class:`~letta_widgets.ForkPointIgnored` on a server whose forks
+        ignore the fork point (letta 0.16.8), without changing anything."""
+        job = self._start(self._branch_turn(_user_message(message_id), text))
+        return self._wait(job, self._stopped_turn)
+
+    async def aedit(self, message_id: str, text: str) -> Turn:
+        """Like :meth:`edit`, awaitable."""
+        job = self._start(self._branch_turn(_user_message(message_id), text))
+        return await self._await(job, self._stopped_turn)
+
+    def regenerate(self) -> Turn:
+        """Answer the last user message again, in a fork before it (the old answer stays in
+        the old branch); like :meth:`edit` with the same text."""
+        job = self._start(self._branch_turn(_user_message(None), None))
+        return self._wait(job, self._stopped_turn)
+
+    async def aregenerate(self) -> Turn:
+        """Like :meth:`regenerate`, awaitable."""
+        job = self._start(self._branch_turn(_user_message(None), None))
+        return await self._await(job, self._stopped_turn)
+
+    def branches(self) -> list[BranchPoint]:
+        """Where the shown history has sibling branches (edits, regenerations, forks made at
+        one message), oldest point first, each with the siblings and the one shown."""
+        return self._branch_points()
+
+    def switch(self, conversation_id: str) -> list[BranchPoint]:
+        """Show ``conversation_id`` (a sibling branch, or any conversation) in this cell and
+        return its :meth:`branches`."""
+        self._wait(self._start(self._switch(conversation_id)), lambda: None)
+        return self._branch_points()
+
     # --------------------------------------------------------------- front-end msgs
 
     def _on_send(self, content: dict[str, Any]) -> None:
@@ -194,10 +256,104 @@ class ChatCell(TurnWidget):
         except LettaWidgetsError as err:
             self.show_error(err)
 
+    def _on_edit(self, content: dict[str, Any]) -> None:
+        text = str(content.get("text", "")).strip()
+        key = str(content.get("key", "")).split("|", 1)[0]
+        if text and key:
+            match = _sent_message(self._sent_otids[key]) if key in self._sent_otids else None
+            self._start(self._branch_turn(match or _user_message(key), text))
+
+    def _on_regenerate(self, _content: dict[str, Any]) -> None:
+        self._start(self._branch_turn(_user_message(None), None))
+
+    def _on_switch(self, content: dict[str, Any]) -> None:
+        cid = str(content.get("conversation_id") or "")
+        if cid:
+            self._start(self._switch(cid))
+
     def _on_attach(self, _content: dict[str, Any]) -> None:
         self._start(self._run_engine(lambda listener: self._engine.attach(listener=listener)))
 
     # ------------------------------------------------------------------ internals
+
+    def _open(self, conversation_id: str, agent_id: str | None = None) -> None:
+        """Show ``conversation_id``: its latest messages, memory notice and branches."""
+        if not ConversationRef(conversation_id).is_default:
+            agent_id = self._check_conversation(conversation_id) or agent_id
+        self._engine = TurnEngine(self._given, conversation_id, agent_id=agent_id)
+        self._oldest = None
+        self._answered = set()
+        self._sent_otids = {}
+        self.conversation_id = conversation_id
+        self.agent_id = agent_id or ""
+        self.memory_notice = ""
+        self.has_older = False
+        self.items = []
+        self._load_latest()
+        self._check_memory()
+        self._show_branches()
+
+    def _branch_points(self) -> list[BranchPoint]:
+        shown = [str(item["key"]).split("|", 1)[0] for item in self.items]
+        points = branch_points(self.lineage, self.conversation_id, shown)
+        order = {mid: n for n, mid in enumerate(shown)}
+        return sorted(points, key=lambda p: order.get(p.message_id, 0))
+
+    def _show_branches(self) -> None:
+        self.branch_nav = [p.as_dict() for p in self._branch_points()]
+        if fork_point_ignored(self._base_url):
+            self.branch_note = (
+                "This server forks whole conversations (it ignores the fork point), so "
+                "edit and regenerate are not offered here."
+            )
+
+    async def _switch(self, conversation_id: str) -> None:
+        self.clear_error()
+        self.status_text = "opening the branch…"
+        try:
+            await asyncio.to_thread(self._open, conversation_id)
+        except LettaWidgetsError as err:
+            self.show_error(err)
+            self.status_text = ""
+            raise
+        self.status_text = ""
+        self.status = "idle"
+
+    async def _branch_turn(
+        self, match: Callable[[Mapping[str, Any]], bool], text: str | None
+    ) -> Turn:
+        """Fork before the newest user message ``match`` accepts, show the fork and send
+        ``text`` there (the message's own text when ``None``)."""
+        self.clear_error()
+        self.status_text = "forking before that message…"
+        aclient = async_twin(self._client)
+
+        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
+            page = await aclient.conversations.messages.list(
+                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
+            )
+            return [m.to_dict(mode="json") for m in page.items]
+
+        try:
+            with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
+                target, before = await find_message(
+                    list_page, server_key(self._base_url, self.conversation_id), match
+                )
+            if before is None:
+                raise LettaWidgetsError(
+                    "nothing comes before that message to fork at",
+                    "start a new conversation on the agent instead",
+                )
+            fork = await fork_at(
+                aclient, self._engine.ref, before, lineage=self.lineage, base_url=self._base_url
+            )
+            await asyncio.to_thread(self._open, fork.id)
+        except LettaWidgetsError as err:
+            self._show_branches()
+            self.show_error(err)
+            self.status_text = "nothing was changed" if isinstance(err, ForkPointIgnored) else ""
+            raise
+        return await self._turn(text if text is not None else text_of(target), override_model=None)
 
     def _check_conversation(self, conversation_id: str) -> str | None:
         """Fail early (NotFound naming the id); learn the agent and the in-context ids."""
@@ -228,11 +384,12 @@ class ChatCell(TurnWidget):
         self.items = self._marked(transcript_items(oldest_first(kept), answered=self._answered))
 
     async def _turn(self, text: str, *, override_model: str | None) -> Turn:
-        pending = user_item(text, key=f"local-{time.time_ns()}")
-        self.items = [*self.items, pending]
+        key, otid = f"local-{time.time_ns()}", str(uuid.uuid4())
+        self._sent_otids[key] = otid  # how an edit finds this message before it is reloaded
+        self.items = [*self.items, user_item(text, key=key)]
         return await self._run_engine(
             lambda listener: self._engine.run(
-                text, listener=listener, override_model=override_model
+                text, listener=listener, override_model=override_model, otid=otid
             )
         )
 
@@ -341,6 +498,7 @@ class ChatCell(TurnWidget):
         self.items = [*older, *self.items]
         self.has_older = more
         self.status_text = ""
+        self._show_branches()
         return len(older)
 
     def _check_memory(self) -> None:
@@ -405,3 +563,18 @@ class ChatCell(TurnWidget):
             turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
         turn.stop_reason = turn.stop_reason or "cancelled"
         return turn
+
+
+def _user_message(message_id: str | None) -> Callable[[Mapping[str, Any]], bool]:
+    """Accepts the user message ``message_id`` (any user message when ``None``)."""
+
+    def match(msg: Mapping[str, Any]) -> bool:
+        mine = message_id is None or msg.get("id") == message_id
+        return mine and msg.get("message_type") == "user_message"
+
+    return match
+
+
+def _sent_message(otid: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Accepts the user message sent with ``otid`` (its id is not known until reloaded)."""
+    return lambda msg: msg.get("message_type") == "user_message" and msg.get("otid") == otid

@@ -2,10 +2,10 @@
 
 An item is ``{"key", "type", "kind", "html"}`` (``kind``: the type's kind in
 :data:`letta_widgets.letta.messages.MESSAGE_TYPES`, ``step`` for a tool exchange; plus
-``"pending"`` and ``"tool_call_ids"`` for an approval request). ``html`` comes from
-:mod:`letta_widgets.render`, the one renderer, so it is sanitized before it is ever synced to
-the front-end. A tool call
-followed by its return becomes one item (the call card with its result).
+``"pending"`` and ``"tool_call_ids"`` for an approval request, ``"text"`` for a user message,
+what an edit starts from). ``html`` comes from :mod:`letta_widgets.render`, the one renderer,
+so it is sanitized before it is ever synced to the front-end. A tool call followed by its
+return becomes one item (the call card with its result).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from letta_widgets import render
-from letta_widgets.letta.messages import MESSAGE_TYPES, is_compaction_event
+from letta_widgets.letta.messages import MESSAGE_TYPES, is_compaction_event, text_of
 
 __all__ = ["item_key", "kind_of", "transcript_items", "usage_item", "user_item"]
 
@@ -88,6 +88,8 @@ def transcript_items(
             ids = _call_ids(msg)
             item["pending"] = bool(ids) and not set(ids) <= answered
             item["tool_call_ids"] = ids
+        elif mtype == "user_message":
+            item["text"] = text_of(msg)  # what an edit box starts from
         items.append(item)
     return items
 
@@ -100,6 +102,7 @@ def user_item(text: str, key: str) -> dict[str, Any]:
         "type": "user_message",
         "kind": "input",
         "html": render.render_message(msg),
+        "text": text,
     }
 
 

@@ -48,9 +48,11 @@ import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import WorkerLoop
+from letta_widgets.branches import fork_at
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
 from letta_widgets.letta.conversation import DEFAULT
+from letta_widgets.lineage import LineageStore
 from letta_widgets.widgets.base import LettaWidget, RpcMethod, bundle
 from letta_widgets.widgets.browser.cache import SystemInfo
 from letta_widgets.widgets.browser.conversations import (
@@ -60,7 +62,6 @@ from letta_widgets.widgets.browser.conversations import (
     conversation_fields,
     short_title,
 )
-from letta_widgets.widgets.browser.lineage import LineageStore
 from letta_widgets.widgets.browser.memory import MemoryDiff, MemoryPane
 from letta_widgets.widgets.browser.messages import PAGE_LIMIT, MessagePane
 from letta_widgets.widgets.browser.search import MessageSearch
@@ -526,30 +527,16 @@ class ConversationBrowser(LettaWidget):
         what = self._session.describe(cid)
         if name == "fork":
             message_id = params.get("message_id") or None
-            kwargs = {**self._session.sdk_kwargs(cid)}
+            ref = self._session.ref(cid)
             if message_id:
-                kwargs["message_id"] = str(message_id)
-            try:
+                point = self._cache.message(str(message_id)) or {"id": str(message_id)}
+                forked = await fork_at(
+                    self._aclient, ref, point, lineage=self.lineage, base_url=base
+                )
+            else:
                 with sdk_errors(base_url=base, what=what):
-                    forked = await conv.fork(cid, **kwargs)
-            except NotFound as err:
-                if message_id and await self._exists(cid):
-                    raise InvalidRequest(
-                        f"message {message_id} cannot be a fork point of {what} ({err.detail})",
-                        "fork at a message still in the context window (a fork copies it); "
-                        "compacted messages are kept in history but cannot start a fork",
-                        status=404,
-                        url=base,
-                        detail=err.detail,
-                    ) from None
-                raise
-            self.lineage.record(forked.id, cid, message_id=message_id, agent_id=agent_id)
-            if message_id:  # some servers ignore the fork point and copy everything: say so
-                newest = await self._pane.list_raw(forked.id, order="desc", limit=1)
-                if newest and newest[0].get("id") != message_id:
-                    self.status_text = (
-                        "this server ignored the fork point: the fork has the whole history"
-                    )
+                    forked = await conv.fork(cid, **ref.sdk_kwargs())
+                self.lineage.record(forked.id, cid, message_id=None, agent_id=agent_id)
             self._cache.pin(forked.to_dict(mode="json"))
             await self._select_after_action(forked.id)
             return {"id": forked.id, "parent": cid}
