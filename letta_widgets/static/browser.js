@@ -207,6 +207,8 @@ function render({ model, el }) {
     onSelect: (id) => selectConversation(id),
     onOpenChat: (id) => model.send({ kind: "open_chat", conversation_id: id }),
     onForget: () => { localSel = ""; model.set("selected", ""); model.save_changes(); action("refresh"); },
+    onExport: (id, format) => rpc("export", { conversation_id: id, format }),
+    onError: (message) => { model.set("error", `export failed: ${message}`); model.save_changes(); },
   });
   function drawHeader() { headerPane.draw(model.get("info") || {}, localSel); }
 

@@ -19,6 +19,15 @@ function render({ model, el }) {
   const recompileBtn = lwEl("button", "lw-recompile", "Recompile");
   memNotice.append(memText, recompileBtn);
   const status = lwEl("div", "lw-status");
+  const channel = lwRpc(model);
+  const regenBtn = lwButton("lw-regenerate", "Regenerate",
+    "Answer the last message again, in a new branch (the old answer stays)");
+  const exportGroup = lwExportButtons(
+    (format) => channel.call("export", { format }),
+    (message) => { model.set("error", `export failed: ${message}`); model.save_changes(); },
+  );
+  const bar = lwEl("div", "lw-chat-bar");
+  bar.append(status, regenBtn, exportGroup);
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
     if (model.get("status") === "streaming") return false;
@@ -28,10 +37,10 @@ function render({ model, el }) {
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
   composer.append(input, sendBtn, stopBtn, attachBtn);
-  el.replaceChildren(banner, memNotice, pane, status, composer);
+  el.replaceChildren(banner, memNotice, pane, bar, composer);
 
   const liveArea = lwLiveArea(live);
-  const cleanups = [lwErrorBanner(model, banner)];
+  const cleanups = [lwErrorBanner(model, banner), () => channel.destroy()];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // Follow the newest message: on when the cell opens, off once the user scrolls up (a
@@ -53,10 +62,96 @@ function render({ model, el }) {
     cleanups.push(() => growth.disconnect());
   }
 
+  // Edit and branches: a user message has an action row (Edit; ‹ 2/3 › under a message
+  // whose history has sibling branches). Editing forks before the message in Python.
+  const branchNote = () => model.get("branch_note") || "";
+  function editable() { return model.get("status") !== "streaming" && !branchNote(); }
+
+  /** @param {HTMLElement & Record<string, any>} node @param {LwItem & {text?: string}} item */
+  function decorateUser(node, item) {
+    let row = /** @type {HTMLElement | null} */ (node.querySelector(":scope > .lw-msg-actions"));
+    if (!row) {
+      row = lwEl("div", "lw-msg-actions");
+      const edit = lwButton("lw-edit", "Edit");
+      edit.type = "button";
+      edit.addEventListener("click", () => openEditor(node, item));
+      row.append(edit);
+      node.appendChild(row);
+    }
+    const edit = /** @type {HTMLButtonElement} */ (row.querySelector(".lw-edit"));
+    edit.disabled = !editable();
+    edit.title = branchNote() || "Edit and send again, in a new branch (this one stays)";
+    edit.setAttribute("aria-label", "Edit this message and send it again in a new branch");
+  }
+
+  /** @param {HTMLElement} node @param {LwItem & {text?: string}} item */
+  function openEditor(node, item) {
+    if (node.querySelector(".lw-editor")) return;
+    const editor = lwEl("div", "lw-editor");
+    const close = () => {
+      editor.remove();
+      node.classList.remove("lw-editing");
+      const edit = /** @type {HTMLElement | null} */ (node.querySelector(".lw-edit"));
+      if (edit) edit.focus();
+    };
+    const box = lwPromptInput((text) => {
+      if (!editable()) return false;
+      model.send({ kind: "edit", key: item.key, text });
+      close();
+    });
+    box.classList.add("lw-edit-input");
+    box.value = item.text || "";
+    box.setAttribute("aria-label", "The edited message");
+    box.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
+    const send = lwButton("lw-edit-send lw-primary", "Send edit", "Send in a new branch (Enter)");
+    const cancel = lwButton("lw-edit-cancel", "Cancel");
+    send.addEventListener("click", () => box.submit());
+    cancel.addEventListener("click", close);
+    const buttons = lwEl("div", "lw-editor-buttons");
+    buttons.append(send, cancel);
+    editor.append(box, buttons);
+    node.classList.add("lw-editing");
+    node.appendChild(editor);
+    box.focus();
+  }
+
+  /** The ‹ i/n › switch under the first user message after each branch point. */
+  function drawBranches() {
+    for (const old of Array.from(list.querySelectorAll(".lw-branch-nav"))) old.remove();
+    const children = /** @type {HTMLElement[]} */ (Array.from(list.children));
+    const idOf = (/** @type {HTMLElement} */ c) => String(c.dataset.key || "").split("|")[0];
+    for (const nav of model.get("branch_nav") || []) {
+      let last = -1;
+      children.forEach((child, n) => { if (idOf(child) === nav.point) last = n; });
+      const next = last < 0 ? undefined
+        : children.slice(last + 1).find((c) => c.classList.contains("lw-item--user_message"));
+      const row = next && next.querySelector(":scope > .lw-msg-actions");
+      if (!row) continue;
+      const group = lwEl("span", "lw-branch-nav");
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", `Branch ${nav.index + 1} of ${nav.ids.length}`);
+      const go = (/** @type {number} */ to) => {
+        for (const b of Array.from(group.querySelectorAll("button"))) b.disabled = true;
+        model.send({ kind: "switch", conversation_id: nav.ids[to] });
+      };
+      const prev = lwButton("lw-branch-prev", "‹", "Previous branch");
+      const next_ = lwButton("lw-branch-next", "›", "Next branch");
+      prev.setAttribute("aria-label", "Previous branch");
+      next_.setAttribute("aria-label", "Next branch");
+      prev.disabled = nav.index <= 0 || model.get("status") === "streaming";
+      next_.disabled = nav.index >= nav.ids.length - 1 || model.get("status") === "streaming";
+      prev.addEventListener("click", () => go(nav.index - 1));
+      next_.addEventListener("click", () => go(nav.index + 1));
+      group.append(prev, lwEl("span", "lw-branch-count", `${nav.index + 1}/${nav.ids.length}`), next_);
+      row.append(group);
+    }
+  }
+
   function decorate(node, item) {
     node.classList.toggle("lw-evicted", !!item.evicted);
     if (item.evicted) node.title = "No longer in the context window (compacted away; kept in history)";
     else node.removeAttribute("title");
+    if (item.type === "user_message") decorateUser(node, item);
     if (!item.tool_call_ids) return; // an approval request (pending or answered)
     let bar = node.querySelector(".lw-approval-actions");
     if (!item.pending) { if (bar) bar.remove(); return; }
@@ -96,7 +191,15 @@ function render({ model, el }) {
     const streaming = state === "streaming";
     sendBtn.disabled = streaming;
     stopBtn.disabled = !streaming;
+    const asked = (model.get("items") || []).some((/** @type {LwItem} */ i) => i.type === "user_message");
+    regenBtn.disabled = streaming || !!branchNote() || !asked;
+    regenBtn.title = branchNote() || "Answer the last message again, in a new branch (the old answer stays)";
     el.dataset.status = state;
+    for (const edit of /** @type {HTMLButtonElement[]} */ (Array.from(list.querySelectorAll(".lw-edit")))) {
+      edit.disabled = !editable();
+      edit.title = branchNote() || "Edit and send again, in a new branch (this one stays)";
+    }
+    drawBranches(); // its buttons wait while a turn streams
   }
 
   function drawNotice() {
@@ -121,6 +224,7 @@ function render({ model, el }) {
   }
 
   sendBtn.addEventListener("click", () => input.submit());
+  regenBtn.addEventListener("click", () => { regenBtn.disabled = true; model.send({ kind: "regenerate" }); });
   stopBtn.addEventListener("click", () => model.send({ kind: "stop" }));
   attachBtn.addEventListener("click", () => model.send({ kind: "attach" }));
   olderBtn.addEventListener("click", () => { olderRequested = true; model.send({ kind: "older" }); });
@@ -142,7 +246,10 @@ function render({ model, el }) {
     for (const op of msg.ops) liveArea.apply(op);
     settle();
   });
-  on("change:items", () => { olderRequested = false; drawItems(); });
+  on("change:items", () => { olderRequested = false; drawItems(); drawStatus(); });
+  on("change:branch_nav", drawBranches);
+  on("change:conversation_id", () => { follow = true; settle(); }); // another branch: its newest
+  on("change:branch_note", drawStatus);
   on("change:status change:status_text", drawStatus);
   on("change:has_older change:can_attach change:placeholder change:height", drawChrome);
   on("change:memory_notice", drawNotice);

@@ -212,6 +212,70 @@ function lwAddCopyButtons(node) {
   }
 }
 
+/** Clamp a long message body to a height with a "Show more" / "Show less" toggle (shown
+ *  only once the body is laid out and taller than the clamp; CSS `.lw-clamp`).
+ *  @param {HTMLElement} node an item holding one rendered card */
+function lwCollapseLong(node) {
+  const body = /** @type {HTMLElement | null} */ (node.querySelector(".lw-msg > .lw-msg__body"));
+  if (!body) return;
+  body.classList.add("lw-clamp");
+  const toggle = lwEl("button", "lw-show-more", "Show more");
+  toggle.type = "button";
+  toggle.hidden = true;
+  toggle.setAttribute("aria-expanded", "false");
+  body.after(toggle);
+  const measure = () => {
+    if (body.classList.contains("lw-clamp")) toggle.hidden = body.scrollHeight <= body.clientHeight + 2;
+  };
+  toggle.addEventListener("click", (event) => {
+    event.stopPropagation();
+    const open = !body.classList.toggle("lw-clamp");
+    toggle.textContent = open ? "Show less" : "Show more";
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  if (typeof ResizeObserver === "function") new ResizeObserver(measure).observe(body);
+  else setTimeout(measure, 0);
+}
+
+/** Save `text` as a file the reader downloads (a Blob URL on a transient link).
+ *  @param {string} filename @param {string} text @param {string} mime */
+function lwDownload(filename, text, mime) {
+  const url = URL.createObjectURL(new Blob([text], { type: `${mime};charset=utf-8` }));
+  const link = /** @type {HTMLAnchorElement} */ (lwEl("a"));
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** "Export: .md .html" buttons; `fetch(format)` resolves with {filename, mime, text} (the
+ *  widget's `export` request), which is downloaded; `onError` gets a failure's message.
+ *  @param {(format: string) => Promise<{filename: string, mime: string, text: string}>} fetch
+ *  @param {(message: string) => void} onError @returns {HTMLElement} */
+function lwExportButtons(fetch, onError) {
+  const group = lwEl("span", "lw-export");
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", "Export the conversation");
+  group.append(lwEl("span", "lw-export-label", "Export"));
+  for (const [format, label, what] of [["md", ".md", "Markdown"], ["html", ".html", "one HTML page, no script"]]) {
+    const button = lwButton(`lw-export-${format}`, label, `Download the conversation as ${what}`);
+    button.type = "button";
+    button.setAttribute("aria-label", `Export as ${what}`);
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      fetch(format)
+        .then((file) => lwDownload(file.filename, file.text, file.mime))
+        .catch((err) => { if (!lwAborted(err)) onError(String(err && err.message || err)); })
+        .finally(() => { button.disabled = false; });
+    });
+    group.append(button);
+  }
+  return group;
+}
+
 /** Keyed reconciliation of rendered items ({key, html, ...}) into `container`:
  *  unchanged items keep their DOM (and open/closed <details>), new ones are built.
  *  @param {HTMLElement} container @param {LwItem[]} items
@@ -230,6 +294,7 @@ function lwRenderItems(container, items, decorate) {
       fresh.dataset.key = item.key;
       fresh.appendChild(lwSafeFragment(item.html));
       lwAddCopyButtons(fresh);
+      lwCollapseLong(fresh);
       fresh._lwHtml = item.html;
       if (node) node.replaceWith(fresh);
       node = fresh;

@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import Any
 
 import traitlets as t
@@ -40,7 +41,8 @@ from letta_widgets.letta.paging import older_page, oldest_first, server_key, who
 from letta_widgets.lineage import LineageStore
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
-from letta_widgets.widgets.base import bundle
+from letta_widgets.transcripts import export_transcript, transcript_download
+from letta_widgets.widgets.base import RpcMethod, bundle
 from letta_widgets.widgets.browser.memory import diff_memory
 from letta_widgets.widgets.live import TurnWidget
 from letta_widgets.widgets.outcome import Outcome
@@ -216,6 +218,13 @@ class ChatCell(TurnWidget):
         job = self._start(self._branch_turn(_user_message(None), None))
         return await self._await(job, self._stopped_turn)
 
+    def export(self, path: str | os.PathLike[str]) -> Path:
+        """Write this conversation to ``path``: Markdown (``.md``) or one self-contained HTML
+        page (``.html``), as the Export buttons do."""
+        return export_transcript(
+            self._client, self.conversation_id, path, agent_id=self.agent_id or None
+        )
+
     def branches(self) -> list[BranchPoint]:
         """Where the shown history has sibling branches (edits, regenerations, forks made at
         one message), oldest point first, each with the siblings and the one shown."""
@@ -228,6 +237,17 @@ class ChatCell(TurnWidget):
         return self._branch_points()
 
     # --------------------------------------------------------------- front-end msgs
+
+    def _rpc_methods(self) -> Mapping[str, RpcMethod]:
+        """The Export buttons' download."""
+        return {
+            "export": lambda p: transcript_download(
+                self._client,
+                self.conversation_id,
+                str(p.get("format") or "md"),
+                agent_id=self.agent_id or None,
+            )
+        }
 
     def _on_send(self, content: dict[str, Any]) -> None:
         text = str(content.get("text", "")).strip()

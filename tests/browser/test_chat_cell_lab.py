@@ -389,3 +389,147 @@ def test_copy_buttons_copy_a_message_and_a_code_block(lab, page):
     button.click()
     expect(button).to_have_attribute("data-state", "refused")
     expect(button).to_have_attribute("aria-label", "Copy not allowed here")
+
+
+BRANCH_CELLS = (
+    "first = chat.conversation_id",
+    """\
+def user_texts(cid):
+    page = client.conversations.messages.list(cid, order="asc", limit=100).items
+    return [lw.letta.messages.text_of(m) for m in page if m.message_type == "user_message"]
+[p] = chat.branches()
+print(f"SHOWN={chat.conversation_id == p.current} INDEX={p.index} N={len(p.conversation_ids)} "
+      f"FIRST={p.conversation_ids[0] == first} OLD={user_texts(first)} "
+      f"NOW={user_texts(chat.conversation_id)}")""",
+)
+
+
+def branch_report(page) -> str:  # type: ignore[no-untyped-def]
+    run_cell(page, 3)
+    expect(cell(page, 3).locator(".jp-OutputArea-output")).to_contain_text("NOW=", timeout=30_000)
+    return output_text(page, 3)
+
+
+def test_edit_an_earlier_message_regenerate_and_switch_branches(lab, page, shots_dir):
+    """Edit forks before the message and shows the fork; ‹ › switch between the branches,
+    each with its own history; Regenerate adds a sibling; the old branch is untouched."""
+    root = setup(lab, page, "chat_branches", delay_ms=1, extra=BRANCH_CELLS)
+    run_cell(page, 2)
+    for text in ("My name is Grace.", "What is my name?"):
+        type_and_send(root, text)
+        expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    first = root.locator(".lw-item--user_message").first
+    first.locator(".lw-edit").click()
+    box = first.locator(".lw-edit-input")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("My name is Grace.")
+    box.fill("My name is Ada.")
+    box.press("Enter")
+    nav = root.locator(".lw-branch-nav")
+    expect(nav.locator(".lw-branch-count")).to_have_text("2/2", timeout=30_000)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(root.locator(".lw-items")).to_contain_text("My name is Ada.")
+    expect(root.locator(".lw-items")).not_to_contain_text("What is my name?")
+    report = branch_report(page)
+    assert "SHOWN=True INDEX=1 N=2 FIRST=True" in report
+    assert "OLD=['My name is Grace.', 'What is my name?'] NOW=['My name is Ada.']" in report
+    cell(page, 0).locator(".jp-OutputArea").screenshot(path=str(shots_dir / "chat-branches.png"))
+
+    nav.locator(".lw-branch-prev").click()  # back to the old branch, whole
+    expect(nav.locator(".lw-branch-count")).to_have_text("1/2", timeout=30_000)
+    expect(root.locator(".lw-items")).to_contain_text("What is my name?")
+    assert "SHOWN=True INDEX=0 N=2" in branch_report(page)
+    root.locator(".lw-branch-next").click()
+    expect(root.locator(".lw-branch-count")).to_have_text("2/2", timeout=30_000)
+
+    root.locator(".lw-regenerate").click()  # the last message again: a third sibling
+    expect(root.locator(".lw-branch-count")).to_have_text("3/3", timeout=30_000)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    assert "SHOWN=True INDEX=2 N=3" in branch_report(page)
+    # Escape leaves an edit box without sending
+    root.locator(".lw-item--user_message").first.locator(".lw-edit").click()
+    root.locator(".lw-edit-input").press("Escape")
+    expect(root.locator(".lw-editor")).to_have_count(0)
+    expect(root.locator(".lw-branch-count")).to_have_text("3/3")
+    assert page_problems(page) == []
+
+
+def test_edit_is_refused_where_forks_ignore_the_fork_point(lab, page):
+    """On a letta-0.16 devserver (forks copy everything, as on letta 0.16.8) Regenerate is
+    refused with the reason in the widget, then not offered; nothing changed."""
+    old = """\
+from letta_devserver.process import DevServerProcess
+old_server = DevServerProcess(["--memory", "--profile", "letta-0.16"]).start()
+old_client = lw.connect(old_server.base_url)
+old_agent = old_client.agents.create(name="old", model="openai/gpt-4o-mini",
+                                     embedding="openai/text-embedding-3-small")
+old_chat = lw.ChatCell(old_client, agent_id=old_agent.id, height="200px")
+old_chat.send("hello")
+old_chat"""
+    report = """\
+convs = old_client.conversations.list(agent_id=old_agent.id)
+print("CONVS", len(convs), convs[0].id == old_chat.conversation_id)
+old_server.stop()"""
+    setup(lab, page, "chat_no_fork", delay_ms=1, extra=(old, report))
+    run_cell(page, 2)
+    root = cell(page, 2).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    regen = root.locator(".lw-regenerate")
+    expect(regen).to_be_enabled()
+    regen.click()
+    expect(root.locator(".lw-error")).to_contain_text("0.16.8", timeout=30_000)
+    expect(regen).to_be_disabled()
+    expect(regen).to_have_attribute("title", re.compile("ignores the fork point"))
+    expect(root.locator(".lw-edit").first).to_be_disabled()
+    run_cell(page, 3)
+    expect(cell(page, 3).locator(".jp-OutputArea-output")).to_contain_text("CONVS 1 True")
+
+
+def test_export_both_formats_and_the_page_opens_with_no_request_and_no_script(lab, page, tmp_path):
+    """Export .md and .html download the conversation; the HTML opens in Chromium on its own
+    (file://) with no network request, no script, the sanitized cards and hostile text inert."""
+    root = setup(lab, page, "chat_export", delay_ms=1)
+    type_and_send(root, "My name is Grace.")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    type_and_send(root, HOSTILE)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    with page.expect_download() as got:
+        root.locator(".lw-export-md").click()
+    md = tmp_path / got.value.suggested_filename
+    got.value.save_as(md)
+    assert md.suffix == ".md" and md.name.startswith("conv-")
+    assert "My name is Grace." in md.read_text() and "Nice to meet you, Grace!" in md.read_text()
+    with page.expect_download() as got:
+        root.locator(".lw-export-html").click()
+    html = tmp_path / got.value.suggested_filename
+    got.value.save_as(html)
+    assert html.suffix == ".html"
+
+    viewer = page.context.new_page()
+    requests: list[str] = []
+    viewer.on("request", lambda r: requests.append(r.url))
+    viewer.goto(html.as_uri())
+    expect(viewer.locator(".lw-msg--assistant_message").first).to_contain_text("Grace")
+    assert requests == [html.as_uri()]  # the page itself, nothing else
+    assert viewer.evaluate("() => document.scripts.length") == 0
+    assert viewer.evaluate("() => window.__pwned") is None
+    viewer.close()
+
+
+def test_long_messages_collapse_with_show_more(lab, page):
+    root = setup(lab, page, "chat_long", delay_ms=1)
+    type_and_send(root, "\n".join(f"line {n} of a long message" for n in range(80)))
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    card = root.locator(".lw-item--user_message").last
+    more = card.locator(".lw-show-more")
+    expect(more).to_be_visible()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    body = card.locator(".lw-msg__body")
+    short = body.evaluate("el => el.clientHeight")
+    more.click()
+    expect(more).to_have_text("Show less")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    assert body.evaluate("el => el.clientHeight") > short + 100
+    assert body.evaluate("el => el.scrollHeight - el.clientHeight") < 2  # nothing hidden
+    # a short message has no toggle
+    expect(root.locator(".lw-item--assistant_message").last.locator(".lw-show-more")).to_be_hidden()

@@ -39,8 +39,10 @@ by ``lwSafeFragment``) or as ``textContent``.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets
@@ -53,6 +55,7 @@ from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
 from letta_widgets.letta.conversation import DEFAULT
 from letta_widgets.lineage import LineageStore
+from letta_widgets.transcripts import export_transcript, transcript_download
 from letta_widgets.widgets.base import LettaWidget, RpcMethod, bundle
 from letta_widgets.widgets.browser.cache import SystemInfo
 from letta_widgets.widgets.browser.conversations import (
@@ -306,6 +309,14 @@ class ConversationBrowser(LettaWidget):
             kwargs.setdefault("agent_id", self.agent_id)
         return messages_frame(client, cid, **kwargs)
 
+    def export(self, path: str | os.PathLike[str], conversation_id: str | None = None) -> Path:
+        """Write the selected conversation (or ``conversation_id``) to ``path``: Markdown
+        (``.md``) or one self-contained HTML page (``.html``), as the Export buttons do."""
+        cid = conversation_id or self._require_selected()
+        return export_transcript(
+            self._client, cid, path, agent_id=self.agent_id or None, title=self._title_of(cid)
+        )
+
     # ============================================================ front-end messages
 
     def _rpc_methods(self) -> Mapping[str, RpcMethod]:
@@ -334,6 +345,13 @@ class ConversationBrowser(LettaWidget):
             "search": lambda p: self._finder.search(str(p.get("query") or "")),
             "details": lambda p: self._pane.details(str(p.get("key", ""))),
             "action": lambda p: self._action(str(p.get("name", "")), p),
+            "export": lambda p: transcript_download(
+                self._client,
+                str(p.get("conversation_id") or self._require_selected()),
+                str(p.get("format") or "md"),
+                agent_id=self.agent_id or None,
+                title=self._title_of(str(p.get("conversation_id") or self.selected)),
+            ),
         }
 
     def _on_open_chat(self, content: dict[str, Any]) -> None:
@@ -343,6 +361,10 @@ class ConversationBrowser(LettaWidget):
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return WorkerLoop.get().submit(coro, context=self._last_msg_context).result()
+
+    def _title_of(self, cid: str) -> str | None:
+        """A transcript's title: the selected conversation's summary, if it has one."""
+        return (self.info.get("title") or None) if cid == self.selected else None
 
     def _require_agent(self) -> str:
         if not self.agent_id:
