@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from letta_widgets._messages import UnknownMessageTypeWarning
+    from letta_widgets.branches import BranchPoint
     from letta_widgets.client import async_twin, connect
     from letta_widgets.compare_stats import align_turns
     from letta_widgets.errors import (
@@ -53,6 +54,7 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "connect": "letta_widgets.client",
+    "BranchPoint": "letta_widgets.branches",
     "async_twin": "letta_widgets.client",
     "AgentRunError": "letta_widgets.errors",
     "ApprovalPending": "letta_widgets.errors",
@@ -90,6 +92,7 @@ __all__ = [
     "AgentRunError",
     "ApprovalPending",
     "AuthenticationFailed",
+    "BranchPoint",
     "ChatCell",
     "CompareView",
     "ConnectionCard",

@@ -124,7 +124,7 @@ function render({ model, el }) {
       let last = -1;
       children.forEach((child, n) => { if (idOf(child) === nav.point) last = n; });
       const next = last < 0 ? undefined
-        : children.slice(last + 1).find((c) => c.classList.contains("lw-item--user_message"));
+        : children.slice(last + 1).find((c) => !!c.querySelector(":scope > .lw-msg-actions"));
       const row = next && next.querySelector(":scope > .lw-msg-actions");
       if (!row) continue;
       const group = lwEl("span", "lw-branch-nav");
@@ -151,7 +151,7 @@ function render({ model, el }) {
     node.classList.toggle("lw-evicted", !!item.evicted);
     if (item.evicted) node.title = "No longer in the context window (compacted away; kept in history)";
     else node.removeAttribute("title");
-    if (item.type === "user_message") decorateUser(node, item);
+    if (item.kind === "input") decorateUser(node, item); // what the user wrote
     if (!item.tool_call_ids) return; // an approval request (pending or answered)
     let bar = node.querySelector(".lw-approval-actions");
     if (!item.pending) { if (bar) bar.remove(); return; }
@@ -191,7 +191,7 @@ function render({ model, el }) {
     const streaming = state === "streaming";
     sendBtn.disabled = streaming;
     stopBtn.disabled = !streaming;
-    const asked = (model.get("items") || []).some((/** @type {LwItem} */ i) => i.type === "user_message");
+    const asked = (model.get("items") || []).some((/** @type {LwItem} */ i) => i.kind === "input");
     regenBtn.disabled = streaming || !!branchNote() || !asked;
     regenBtn.title = branchNote() || "Answer the last message again, in a new branch (the old answer stays)";
     el.dataset.status = state;

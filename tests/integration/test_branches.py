@@ -15,6 +15,7 @@ from letta_client import Letta
 
 import letta_widgets as lw
 from letta_widgets.letta.messages import text_of
+from letta_widgets.widgets.browser import ConversationBrowser
 from letta_widgets.widgets.chat import ChatCell
 
 pytestmark = [pytest.mark.real_server, pytest.mark.both_profiles]
@@ -140,3 +141,16 @@ def test_switch_to_a_missing_conversation_keeps_the_shown_one(
     with pytest.raises(lw.NotFound):
         chat.switch("conv-00000000-0000-4000-8000-000000000000")
     assert chat.conversation_id == conversation and chat.items == shown and chat.error
+
+
+def test_the_browser_shows_the_branches_an_edit_made(
+    client: Letta, chat: ChatCell, conversation: str, agent: Any, tmp_path: Path, profile: str
+) -> None:
+    if profile == "letta-0.16":
+        pytest.skip("forks ignore the fork point there (refusal tested above)")
+    chat.edit(user_id(client, conversation, "third question"), "third, edited")
+    browser = ConversationBrowser(client, agent.id, lineage_path=tmp_path / "lineage.json")
+    assert browser.select(chat.conversation_id)["parent"] == conversation
+    assert browser.select(conversation)["children"] == [chat.conversation_id]
+    out = browser.export(tmp_path / "fork.md", chat.conversation_id)
+    assert "third, edited" in out.read_text() and "third question" not in out.read_text()
