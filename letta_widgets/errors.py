@@ -8,17 +8,20 @@ what happened and what to do about it. Widgets show ``str(error)`` as it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import letta_client
+
+from letta_widgets.letta.images import KINDS, RULES
 
 __all__ = [
     "AgentRunError",
     "ApprovalPending",
     "AuthenticationFailed",
     "ConversationBusy",
+    "ImageRefused",
     "InvalidRequest",
     "LettaWidgetsError",
     "NotFound",
@@ -28,6 +31,7 @@ __all__ = [
     "ServerUnreachable",
     "StreamInterrupted",
     "approval_pending",
+    "images_refused",
     "run_error",
     "sdk_errors",
     "translate",
@@ -108,6 +112,11 @@ class ApprovalPending(LettaWidgetsError):
     """The run stopped with ``requires_approval``: a tool call waits for approve or deny."""
 
 
+class ImageRefused(LettaWidgetsError):
+    """An attached image is not sent (not PNG, JPEG, GIF or WebP, too large, empty or
+    unreadable); nothing of its message was sent."""
+
+
 _DOWN_REMEDY = (
     "start one with `letta-devserver --seed demo` (offline, seeded with demo data) "
     "or point LETTA_BASE_URL at your server"
@@ -125,6 +134,16 @@ def approval_pending(
         status=409,
         url=url,
         detail=detail,
+    )
+
+
+def images_refused(problems: Sequence[str]) -> ImageRefused:
+    """The error for attached images that are not sent: ``problems`` name each one
+    (:meth:`letta_widgets.letta.images.Attachment.problem`)."""
+    kinds = ", ".join(KINDS.values())
+    return ImageRefused(
+        "; ".join(problems),
+        f"attach {kinds} images of at most {RULES['limit']} each; nothing was sent",
     )
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +121,56 @@ def agent(client: Letta) -> Iterator[object]:
     yield created
     with contextlib.suppress(Exception):
         client.agents.delete(created.id)
+
+
+class SampleImages:
+    """Small images made here, byte for byte (no fixture files): PNG and GIF with the size
+    in their header, a JPEG and a WebP start, and things that are not images."""
+
+    @staticmethod
+    def png(width: int = 4, height: int = 3) -> bytes:
+        """A valid RGB PNG of ``width`` x ``height`` red pixels."""
+
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            crc = struct.pack(">I", zlib.crc32(kind + data))
+            return struct.pack(">I", len(data)) + kind + data + crc
+
+        rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b"")
+        )
+
+    @staticmethod
+    def gif(width: int = 2, height: int = 2) -> bytes:
+        """The header and screen descriptor of a GIF89a (enough to be told apart)."""
+        return b"GIF89a" + struct.pack("<HH", width, height) + b"\x00\x00\x00;"
+
+    @staticmethod
+    def jpeg() -> bytes:
+        """The start of a JPEG (SOI + APP0 JFIF)."""
+        return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+    @staticmethod
+    def webp() -> bytes:
+        """The RIFF/WEBP header of a WebP."""
+        return b"RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00" + b"\x00" * 14
+
+    @staticmethod
+    def bmp() -> bytes:
+        """A BMP header: an image, but not a kind Letta accepts."""
+        return b"BM" + b"\x00" * 52
+
+    @staticmethod
+    def svg() -> bytes:
+        """An SVG document with a script (never an accepted image)."""
+        return b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
+
+
+@pytest.fixture(scope="session")
+def images() -> SampleImages:
+    """Sample image bytes: ``images.png(640, 480)``, ``images.gif()``, ``images.bmp()``, …"""
+    return SampleImages()
