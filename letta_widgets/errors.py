@@ -140,7 +140,8 @@ def approval_pending(
 def images_refused(problems: Sequence[str]) -> ImageRefused:
     """The error for attached images that are not sent: ``problems`` name each one
     (:meth:`letta_widgets.letta.images.Attachment.problem`)."""
-    kinds = ", ".join(KINDS.values())
+    *most, last = KINDS.values()
+    kinds = f"{', '.join(most)} or {last}"
     return ImageRefused(
         "; ".join(problems),
         f"attach {kinds} images of at most {RULES['limit']} each; nothing was sent",

@@ -21,7 +21,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,11 +173,12 @@ def attachment(source: ImageSource, name: str | None = None, index: int = 1) -> 
     return Attachment(shown, data, size=max(size, len(data)))
 
 
-def user_content(text: str, parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+def user_content(text: str, parts: Sequence[Mapping[str, Any]]) -> str | list[dict[str, Any]]:
     """A user message's ``content``: the text alone, or a text part then the image parts."""
     if not parts:
         return text
-    return [{"type": "text", "text": text}, *parts] if text else list(parts)
+    images = [dict(p) for p in parts]
+    return [{"type": "text", "text": text}, *images] if text else images
 
 
 def inline_image(part: Mapping[str, Any]) -> tuple[str, str] | None:

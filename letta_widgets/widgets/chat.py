@@ -10,8 +10,9 @@ re-opened output or a second view shows the whole transcript.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import traitlets as t
@@ -19,8 +20,15 @@ from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import Job
 from letta_widgets.client import async_twin, base_url_of, sync_twin
-from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
+from letta_widgets.errors import ConversationBusy, LettaWidgetsError, images_refused, sdk_errors
 from letta_widgets.letta.conversation import ConversationRef
+from letta_widgets.letta.images import (
+    Attachment,
+    ImageSource,
+    attachment,
+    display_name,
+    user_content,
+)
 from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
@@ -34,6 +42,8 @@ __all__ = ["ChatCell"]
 
 _MEMORY_TOOLS = ("memory_", "core_memory")
 """Tool name prefixes that edit the agent's memory blocks."""
+_STAGED_BYTES = 64 * 1024 * 1024
+"""The most image bytes the front-end may stage for the next send (the oldest go first)."""
 
 
 class ChatCell(TurnWidget):
@@ -44,7 +54,9 @@ class ChatCell(TurnWidget):
     ``conversation_id="default"`` with ``agent_id`` uses the agent's default thread.
     ``chat.send("Hello")`` streams a turn into the widget and returns the
     :class:`~letta_widgets.stream.Turn`; ``await chat.asend("Hello")`` is the same,
-    awaitable. Stop (the button or :meth:`stop`) cancels the run on the server too.
+    awaitable; ``chat.send("what is this?", images=["cat.png"])`` sends images with the
+    text (also attached in the widget: the button, paste, or dropped files). Stop (the
+    button or :meth:`stop`) cancels the run on the server too.
     """
 
     _busy_message = (
@@ -96,6 +108,7 @@ class ChatCell(TurnWidget):
         self._oldest: dict[str, Any] | None = None  # the oldest message shown: older pages' cursor
         self._answered: set[str] = set()
         self._in_context: set[str] | None = None  # None: the server did not say
+        self._staged: dict[str, Attachment] = {}  # images the front-end sent for its next send
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
         if conversation_id and not ConversationRef(conversation_id).is_default:
@@ -109,27 +122,47 @@ class ChatCell(TurnWidget):
 
     # ------------------------------------------------------------------ python API
 
-    def send(self, text: str, *, override_model: str | None = None) -> Turn:
-        """Send ``text``, stream the reply into the widget, and return the Turn.
+    def send(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource] = (),
+        override_model: str | None = None,
+    ) -> Turn:
+        """Send ``text`` (and ``images``), stream the reply into the widget, return the Turn.
 
+        ``images``: paths or bytes of PNG, JPEG, GIF or WebP images, 5 MB each at most (the
+        kind is read from the bytes). If one is not, or cannot be read,
+        :class:`~letta_widgets.errors.ImageRefused` names it and nothing is sent.
         Blocks the cell while the widget updates live. Stop (button or kernel
         Interrupt) ends the turn early and cancels the run on the server; the
         partial turn is returned with ``stop_reason == "cancelled"``.
         Raises a :class:`~letta_widgets.LettaWidgetsError` when the turn fails.
         """
-        job = self._start(
-            self._turn(text, override_model=override_model), context=self._last_msg_context
-        )
+        turn = self._turn(text, _image_parts(images), override_model=override_model)
+        job = self._start(turn, context=self._last_msg_context)
         return self._wait(job, self._stopped_turn)
 
-    async def asend(self, text: str, *, override_model: str | None = None) -> Turn:
+    async def asend(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource] = (),
+        override_model: str | None = None,
+    ) -> Turn:
         """Like :meth:`send`, awaitable (``await chat.asend("…")`` in a cell)."""
-        job = self._start(self._turn(text, override_model=override_model))
+        job = self._start(self._turn(text, _image_parts(images), override_model=override_model))
         return await self._await(job, self._stopped_turn)
 
-    def start(self, text: str, *, override_model: str | None = None) -> Job:
+    def start(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource | Attachment] = (),
+        override_model: str | None = None,
+    ) -> Job:
         """Start a turn and return at once (what the Send button does)."""
-        return self._start(self._turn(text, override_model=override_model))
+        return self._start(self._turn(text, _image_parts(images), override_model=override_model))
 
     def attach(self) -> Turn:
         """Follow a run that another client started on this conversation to its end."""
@@ -167,10 +200,31 @@ class ChatCell(TurnWidget):
 
     # --------------------------------------------------------------- front-end msgs
 
+    def _on_image(self, content: dict[str, Any]) -> None:
+        """``{"kind": "image", "id", "name"}`` with the file as the message's one buffer: an
+        image for the front-end's next send. One comm message per image, because Jupyter
+        Server's websocket refuses a message over 10 MiB (tornado's default limit)."""
+        buffers = content["buffers"]
+        if not buffers:
+            return
+        self._staged[str(content.get("id"))] = attachment(buffers[0], name=content.get("name"))
+        while sum(len(a.data) for a in self._staged.values()) > _STAGED_BYTES:
+            self._staged.pop(next(iter(self._staged)))
+
     def _on_send(self, content: dict[str, Any]) -> None:
+        """``{"kind": "send", "text", "images": [{"id", "name"}, …]}`` (the images staged
+        before by ``image`` messages); they are checked again here (the browser's check is
+        quick feedback, not trusted)."""
         text = str(content.get("text", "")).strip()
-        if text:
-            self.start(text)
+        wanted = content.get("images")
+        found = []
+        for n, img in enumerate(wanted if isinstance(wanted, list) else [], 1):
+            img = img if isinstance(img, dict) else {}
+            lost = Attachment(display_name(img.get("name"), n), unreadable="it did not arrive")
+            found.append(self._staged.pop(str(img.get("id")), lost))
+        self._staged.clear()
+        if text or found:
+            self.start(text, images=found)
 
     def _on_stop(self, _content: dict[str, Any]) -> None:
         self.stop()
@@ -227,12 +281,15 @@ class ChatCell(TurnWidget):
         self._oldest = kept[-1] if kept else None
         self.items = self._marked(transcript_items(oldest_first(kept), answered=self._answered))
 
-    async def _turn(self, text: str, *, override_model: str | None) -> Turn:
-        pending = user_item(text, key=f"local-{time.time_ns()}")
+    async def _turn(
+        self, text: str, parts: list[dict[str, Any]], *, override_model: str | None
+    ) -> Turn:
+        pending = user_item(text, key=f"local-{time.time_ns()}", parts=parts)
         self.items = [*self.items, pending]
+        message = [{"role": "user", "content": user_content(text, parts)}] if parts else text
         return await self._run_engine(
             lambda listener: self._engine.run(
-                text, listener=listener, override_model=override_model
+                message, listener=listener, override_model=override_model
             )
         )
 
@@ -405,3 +462,18 @@ class ChatCell(TurnWidget):
             turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
         turn.stop_reason = turn.stop_reason or "cancelled"
         return turn
+
+
+def _image_parts(images: Iterable[ImageSource | Attachment]) -> list[dict[str, Any]]:
+    """The content parts of ``images`` (paths, bytes or :class:`Attachment`); when one may
+    not be sent, :class:`~letta_widgets.errors.ImageRefused` naming every such image."""
+    if isinstance(images, str | bytes | bytearray | memoryview | os.PathLike):
+        images = [images]  # one image, not its characters
+    found = [
+        img if isinstance(img, Attachment) else attachment(img, index=n)
+        for n, img in enumerate(images, 1)
+    ]
+    problems = [p for p in (a.problem() for a in found) if p]
+    if problems:
+        raise images_refused(problems)
+    return [a.part() for a in found]

@@ -10,10 +10,11 @@ followed by its return becomes one item (the call card with its result).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from letta_widgets import render
+from letta_widgets.letta.images import user_content
 from letta_widgets.letta.messages import MESSAGE_TYPES, is_compaction_event
 
 __all__ = ["item_key", "kind_of", "transcript_items", "usage_item", "user_item"]
@@ -92,9 +93,9 @@ def transcript_items(
     return items
 
 
-def user_item(text: str, key: str) -> dict[str, Any]:
-    """The optimistic item for a message the user just sent."""
-    msg = {"id": key, "message_type": "user_message", "content": text}
+def user_item(text: str, key: str, parts: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The optimistic item for a message the user just sent (``parts``: its image parts)."""
+    msg = {"id": key, "message_type": "user_message", "content": user_content(text, parts)}
     return {
         "key": f"{key}|user_message",
         "type": "user_message",

@@ -115,7 +115,9 @@ def test_a_refusal_is_one_error_naming_every_image() -> None:
     err = images_refused(["a.bmp: not an image type Letta accepts (PNG, JPEG, GIF, WebP)", "b"])
     assert isinstance(err, ImageRefused) and isinstance(err, LettaWidgetsError)
     assert str(err).startswith("a.bmp: not an image type Letta accepts (PNG, JPEG, GIF, WebP); b: ")
-    assert err.remedy == "attach PNG, JPEG, GIF, WebP images of at most 5 MB each; nothing was sent"
+    assert (
+        err.remedy == "attach PNG, JPEG, GIF or WebP images of at most 5 MB each; nothing was sent"
+    )
 
 
 def test_the_rules_reach_the_front_end_as_json() -> None:
