@@ -14,7 +14,8 @@
  *             text?: string, col?: number}} LwOp  A live op (letta_widgets/widgets/live.py). */
 /** @typedef {{get(name: string): any, set(name: string, value: any): void,
  *             save_changes(): void, on(event: string, fn: Function): void,
- *             off(event: string, fn?: Function): void, send(content: any): void}} LwModel
+ *             off(event: string, fn?: Function): void,
+ *             send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void}} LwModel
  *  The part of anywidget's model the front-ends use. */
 
 /** How a card or a live line names a message type.
@@ -299,9 +300,11 @@ function lwField(tag, className) {
 
 /** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
  *  a new line (JupyterLab swallows its default action, so it is inserted here), Escape
- *  leaves the box for the notebook.
- *  @param {(text: string) => boolean | void} onSend */
-function lwPromptInput(onSend) {
+ *  leaves the box for the notebook. An empty box sends only when `allowEmpty()` says so
+ *  (images wait to be sent).
+ *  @param {(text: string) => boolean | void} onSend
+ *  @param {{allowEmpty?: () => boolean}} [options] */
+function lwPromptInput(onSend, options) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
   input.addEventListener("keydown", (event) => {
@@ -325,7 +328,8 @@ function lwPromptInput(onSend) {
   });
   function submit() {
     const text = input.value.trim();
-    if (text && onSend(text) !== false) input.value = "";
+    const empty = !text && !(options && options.allowEmpty && options.allowEmpty());
+    if (!empty && onSend(text) !== false) input.value = "";
   }
   input.submit = submit;
   return input;

@@ -63,7 +63,7 @@ class ChatCell(TurnWidget):
         "a turn is already streaming in this cell",
         "wait for it to finish or press Stop before sending again",
     )
-    _esm = bundle("common.js", "chat.js")
+    _esm = bundle("common.js", "chat_attach.js", "chat.js")
     _css = bundle("messages.css", "common.css", "chat.css")
 
     conversation_id = t.Unicode("", help="The Letta conversation this cell talks to.").tag(
