@@ -111,3 +111,10 @@ def test_the_front_end_stages_each_image_then_sends(client, conversation, images
     )
     assert chat.error.startswith("z.png: could not be read (it did not arrive)")
     assert len(_user_messages(client, conversation)) == 1
+
+
+@pytest.mark.devserver_only
+def test_the_scripted_agent_says_what_it_sees(client, conversation, images) -> None:
+    chat = ChatCell(client, conversation_id=conversation)
+    turn = chat.send("what is this?", images=[images.png(640, 480)])
+    assert turn.assistant_text.startswith("I see 1 image (PNG, 640×480).")
