@@ -14,7 +14,7 @@ from typing import Any
 
 import letta_client
 
-from letta_widgets.letta.images import KINDS, RULES
+from letta_widgets.letta.images import RULES
 
 __all__ = [
     "AgentRunError",
@@ -140,11 +140,9 @@ def approval_pending(
 def images_refused(problems: Sequence[str]) -> ImageRefused:
     """The error for attached images that are not sent: ``problems`` name each one
     (:meth:`letta_widgets.letta.images.Attachment.problem`)."""
-    *most, last = KINDS.values()
-    kinds = f"{', '.join(most)} or {last}"
     return ImageRefused(
         "; ".join(problems),
-        f"attach {kinds} images of at most {RULES['limit']} each; nothing was sent",
+        f"attach {RULES['names']} images of at most {RULES['limit']} each; nothing was sent",
     )
 
 

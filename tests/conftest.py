@@ -129,13 +129,17 @@ class SampleImages:
 
     @staticmethod
     def png(width: int = 4, height: int = 3) -> bytes:
-        """A valid RGB PNG of ``width`` x ``height`` red pixels."""
+        """A valid RGB PNG of ``width`` x ``height`` pixels (a red-green gradient)."""
 
         def chunk(kind: bytes, data: bytes) -> bytes:
             crc = struct.pack(">I", zlib.crc32(kind + data))
             return struct.pack(">I", len(data)) + kind + data + crc
 
-        rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+        rows = b"".join(
+            b"\0"
+            + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width))
+            for y in range(height)
+        )
         header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
         return (
             b"\x89PNG\r\n\x1a\n"
@@ -146,8 +150,21 @@ class SampleImages:
 
     @staticmethod
     def gif(width: int = 2, height: int = 2) -> bytes:
-        """The header and screen descriptor of a GIF89a (enough to be told apart)."""
-        return b"GIF89a" + struct.pack("<HH", width, height) + b"\x00\x00\x00;"
+        """A valid GIF89a of ``width`` x ``height`` pixels in stripes of two colours (LZW
+        codes of 3 bits, a clear code every two pixels, so no table ever grows)."""
+        pixels = [(x // 4 + y // 4) % 2 for y in range(height) for x in range(width)]
+        codes = []
+        for n in range(0, len(pixels), 2):
+            codes += [4, *pixels[n : n + 2]]  # clear, then two literal pixels
+        codes.append(5)  # end of information
+        bits = sum(code << (3 * n) for n, code in enumerate(codes))
+        data = bits.to_bytes((3 * len(codes) + 7) // 8, "little")
+        blocks = b"".join(
+            bytes([len(data[n : n + 255])]) + data[n : n + 255] for n in range(0, len(data), 255)
+        )
+        screen = struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\xff\x8c\x00\x30\x60\xd0"
+        frame = b"," + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02" + blocks + b"\x00"
+        return b"GIF89a" + screen + frame + b";"
 
     @staticmethod
     def jpeg() -> bytes:

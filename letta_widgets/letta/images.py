@@ -56,6 +56,7 @@ RULES: dict[str, Any] = {
     "max_bytes": MAX_IMAGE_BYTES,
     "limit": f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB",
     "kinds": KINDS,
+    "names": ", ".join(list(KINDS.values())[:-1]) + " or " + list(KINDS.values())[-1],
     "wrong_kind": "{name}: not an image type Letta accepts (" + _NAMES + ")",
     "too_big": "{name}: {size}, images are at most {limit}",
     "empty": "{name}: the file is empty",
@@ -63,7 +64,7 @@ RULES: dict[str, Any] = {
 }
 """What is accepted and how a refusal is worded (``{name}``, ``{size}``, ``{limit}``,
 ``{why}``), for Python and, as ``LW_IMAGE_RULES``, for the browser (``limit``: the size
-limit as the messages say it)."""
+limit as the messages say it; ``names``: the kinds, "PNG, JPEG, GIF or WebP")."""
 
 ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview
 """What ``images=[…]`` takes: a path, or the image's bytes."""

@@ -37,6 +37,9 @@ function render({ model, el }) {
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
   composer.append(images.button, images.fileInput, input, sendBtn, stopBtn, attachBtn);
+  // Enter and Space on the composer's buttons are theirs, not JupyterLab's shortcuts (in
+  // command mode Enter would open the cell editor and the button would never be pressed)
+  composer.dataset.lmSuppressShortcuts = images.tray.dataset.lmSuppressShortcuts = "true";
   el.replaceChildren(banner, memNotice, pane, status, images.tray, images.problems, composer);
 
   const liveArea = lwLiveArea(live);

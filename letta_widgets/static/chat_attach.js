@@ -152,8 +152,7 @@ function lwAttachments({ tray, problems, onChange }) {
  *             problems: HTMLElement, attached: ReturnType<typeof lwAttachments>,
  *             watchPaste(box: HTMLElement): void, destroy(): void}} */
 function lwImageComposer(root) {
-  const kinds = Object.values(LW_IMAGE_RULES.kinds);
-  const what = `${kinds.slice(0, -1).join(", ")} or ${kinds[kinds.length - 1]}, at most ${LW_IMAGE_RULES.limit} each`;
+  const what = `${LW_IMAGE_RULES.names}, at most ${LW_IMAGE_RULES.limit} each`;
   const tray = lwEl("div", "lw-attachments");
   tray.setAttribute("role", "list");
   tray.setAttribute("aria-label", "Images to send");

@@ -123,6 +123,7 @@ def test_a_refusal_is_one_error_naming_every_image() -> None:
 def test_the_rules_reach_the_front_end_as_json() -> None:
     rules = json.loads(rules_json())
     assert rules["max_bytes"] == MAX_IMAGE_BYTES and rules["limit"] == "5 MB"
+    assert rules["names"] == "PNG, JPEG, GIF or WebP"
     assert rules["kinds"] == {
         "image/png": "PNG",
         "image/jpeg": "JPEG",
