@@ -29,18 +29,31 @@ function render({ model, el }) {
   const bar = lwEl("div", "lw-chat-bar");
   bar.append(status, regenBtn, exportGroup);
   const composer = lwEl("div", "lw-composer");
+  const images = lwImageComposer(el);
   const input = lwPromptInput((text) => {
     if (model.get("status") === "streaming") return false;
-    model.send({ kind: "send", text });
-  });
+    const taken = images.attached.take();
+    // One comm message per image with its bytes as the message's binary buffer
+    // (ipywidgets' model.send(content, callbacks, buffers); anywidget passes it through and
+    // Python gets them as on_msg's buffers): no base64 in JSON (a third larger, and a
+    // multi-MB string to build and parse), and no message over Jupyter Server's 10 MiB
+    // websocket limit however many images go together. Then `send` names them.
+    for (const img of taken) model.send({ kind: "image", id: img.id, name: img.name }, undefined, [img.bytes]);
+    model.send({ kind: "send", text, images: taken.map((img) => ({ id: img.id, name: img.name })) });
+  }, { allowEmpty: () => images.attached.count() > 0 });
+  images.watchPaste(input);
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send");
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
-  composer.append(input, sendBtn, stopBtn, attachBtn);
-  el.replaceChildren(banner, memNotice, pane, bar, composer);
+  composer.append(images.button, images.fileInput, input, sendBtn, stopBtn, attachBtn);
+  // Enter and Space on the composer's buttons are theirs, not JupyterLab's shortcuts (in
+  // command mode Enter would open the cell editor and the button would never be pressed)
+  composer.dataset.lmSuppressShortcuts = images.tray.dataset.lmSuppressShortcuts = "true";
+  bar.dataset.lmSuppressShortcuts = "true";
+  el.replaceChildren(banner, memNotice, pane, bar, images.tray, images.problems, composer);
 
   const liveArea = lwLiveArea(live);
-  const cleanups = [lwErrorBanner(model, banner), () => channel.destroy()];
+  const cleanups = [lwErrorBanner(model, banner), images.destroy, () => channel.destroy()];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // Follow the newest message: on when the cell opens, off once the user scrolls up (a
