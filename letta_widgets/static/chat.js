@@ -50,7 +50,8 @@ function render({ model, el }) {
   // command mode Enter would open the cell editor and the button would never be pressed)
   composer.dataset.lmSuppressShortcuts = images.tray.dataset.lmSuppressShortcuts = "true";
   bar.dataset.lmSuppressShortcuts = "true";
-  el.replaceChildren(banner, memNotice, pane, bar, images.tray, images.problems, composer);
+  const announcer = lwAnnouncer();
+  el.replaceChildren(banner, memNotice, pane, bar, images.tray, images.problems, composer, announcer.node);
 
   const liveArea = lwLiveArea(live);
   const cleanups = [lwErrorBanner(model, banner), images.destroy, () => channel.destroy()];
@@ -174,6 +175,7 @@ function render({ model, el }) {
     const approve = lwEl("button", "lw-approve lw-primary", "Approve");
     const deny = lwEl("button", "lw-deny", "Deny");
     const reason = lwField("input", "lw-deny-reason");
+    reason.setAttribute("aria-label", "Why you deny it (optional)");
     reason.placeholder = "reason (optional)";
     const answer = (ok) => {
       approve.disabled = deny.disabled = true;
@@ -197,6 +199,27 @@ function render({ model, el }) {
     settle();
   }
 
+  // Screen readers hear each finished answer once: the keys shown when a turn starts are
+  // remembered, and when it ends the new answers' text goes to the polite live region.
+  /** @type {Set<string> | null} */
+  let before = null;
+  function announce(state) {
+    if (state === "streaming") {
+      if (!before) before = new Set((model.get("items") || []).map((/** @type {LwItem} */ i) => i.key));
+      return;
+    }
+    if (!before) return;
+    const seen = before;
+    before = null;
+    const fresh = (model.get("items") || []).filter((/** @type {LwItem} */ i) => i.kind === "answer" && !seen.has(i.key));
+    const texts = fresh.map((/** @type {LwItem} */ i) => {
+      const node = /** @type {HTMLElement | null} */ (list.querySelector(`[data-key="${CSS.escape(i.key)}"] .lw-msg__body`));
+      return node ? node.innerText.trim() : "";
+    }).filter(Boolean);
+    if (texts.length) announcer.say(`Agent: ${texts.join(" ")}`);
+    else if (state !== "done") announcer.say(model.get("status_text") || state);
+  }
+
   function drawStatus() {
     const state = model.get("status");
     status.className = "lw-status lw-status--" + state;
@@ -208,6 +231,7 @@ function render({ model, el }) {
     regenBtn.disabled = streaming || !!branchNote() || !asked;
     regenBtn.title = branchNote() || "Answer the last message again, in a new branch (the old answer stays)";
     el.dataset.status = state;
+    announce(state);
     for (const edit of /** @type {HTMLButtonElement[]} */ (Array.from(list.querySelectorAll(".lw-edit")))) {
       edit.disabled = !editable();
       edit.title = branchNote() || "Edit and send again, in a new branch (this one stays)";

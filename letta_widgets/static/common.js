@@ -222,6 +222,7 @@ function lwAddCopyButtons(node) {
   card.classList.add("lw-copyable");
   card.append(button("lw-copy", "this message", () => body.innerText || body.textContent || ""));
   for (const pre of /** @type {NodeListOf<HTMLElement>} */ (card.querySelectorAll("pre"))) {
+    pre.tabIndex = 0; // a block that scrolls sideways can be scrolled from the keyboard
     const wrap = lwEl("div", "lw-code-wrap");
     pre.replaceWith(wrap);
     wrap.append(pre, button("lw-copy lw-copy--code", "this code", () => pre.textContent || ""));
@@ -372,6 +373,7 @@ function lwField(tag, className) {
 function lwPromptInput(onSend, options) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
+  input.setAttribute("aria-label", "Message");
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.isComposing) {
       // leave the box, as Escape leaves a cell editor: the notebook gets the keys again
@@ -400,9 +402,22 @@ function lwPromptInput(onSend, options) {
   return input;
 }
 
+/** A polite live region, visually hidden, for what a screen reader should hear once: a
+ *  finished answer (never the tokens as they stream: the live area is not a live region).
+ *  `say(text)` replaces what it holds (one change, one announcement).
+ *  @returns {{node: HTMLElement, say(text: string): void}} */
+function lwAnnouncer() {
+  const node = lwEl("div", "lw-announce");
+  node.setAttribute("role", "status");
+  node.setAttribute("aria-live", "polite");
+  node.setAttribute("aria-atomic", "true");
+  return { node, say: (text) => { node.textContent = String(text || "").slice(0, 4000); } };
+}
+
 /** Show the model's `error` trait in a dismissible banner.
  *  @param {LwModel} model @param {HTMLElement} banner @returns {() => void} the cleanup */
 function lwErrorBanner(model, banner) {
+  banner.setAttribute("role", "alert"); // an error is said at once
   const update = () => {
     const text = model.get("error");
     banner.hidden = !text;
@@ -411,6 +426,7 @@ function lwErrorBanner(model, banner) {
     banner.append(lwEl("span", "lw-error-text", text));
     const close = lwEl("button", "lw-error-close", "×");
     close.title = "Dismiss";
+    close.setAttribute("aria-label", "Dismiss this error");
     close.addEventListener("click", () => { model.set("error", ""); model.save_changes(); });
     banner.append(close);
   };

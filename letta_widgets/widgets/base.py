@@ -122,10 +122,12 @@ class LettaWidget(anywidget.AnyWidget):
             except Exception as exc:  # always answer, with a sentence for people
                 err = translate(exc, base_url=getattr(self, "_base_url", None))
                 self.send_custom({"kind": "reply", "id": rid, "error": str(err)})
-            finally:
-                self._requests.pop(rid, None)
 
-        self._requests[rid] = WorkerLoop.get().submit(answer(), context=self._last_msg_context)
+        job = WorkerLoop.get().submit(answer(), context=self._last_msg_context)
+        self._requests[rid] = job
+        # forgotten when it ends: a callback added to a finished future runs at once, so a
+        # request that ends before it is recorded is not kept either
+        job.future.add_done_callback(lambda _f: self._requests.pop(rid, None))
 
     def _on_abort(self, content: dict[str, Any]) -> None:
         """``{"kind": "abort", "id"}``: cancel the request's job (its reply says cancelled)."""
