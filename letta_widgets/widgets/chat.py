@@ -46,7 +46,7 @@ from letta_widgets.letta.images import (
     user_content,
     written_text,
 )
-from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
+from letta_widgets.letta.paging import ListPage, older_page, oldest_first, server_key, whole_groups
 from letta_widgets.lineage import LineageStore
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
@@ -402,12 +402,7 @@ class ChatCell(TurnWidget):
         self.clear_error()
         self.status_text = "forking before that message…"
         aclient = async_twin(self._client)
-
-        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
-            page = await aclient.conversations.messages.list(
-                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
-            )
-            return [m.to_dict(mode="json") for m in page.items]
+        list_page = self._page_lister(aclient)
 
         try:
             with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
@@ -431,6 +426,18 @@ class ChatCell(TurnWidget):
         said = text if text is not None else written_text(target.get("content"))
         images = image_parts_of(target.get("content"))  # an edit keeps the message's images
         return await self._turn(said, images, override_model=None)
+
+    def _page_lister(self, aclient: AsyncLetta) -> ListPage:
+        """``await list_page(order=…, limit=…, after=…)``: a page of this conversation's
+        messages as dicts (what the paging helpers take)."""
+
+        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
+            page = await aclient.conversations.messages.list(
+                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
+            )
+            return [m.to_dict(mode="json") for m in page.items]
+
+        return list_page
 
     def _check_conversation(self, conversation_id: str) -> str | None:
         """Fail early (NotFound naming the id); learn the agent and the in-context ids."""
@@ -546,12 +553,7 @@ class ChatCell(TurnWidget):
             return 0
         self.status_text = "loading older messages…"
         aclient = async_twin(self._client)
-
-        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
-            page = await aclient.conversations.messages.list(
-                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
-            )
-            return [m.to_dict(mode="json") for m in page.items]
+        list_page = self._page_lister(aclient)
 
         shown = {str(item["key"]).split("|", 1)[0] for item in self.items}
         try:

@@ -13,6 +13,7 @@ from jlab import (
     output_text,
     page_problems,
     run_cell,
+    save_and_reload,
     set_theme,
     wait_for_widget,
     write_notebook,
@@ -327,12 +328,7 @@ def test_an_existing_conversation_opens_at_the_newest_message_and_follows(lab, p
     page.wait_for_function(AT_BOTTOM, arg=transcript.element_handle(), timeout=10_000)
 
     # saved with its widget views, reloaded: the live kernel's widget shows again, at the end
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
-        timeout=30_000,
-    )
-    page.reload()
+    save_and_reload(page)
     again = cell(page, 2).locator(".lw-chat")
     wait_for_widget(page, again, timeout=60)
     expect(again.locator(".lw-items > .lw-item").first).to_be_visible(timeout=30_000)
@@ -679,12 +675,7 @@ def test_images_are_attached_sent_shown_and_kept_after_a_reload(
     root.screenshot(path=str(artifacts_dir / "chat-images.png"))
 
     # saved and reloaded: the widget's state shows the images again
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
-        timeout=30_000,
-    )
-    page.reload()
+    save_and_reload(page)
     root = cell(page, 0).locator(".lw-chat")
     wait_for_widget(page, root, timeout=60)
     reloaded = root.locator(".lw-item--user_message img.lw-image")

@@ -10,7 +10,6 @@ A ``data:`` URL becomes base64 data; an http(s) URL the server cannot reach fail
 from __future__ import annotations
 
 import base64
-import json
 import re
 import struct
 import zlib
@@ -167,14 +166,10 @@ def test_an_image_url_that_cannot_be_fetched_fails_the_run(
         {"type": "image", "source": {"type": "url", "url": url}},
     ]
     detail = f"INVALID_ARGUMENT: Failed to fetch image from {url}: "
-    resp = client.conversations.messages.with_raw_response.create(
-        conv.id, messages=[{"role": "user", "content": content}]
-    )
-    resp.http_response.read()
-    lines = resp.http_response.text.splitlines()
-    events = sup.without_state(json.loads(x[6:]) for x in lines if x.startswith("data: {"))
+    raw = sup.raw_stream(client, conv.id, content)
+    events = sup.without_state(raw.events)
     assert [e["message_type"] for e in events] == ["ping", "stop_reason", "error_message"]
-    assert events[1]["stop_reason"] == "error" and "event: error" in lines
+    assert events[1]["stop_reason"] == "error" and "error" in raw.event_names
     error = events[2]
     assert error["error_type"] == "internal_error" and error["detail"].startswith(detail)
     assert error["message"] == error["detail"]
