@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from letta_widgets._messages import UnknownMessageTypeWarning
+    from letta_widgets.branches import BranchPoint
     from letta_widgets.client import async_twin, connect
     from letta_widgets.compare_stats import align_turns
     from letta_widgets.errors import (
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
         ApprovalPending,
         AuthenticationFailed,
         ConversationBusy,
+        ForkPointIgnored,
+        ImageRefused,
         InvalidRequest,
         LettaWidgetsError,
         NotFound,
@@ -52,11 +55,14 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "connect": "letta_widgets.client",
+    "BranchPoint": "letta_widgets.branches",
     "async_twin": "letta_widgets.client",
     "AgentRunError": "letta_widgets.errors",
     "ApprovalPending": "letta_widgets.errors",
     "AuthenticationFailed": "letta_widgets.errors",
     "ConversationBusy": "letta_widgets.errors",
+    "ForkPointIgnored": "letta_widgets.errors",
+    "ImageRefused": "letta_widgets.errors",
     "InvalidRequest": "letta_widgets.errors",
     "LettaWidgetsError": "letta_widgets.errors",
     "NotFound": "letta_widgets.errors",
@@ -88,11 +94,14 @@ __all__ = [
     "AgentRunError",
     "ApprovalPending",
     "AuthenticationFailed",
+    "BranchPoint",
     "ChatCell",
     "CompareView",
     "ConnectionCard",
     "ConversationBrowser",
     "ConversationBusy",
+    "ForkPointIgnored",
+    "ImageRefused",
     "InvalidRequest",
     "LettaWidgetsError",
     "NotFound",

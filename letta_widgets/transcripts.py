@@ -10,6 +10,7 @@ the same thing every time.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 import json
@@ -21,7 +22,15 @@ from letta_client import AsyncLetta, Letta
 
 from letta_widgets.letta.messages import MESSAGE_TYPES, as_dict, text_of, tool_calls_of
 
-__all__ = ["THEME_CSS", "export_transcript", "transcript_html", "transcript_markdown"]
+__all__ = [
+    "THEME_CSS",
+    "export_transcript",
+    "render_transcript",
+    "transcript_download",
+    "transcript_format",
+    "transcript_html",
+    "transcript_markdown",
+]
 
 Format = Literal["md", "html"]
 
@@ -135,6 +144,41 @@ def _pretty(arguments: Any) -> str:
         return str(arguments)
 
 
+def transcript_format(name: str) -> Format:
+    """``"md"`` or ``"html"`` for a format name or a file suffix (``.markdown``, ``htm``…);
+    ``ValueError`` for anything else."""
+    kind = name.lstrip(".").lower()
+    kind = {"markdown": "md", "htm": "html"}.get(kind, kind)
+    if kind not in ("md", "html"):
+        raise ValueError(f"transcripts are .md or .html, not {name!r}")
+    return kind  # type: ignore[return-value]
+
+
+def render_transcript(
+    client: Letta | AsyncLetta,
+    conversation_id: str,
+    format: Format,
+    *,
+    agent_id: str | None = None,
+    title: str | None = None,
+) -> str:
+    """A conversation as Markdown (``"md"``) or one HTML page (``"html"``), as a string.
+
+    ``agent_id`` is needed for ``conversation_id="default"``. Raises
+    :class:`~letta_widgets.NotFound` for an unknown conversation.
+    """
+    from letta_widgets.frames import messages_frame
+
+    frame = messages_frame(client, conversation_id, agent_id=agent_id, include_raw=True)
+    messages = list(dict(_keys(frame)).values())
+    head = title or f"Conversation {conversation_id}"
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"{len(messages)} messages · exported {stamp}"
+    if format == "md":
+        return transcript_markdown(messages, title=head, subtitle=subtitle)
+    return transcript_html(messages, title=head, subtitle=subtitle)
+
+
 def export_transcript(
     client: Letta | AsyncLetta,
     conversation_id: str,
@@ -151,27 +195,29 @@ def export_transcript(
     conversation, ``ValueError`` for a format it does not write.
     """
     target = Path(path)
-    kind = format or target.suffix.lstrip(".").lower()
-    if kind in ("markdown",):
-        kind = "md"
-    if kind in ("htm",):
-        kind = "html"
-    if kind not in ("md", "html"):
-        raise ValueError(f"export_transcript writes .md or .html, not {target.name!r}")
-    from letta_widgets.frames import messages_frame
-
-    frame = messages_frame(client, conversation_id, agent_id=agent_id, include_raw=True)
-    messages = list(dict(_keys(frame)).values())
-    head = title or f"Conversation {conversation_id}"
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = f"{len(messages)} messages · exported {stamp}"
-    text = (
-        transcript_markdown(messages, title=head, subtitle=subtitle)
-        if kind == "md"
-        else transcript_html(messages, title=head, subtitle=subtitle)
-    )
+    kind = transcript_format(format or target.suffix or target.name)
+    text = render_transcript(client, conversation_id, kind, agent_id=agent_id, title=title)
     target.write_text(text, encoding="utf-8")
     return target
+
+
+async def transcript_download(
+    client: Letta | AsyncLetta,
+    conversation_id: str,
+    format: str,
+    *,
+    agent_id: str | None = None,
+    title: str | None = None,
+) -> dict[str, str]:
+    """What a widget's Export button downloads: ``{"filename", "mime", "text"}`` (the
+    transcript read in a worker thread, so the widget's loop stays free)."""
+    kind = transcript_format(str(format))
+    text = await asyncio.to_thread(
+        render_transcript, client, conversation_id, kind, agent_id=agent_id, title=title
+    )
+    mime = "text/markdown" if kind == "md" else "text/html"
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in conversation_id)[:60]
+    return {"filename": f"{stem or 'conversation'}.{kind}", "mime": mime, "text": text}
 
 
 def _keys(frame: Any) -> Iterable[tuple[tuple[str, str], dict[str, Any]]]:

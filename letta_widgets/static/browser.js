@@ -62,7 +62,7 @@ function render({ model, el }) {
   convSearch.placeholder = "Search summaries…";
   convSearch.setAttribute("aria-label", "Search conversation summaries");
   const archSelect = lwField("select", "lw-archive-filter");
-  archSelect.setAttribute("aria-label", "Which conversations");
+  archSelect.setAttribute("aria-label", "Which conversations to list");
   for (const [value, label] of [["unarchived", "Active"], ["archived", "Archived"], ["all", "All"]]) {
     const opt = lwEl("option", "", label);
     opt.value = value;
@@ -90,7 +90,7 @@ function render({ model, el }) {
   textFilter.placeholder = "Filter messages by text…";
   textFilter.setAttribute("aria-label", "Filter messages by text");
   const typeFilter = lwField("select", "lw-type-filter");
-  typeFilter.setAttribute("aria-label", "Message types");
+  typeFilter.setAttribute("aria-label", "Which message types to show");
   for (const [value, label] of [["", "All types"], ["user", "User"], ["assistant", "Assistant"],
     ["reasoning", "Reasoning"], ["tools", "Tool calls"], ["system", "System / summary"]]) {
     const opt = lwEl("option", "", label);
@@ -222,6 +222,8 @@ function render({ model, el }) {
     onSelect: (id) => selectConversation(id),
     onOpenChat: (id) => model.send({ kind: "open_chat", conversation_id: id }),
     onForget: () => { localSel = ""; model.set("selected", ""); model.save_changes(); action("refresh"); },
+    onExport: (id, format) => rpc("export", { conversation_id: id, format }),
+    onError: (message) => { model.set("error", `export failed: ${message}`); model.save_changes(); },
   });
   function drawHeader() { headerPane.draw(model.get("info") || {}, localSel); }
 

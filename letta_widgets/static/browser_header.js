@@ -7,9 +7,10 @@
  *  @param {{box: HTMLElement, filters: HTMLElement, root: HTMLElement,
  *           onAction: (name: string, params?: object) => Promise<any>,
  *           onSelect: (id: string) => void, onOpenChat: (id: string) => void,
- *           onForget: () => void}} parts
+ *           onForget: () => void, onExport: (id: string, format: string) => Promise<any>,
+ *           onError: (message: string) => void}} parts
  *  @returns {{draw(info: any, selected: string): void, reset(): void}} */
-function lwConversationHeader({ box: header, filters, root, onAction, onSelect, onOpenChat, onForget }) {
+function lwConversationHeader({ box: header, filters, root, onAction, onSelect, onOpenChat, onForget, onExport, onError }) {
   let editing = false;
   let confirming = false;
   /** @type {any} */
@@ -138,7 +139,7 @@ function lwConversationHeader({ box: header, filters, root, onAction, onSelect, 
     chat.addEventListener("click", () => onOpenChat(selected));
     const fork = lwButton("lw-fork", "Fork", "New conversation with this whole history");
     fork.addEventListener("click", () => onAction("fork"));
-    actions.append(chat, fork);
+    actions.append(chat, fork, lwExportButtons((format) => onExport(selected, format), onError));
     if (!info.is_default) {
       const arch = lwButton("lw-archive", info.archived ? "Unarchive" : "Archive");
       arch.addEventListener("click", () => onAction("archive", { archived: !info.archived }));

@@ -14,7 +14,8 @@
  *             text?: string, col?: number}} LwOp  A live op (letta_widgets/widgets/live.py). */
 /** @typedef {{get(name: string): any, set(name: string, value: any): void,
  *             save_changes(): void, on(event: string, fn: Function): void,
- *             off(event: string, fn?: Function): void, send(content: any): void}} LwModel
+ *             off(event: string, fn?: Function): void,
+ *             send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void}} LwModel
  *  The part of anywidget's model the front-ends use. */
 
 /** How a card or a live line names a message type.
@@ -120,12 +121,26 @@ const LW_BLOCKED_TAGS = new Set([
   "FORM", "INPUT", "BUTTON", "TEXTAREA", "SELECT", "LINK", "META", "BASE", "TEMPLATE",
   "AUDIO", "VIDEO", "SOURCE", "PORTAL", "NOSCRIPT",
 ]);
-const LW_URL_ATTRS = new Set(["href", "src", "action", "formaction", "xlink:href", "poster", "srcset"]);
+const LW_URL_ATTRS = new Set([
+  "href", "src", "action", "formaction", "xlink:href", "poster", "srcset", "background", "ping",
+]);
 const LW_SAFE_URL = /^(https?:|mailto:|#)/i;
+/** The one URL an IMG may have: inline base64 data of an accepted kind (no SVG, nothing
+ *  remote: showing an image never makes a request). */
+const LW_IMAGE_DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,[a-z0-9+\/]+={0,2}$/i;
+
+/** Whether `value` may stay in URL attribute `name` of element `tag` (upper case): a link
+ *  to http(s), mailto or a fragment, an image's inline data, and no other URL.
+ *  @param {string} tag @param {string} name @param {string} value */
+function lwUrlAllowed(tag, name, value) {
+  if (name === "href" || name === "xlink:href") return LW_SAFE_URL.test(value);
+  return tag === "IMG" && name === "src" && LW_IMAGE_DATA_URL.test(value);
+}
 
 /** Parse HTML that Python already sanitized (nh3) into an inert fragment and scrub it
  *  again here (defence in depth): no script-capable element, no on* handler, no
- *  inline style, no URL that is not http(s), mailto or a fragment.
+ *  inline style, no link that is not http(s), mailto or a fragment, and no URL that loads
+ *  anything: an image's `src` may only be a data:image/(png|jpeg|gif|webp);base64 URL.
  *  @param {string} sanitizedHtml @returns {DocumentFragment} */
 function lwSafeFragment(sanitizedHtml) {
   const tpl = document.createElement("template");
@@ -135,12 +150,13 @@ function lwSafeFragment(sanitizedHtml) {
   const walker = document.createTreeWalker(tpl.content, NodeFilter.SHOW_ELEMENT);
   while (walker.nextNode()) {
     const node = /** @type {Element} */ (walker.currentNode);
-    if (LW_BLOCKED_TAGS.has(node.tagName.toUpperCase())) { doomed.push(node); continue; }
+    const tag = node.tagName.toUpperCase();
+    if (LW_BLOCKED_TAGS.has(tag)) { doomed.push(node); continue; }
     for (const attr of Array.from(node.attributes)) {
       const name = attr.name.toLowerCase();
       const value = attr.value.replace(/[\u0000-\u0020]/g, "");
       if (name.startsWith("on") || name === "style" ||
-          (LW_URL_ATTRS.has(name) && !LW_SAFE_URL.test(value))) {
+          (LW_URL_ATTRS.has(name) && !lwUrlAllowed(tag, name, value))) {
         node.removeAttribute(attr.name);
       }
     }
@@ -341,11 +357,76 @@ function lwAddCopyButtons(node) {
   card.classList.add("lw-copyable");
   card.append(button("lw-copy", "this message", () => body.innerText || body.textContent || ""));
   for (const pre of /** @type {NodeListOf<HTMLElement>} */ (card.querySelectorAll("pre"))) {
+    pre.tabIndex = 0; // a block that scrolls sideways can be scrolled from the keyboard
     const wrap = lwEl("div", "lw-code-wrap");
-    pre.tabIndex = 0; // a long line scrolls sideways: the keyboard can reach and scroll it
     pre.replaceWith(wrap);
     wrap.append(pre, button("lw-copy lw-copy--code", "this code", () => pre.textContent || ""));
   }
+}
+
+/** Clamp a long message body to a height with a "Show more" / "Show less" toggle (shown
+ *  only once the body is laid out and taller than the clamp; CSS `.lw-clamp`).
+ *  @param {HTMLElement} node an item holding one rendered card */
+function lwCollapseLong(node) {
+  const body = /** @type {HTMLElement | null} */ (node.querySelector(".lw-msg > .lw-msg__body"));
+  if (!body) return;
+  body.classList.add("lw-clamp");
+  const toggle = lwEl("button", "lw-show-more", "Show more");
+  toggle.type = "button";
+  toggle.hidden = true;
+  toggle.setAttribute("aria-expanded", "false");
+  body.after(toggle);
+  const measure = () => {
+    if (body.classList.contains("lw-clamp")) toggle.hidden = body.scrollHeight <= body.clientHeight + 2;
+  };
+  toggle.addEventListener("click", (event) => {
+    event.stopPropagation();
+    const open = !body.classList.toggle("lw-clamp");
+    toggle.textContent = open ? "Show less" : "Show more";
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  if (typeof ResizeObserver === "function") new ResizeObserver(measure).observe(body);
+  else setTimeout(measure, 0);
+}
+
+/** Save `text` as a file the reader downloads (a Blob URL on a transient link).
+ *  @param {string} filename @param {string} text @param {string} mime */
+function lwDownload(filename, text, mime) {
+  const url = URL.createObjectURL(new Blob([text], { type: `${mime};charset=utf-8` }));
+  const link = /** @type {HTMLAnchorElement} */ (lwEl("a"));
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** "Export: .md .html" buttons; `fetch(format)` resolves with {filename, mime, text} (the
+ *  widget's `export` request), which is downloaded; `onError` gets a failure's message.
+ *  @param {(format: string) => Promise<{filename: string, mime: string, text: string}>} fetch
+ *  @param {(message: string) => void} onError @returns {HTMLElement} */
+function lwExportButtons(fetch, onError) {
+  const group = lwEl("span", "lw-export");
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", "Export the conversation");
+  group.append(lwEl("span", "lw-export-label", "Export"));
+  for (const [format, label, what] of [["md", ".md", "Markdown"], ["html", ".html", "one HTML page, no script"]]) {
+    const button = lwButton(`lw-export-${format}`, label, `Download the conversation as ${what}`);
+    button.type = "button";
+    button.setAttribute("aria-label", `Export as ${what}`);
+    button.addEventListener("click", () => {
+      if (lwIsOff(button)) return;
+      lwSetOff(button, true); // off while the file is made, the focus kept
+      fetch(format)
+        .then((file) => lwDownload(file.filename, file.text, file.mime))
+        .catch((err) => { if (!lwAborted(err)) onError(String(err && err.message || err)); })
+        .finally(() => { lwSetOff(button, false); });
+    });
+    group.append(button);
+  }
+  return group;
 }
 
 /** Keyed reconciliation of rendered items ({key, html, ...}) into `container`:
@@ -366,6 +447,7 @@ function lwRenderItems(container, items, decorate) {
       fresh.dataset.key = item.key;
       fresh.appendChild(lwSafeFragment(item.html));
       lwAddCopyButtons(fresh);
+      lwCollapseLong(fresh);
       fresh._lwHtml = item.html;
       if (node) node.replaceWith(fresh);
       node = fresh;
@@ -422,12 +504,14 @@ function lwField(tag, className) {
 
 /** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
  *  a new line (JupyterLab swallows its default action, so it is inserted here), Escape
- *  leaves the box for the notebook. `label` is its accessible name.
- *  @param {(text: string) => boolean | void} onSend @param {string} [label] */
-function lwPromptInput(onSend, label) {
+ *  leaves the box for the notebook. An empty box sends only when `allowEmpty()` says so
+ *  (images wait to be sent). `label` is its accessible name (default "Message").
+ *  @param {(text: string) => boolean | void} onSend
+ *  @param {{allowEmpty?: () => boolean, label?: string}} [options] */
+function lwPromptInput(onSend, options) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
-  input.setAttribute("aria-label", label || "Message");
+  input.setAttribute("aria-label", (options && options.label) || "Message");
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.isComposing) {
       // leave the box, as Escape leaves a cell editor: the notebook gets the keys again
@@ -447,7 +531,8 @@ function lwPromptInput(onSend, label) {
   });
   function submit() {
     const text = input.value.trim();
-    if (text && onSend(text) !== false) input.value = "";
+    const empty = !text && !(options && options.allowEmpty && options.allowEmpty());
+    if (!empty && onSend(text) !== false) input.value = "";
   }
   input.submit = submit;
   return input;

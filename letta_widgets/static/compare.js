@@ -91,8 +91,8 @@ function render({ model, el }) {
   voteButtons.setAttribute("role", "group");
   voteButtons.setAttribute("aria-labelledby", voteLabel.id);
   const noteInput = lwField("input", "lw-vote-note");
+  noteInput.setAttribute("aria-label", "A note with your vote (optional)");
   noteInput.placeholder = "note (optional)";
-  noteInput.setAttribute("aria-label", "Note on your vote (optional)");
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
   const status = lwEl("div", "lw-status");
@@ -101,7 +101,7 @@ function render({ model, el }) {
   const input = lwPromptInput((text) => {
     if (model.get("status") === "streaming") return false;
     model.send({ kind: "send", text });
-  }, "Prompt for every variant");
+  }, { label: "Prompt for every variant" });
   const sendBtn = lwButton("lw-send lw-primary", "Send to all");
   const stopBtn = lwButton("lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);

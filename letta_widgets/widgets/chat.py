@@ -10,21 +10,48 @@ re-opened output or a second view shows the whole transcript.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Callable, Coroutine
+import uuid
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import Job
+from letta_widgets.branches import (
+    BranchPoint,
+    branch_points,
+    find_message,
+    fork_at,
+    fork_point_ignored,
+)
 from letta_widgets.client import async_twin, base_url_of, sync_twin
-from letta_widgets.errors import ConversationBusy, LettaWidgetsError, sdk_errors
+from letta_widgets.errors import (
+    ConversationBusy,
+    ForkPointIgnored,
+    LettaWidgetsError,
+    images_refused,
+    sdk_errors,
+)
 from letta_widgets.letta.conversation import ConversationRef
-from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
+from letta_widgets.letta.images import (
+    Attachment,
+    ImageSource,
+    attachment,
+    display_name,
+    image_parts_of,
+    user_content,
+    written_text,
+)
+from letta_widgets.letta.paging import ListPage, older_page, oldest_first, server_key, whole_groups
+from letta_widgets.lineage import LineageStore
 from letta_widgets.render import message_text
 from letta_widgets.stream import Turn, TurnEngine, TurnEvent
-from letta_widgets.widgets.base import bundle
+from letta_widgets.transcripts import export_transcript, transcript_download
+from letta_widgets.widgets.base import RpcMethod, bundle
 from letta_widgets.widgets.browser.memory import diff_memory
 from letta_widgets.widgets.live import TurnWidget
 from letta_widgets.widgets.outcome import Outcome
@@ -34,6 +61,8 @@ __all__ = ["ChatCell"]
 
 _MEMORY_TOOLS = ("memory_", "core_memory")
 """Tool name prefixes that edit the agent's memory blocks."""
+_STAGED_BYTES = 64 * 1024 * 1024
+"""The most image bytes the front-end may stage for the next send (the oldest go first)."""
 
 
 class ChatCell(TurnWidget):
@@ -44,14 +73,21 @@ class ChatCell(TurnWidget):
     ``conversation_id="default"`` with ``agent_id`` uses the agent's default thread.
     ``chat.send("Hello")`` streams a turn into the widget and returns the
     :class:`~letta_widgets.stream.Turn`; ``await chat.asend("Hello")`` is the same,
-    awaitable. Stop (the button or :meth:`stop`) cancels the run on the server too.
+    awaitable; ``chat.send("what is this?", images=["cat.png"])`` sends images with the
+    text (also attached in the widget: the button, paste, or dropped files). Stop (the
+    button or :meth:`stop`) cancels the run on the server too.
+
+    Branches: :meth:`edit` an earlier user message or :meth:`regenerate` the last answer
+    (each a fork before that message, recorded in ``lineage_path`` as the browser records its
+    forks; the old branch stays), :meth:`branches` lists where the history has siblings and
+    :meth:`switch` shows another conversation (a sibling) in the cell.
     """
 
     _busy_message = (
         "a turn is already streaming in this cell",
         "wait for it to finish or press Stop before sending again",
     )
-    _esm = bundle("common.js", "chat.js")
+    _esm = bundle("common.js", "chat_attach.js", "chat.js")
     _css = bundle("messages.css", "common.css", "chat.css")
 
     conversation_id = t.Unicode("", help="The Letta conversation this cell talks to.").tag(
@@ -71,6 +107,12 @@ class ChatCell(TurnWidget):
     can_attach = t.Bool(False, help="A run started elsewhere is active: offer Attach.").tag(
         sync=True
     )
+    branch_nav = t.List(
+        t.Dict(), help="Sibling branches in the shown history: {point, ids, index} each."
+    ).tag(sync=True)
+    branch_note = t.Unicode(
+        "", help="Why edit and regenerate are not offered here ('' when they are)."
+    ).tag(sync=True)
     memory_notice = t.Unicode(
         "", help="Why the conversation's compiled memory is older than the blocks ('' if not)."
     ).tag(sync=True)
@@ -85,51 +127,72 @@ class ChatCell(TurnWidget):
         conversation_id: str | None = None,
         agent_id: str | None = None,
         history: int = 20,
+        lineage_path: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not conversation_id and not agent_id:
             raise TypeError("ChatCell needs conversation_id=… or agent_id=…")
+        self._given = client  # the turn engine streams with the client it was given
         self._client = sync_twin(client)
         self._base_url = base_url_of(client)
         self._history = max(0, int(history))
         self._oldest: dict[str, Any] | None = None  # the oldest message shown: older pages' cursor
         self._answered: set[str] = set()
         self._in_context: set[str] | None = None  # None: the server did not say
+        self._sent_otids: dict[str, str] = {}  # local item key -> the otid it was sent with
+        self.lineage = LineageStore(lineage_path, server=self._base_url)
+        """Where edits and regenerations record their forks (shared with the browser)."""
+        self._staged: dict[str, Attachment] = {}  # images the front-end sent for its next send
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
-        if conversation_id and not ConversationRef(conversation_id).is_default:
-            agent_id = self._check_conversation(conversation_id) or agent_id
-        conversation_id = conversation_id or self._create_conversation(agent_id or "")
-        self.conversation_id = conversation_id
-        self.agent_id = agent_id or ""
-        self._engine = TurnEngine(client, conversation_id, agent_id=agent_id)
-        self._load_latest()
-        self._check_memory()
+        if not conversation_id:
+            conversation_id = self._create_conversation(agent_id or "")
+        self._open(conversation_id, agent_id)
 
     # ------------------------------------------------------------------ python API
 
-    def send(self, text: str, *, override_model: str | None = None) -> Turn:
-        """Send ``text``, stream the reply into the widget, and return the Turn.
+    def send(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource] = (),
+        override_model: str | None = None,
+    ) -> Turn:
+        """Send ``text`` (and ``images``), stream the reply into the widget, return the Turn.
 
+        ``images``: paths or bytes of PNG, JPEG, GIF or WebP images, 5 MB each at most (the
+        kind is read from the bytes). If one is not, or cannot be read,
+        :class:`~letta_widgets.errors.ImageRefused` names it and nothing is sent.
         Blocks the cell while the widget updates live. Stop (button or kernel
         Interrupt) ends the turn early and cancels the run on the server; the
         partial turn is returned with ``stop_reason == "cancelled"``.
         Raises a :class:`~letta_widgets.LettaWidgetsError` when the turn fails.
         """
-        job = self._start(
-            self._turn(text, override_model=override_model), context=self._last_msg_context
-        )
+        turn = self._turn(text, _image_parts(images), override_model=override_model)
+        job = self._start(turn, context=self._last_msg_context)
         return self._wait(job, self._stopped_turn)
 
-    async def asend(self, text: str, *, override_model: str | None = None) -> Turn:
+    async def asend(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource] = (),
+        override_model: str | None = None,
+    ) -> Turn:
         """Like :meth:`send`, awaitable (``await chat.asend("…")`` in a cell)."""
-        job = self._start(self._turn(text, override_model=override_model))
+        job = self._start(self._turn(text, _image_parts(images), override_model=override_model))
         return await self._await(job, self._stopped_turn)
 
-    def start(self, text: str, *, override_model: str | None = None) -> Job:
+    def start(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource | Attachment] = (),
+        override_model: str | None = None,
+    ) -> Job:
         """Start a turn and return at once (what the Send button does)."""
-        return self._start(self._turn(text, override_model=override_model))
+        return self._start(self._turn(text, _image_parts(images), override_model=override_model))
 
     def attach(self) -> Turn:
         """Follow a run that another client started on this conversation to its end."""
@@ -165,12 +228,86 @@ class ChatCell(TurnWidget):
         """Load the next page of older messages; return how many were added."""
         return self._start(self._older()).result()
 
+    def edit(self, message_id: str, text: str) -> Turn:
+        """Send ``text`` in place of the user message ``message_id``: fork the conversation at
+        the message before it, show the fork and stream the new turn there (the old branch
+        stays). Raises :class:`~letta_widgets.ForkPointIgnored` on a server whose forks
+        ignore the fork point (letta 0.16.8), without changing anything."""
+        job = self._start(self._branch_turn(_user_message(message_id), text))
+        return self._wait(job, self._stopped_turn)
+
+    async def aedit(self, message_id: str, text: str) -> Turn:
+        """Like :meth:`edit`, awaitable."""
+        job = self._start(self._branch_turn(_user_message(message_id), text))
+        return await self._await(job, self._stopped_turn)
+
+    def regenerate(self) -> Turn:
+        """Answer the last user message again, in a fork before it (the old answer stays in
+        the old branch); like :meth:`edit` with the same text."""
+        job = self._start(self._branch_turn(_user_message(None), None))
+        return self._wait(job, self._stopped_turn)
+
+    async def aregenerate(self) -> Turn:
+        """Like :meth:`regenerate`, awaitable."""
+        job = self._start(self._branch_turn(_user_message(None), None))
+        return await self._await(job, self._stopped_turn)
+
+    def export(self, path: str | os.PathLike[str]) -> Path:
+        """Write this conversation to ``path``: Markdown (``.md``) or one self-contained HTML
+        page (``.html``), as the Export buttons do."""
+        return export_transcript(
+            self._client, self.conversation_id, path, agent_id=self.agent_id or None
+        )
+
+    def branches(self) -> list[BranchPoint]:
+        """Where the shown history has sibling branches (edits, regenerations, forks made at
+        one message), oldest point first, each with the siblings and the one shown."""
+        return self._branch_points()
+
+    def switch(self, conversation_id: str) -> list[BranchPoint]:
+        """Show ``conversation_id`` (a sibling branch, or any conversation) in this cell and
+        return its :meth:`branches`."""
+        self._wait(self._start(self._switch(conversation_id)), lambda: None)
+        return self._branch_points()
+
     # --------------------------------------------------------------- front-end msgs
 
+    def _rpc_methods(self) -> Mapping[str, RpcMethod]:
+        """The Export buttons' download."""
+        return {
+            "export": lambda p: transcript_download(
+                self._client,
+                self.conversation_id,
+                str(p.get("format") or "md"),
+                agent_id=self.agent_id or None,
+            )
+        }
+
+    def _on_image(self, content: dict[str, Any]) -> None:
+        """``{"kind": "image", "id", "name"}`` with the file as the message's one buffer: an
+        image for the front-end's next send. One comm message per image, because Jupyter
+        Server's websocket refuses a message over 10 MiB (tornado's default limit)."""
+        buffers = content["buffers"]
+        if not buffers:
+            return
+        self._staged[str(content.get("id"))] = attachment(buffers[0], name=content.get("name"))
+        while sum(len(a.data) for a in self._staged.values()) > _STAGED_BYTES:
+            self._staged.pop(next(iter(self._staged)))
+
     def _on_send(self, content: dict[str, Any]) -> None:
+        """``{"kind": "send", "text", "images": [{"id", "name"}, …]}`` (the images staged
+        before by ``image`` messages); they are checked again here (the browser's check is
+        quick feedback, not trusted)."""
         text = str(content.get("text", "")).strip()
-        if text:
-            self.start(text)
+        wanted = content.get("images")
+        found = []
+        for n, img in enumerate(wanted if isinstance(wanted, list) else [], 1):
+            img = img if isinstance(img, dict) else {}
+            lost = Attachment(display_name(img.get("name"), n), unreadable="it did not arrive")
+            found.append(self._staged.pop(str(img.get("id")), lost))
+        self._staged.clear()
+        if text or found:
+            self.start(text, images=found)
 
     def _on_stop(self, _content: dict[str, Any]) -> None:
         self.stop()
@@ -194,10 +331,113 @@ class ChatCell(TurnWidget):
         except LettaWidgetsError as err:
             self.show_error(err)
 
+    def _on_edit(self, content: dict[str, Any]) -> None:
+        text = str(content.get("text", "")).strip()
+        key = str(content.get("key", "")).split("|", 1)[0]
+        if text and key:
+            match = _sent_message(self._sent_otids[key]) if key in self._sent_otids else None
+            self._start(self._branch_turn(match or _user_message(key), text))
+
+    def _on_regenerate(self, _content: dict[str, Any]) -> None:
+        self._start(self._branch_turn(_user_message(None), None))
+
+    def _on_switch(self, content: dict[str, Any]) -> None:
+        cid = str(content.get("conversation_id") or "")
+        if cid:
+            self._start(self._switch(cid))
+
     def _on_attach(self, _content: dict[str, Any]) -> None:
         self._start(self._run_engine(lambda listener: self._engine.attach(listener=listener)))
 
     # ------------------------------------------------------------------ internals
+
+    def _open(self, conversation_id: str, agent_id: str | None = None) -> None:
+        """Show ``conversation_id``: its latest messages, memory notice and branches."""
+        if not ConversationRef(conversation_id).is_default:
+            agent_id = self._check_conversation(conversation_id) or agent_id
+        self._engine = TurnEngine(self._given, conversation_id, agent_id=agent_id)
+        self._oldest = None
+        self._answered = set()
+        self._sent_otids = {}
+        self.conversation_id = conversation_id
+        self.agent_id = agent_id or ""
+        self.memory_notice = ""
+        self.has_older = False
+        self.items = []
+        self._load_latest()
+        self._check_memory()
+        self._show_branches()
+
+    def _branch_points(self) -> list[BranchPoint]:
+        shown = [str(item["key"]).split("|", 1)[0] for item in self.items]
+        points = branch_points(self.lineage, self.conversation_id, shown)
+        order = {mid: n for n, mid in enumerate(shown)}
+        return sorted(points, key=lambda p: order.get(p.message_id, 0))
+
+    def _show_branches(self) -> None:
+        self.branch_nav = [p.as_dict() for p in self._branch_points()]
+        if fork_point_ignored(self._base_url):
+            self.branch_note = (
+                "This server forks whole conversations (it ignores the fork point), so "
+                "edit and regenerate are not offered here."
+            )
+
+    async def _switch(self, conversation_id: str) -> None:
+        self.clear_error()
+        self.status_text = "opening the branch…"
+        try:
+            await asyncio.to_thread(self._open, conversation_id)
+        except LettaWidgetsError as err:
+            self.show_error(err)
+            self.status_text = ""
+            raise
+        self.status_text = ""
+        self.status = "idle"
+
+    async def _branch_turn(
+        self, match: Callable[[Mapping[str, Any]], bool], text: str | None
+    ) -> Turn:
+        """Fork before the newest user message ``match`` accepts, show the fork and send
+        ``text`` there (the message's own text when ``None``) with the message's images."""
+        self.clear_error()
+        self.status_text = "forking before that message…"
+        aclient = async_twin(self._client)
+        list_page = self._page_lister(aclient)
+
+        try:
+            with sdk_errors(base_url=self._base_url, what=self._engine.describe()):
+                target, before = await find_message(
+                    list_page, server_key(self._base_url, self.conversation_id), match
+                )
+            if before is None:
+                raise LettaWidgetsError(
+                    "nothing comes before that message to fork at",
+                    "start a new conversation on the agent instead",
+                )
+            fork = await fork_at(
+                aclient, self._engine.ref, before, lineage=self.lineage, base_url=self._base_url
+            )
+            await asyncio.to_thread(self._open, fork.id)
+        except LettaWidgetsError as err:
+            self._show_branches()
+            self.show_error(err)
+            self.status_text = "nothing was changed" if isinstance(err, ForkPointIgnored) else ""
+            raise
+        said = text if text is not None else written_text(target.get("content"))
+        images = image_parts_of(target.get("content"))  # an edit keeps the message's images
+        return await self._turn(said, images, override_model=None)
+
+    def _page_lister(self, aclient: AsyncLetta) -> ListPage:
+        """``await list_page(order=…, limit=…, after=…)``: a page of this conversation's
+        messages as dicts (what the paging helpers take)."""
+
+        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
+            page = await aclient.conversations.messages.list(
+                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
+            )
+            return [m.to_dict(mode="json") for m in page.items]
+
+        return list_page
 
     def _check_conversation(self, conversation_id: str) -> str | None:
         """Fail early (NotFound naming the id); learn the agent and the in-context ids."""
@@ -227,12 +467,16 @@ class ChatCell(TurnWidget):
         self._oldest = kept[-1] if kept else None
         self.items = self._marked(transcript_items(oldest_first(kept), answered=self._answered))
 
-    async def _turn(self, text: str, *, override_model: str | None) -> Turn:
-        pending = user_item(text, key=f"local-{time.time_ns()}")
-        self.items = [*self.items, pending]
+    async def _turn(
+        self, text: str, parts: list[dict[str, Any]], *, override_model: str | None
+    ) -> Turn:
+        key, otid = f"local-{time.time_ns()}", str(uuid.uuid4())
+        self._sent_otids[key] = otid  # how an edit finds this message before it is reloaded
+        self.items = [*self.items, user_item(text, key=key, parts=parts)]
+        message = [{"role": "user", "content": user_content(text, parts)}] if parts else text
         return await self._run_engine(
             lambda listener: self._engine.run(
-                text, listener=listener, override_model=override_model
+                message, listener=listener, override_model=override_model, otid=otid
             )
         )
 
@@ -309,12 +553,7 @@ class ChatCell(TurnWidget):
             return 0
         self.status_text = "loading older messages…"
         aclient = async_twin(self._client)
-
-        async def list_page(**kwargs: Any) -> list[dict[str, Any]]:
-            page = await aclient.conversations.messages.list(
-                self.conversation_id, **kwargs, **self._engine.ref.sdk_kwargs()
-            )
-            return [m.to_dict(mode="json") for m in page.items]
+        list_page = self._page_lister(aclient)
 
         shown = {str(item["key"]).split("|", 1)[0] for item in self.items}
         try:
@@ -341,6 +580,7 @@ class ChatCell(TurnWidget):
         self.items = [*older, *self.items]
         self.has_older = more
         self.status_text = ""
+        self._show_branches()
         return len(older)
 
     def _check_memory(self) -> None:
@@ -405,3 +645,33 @@ class ChatCell(TurnWidget):
             turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
         turn.stop_reason = turn.stop_reason or "cancelled"
         return turn
+
+
+def _user_message(message_id: str | None) -> Callable[[Mapping[str, Any]], bool]:
+    """Accepts the user message ``message_id`` (any user message when ``None``)."""
+
+    def match(msg: Mapping[str, Any]) -> bool:
+        mine = message_id is None or msg.get("id") == message_id
+        return mine and msg.get("message_type") == "user_message"
+
+    return match
+
+
+def _sent_message(otid: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Accepts the user message sent with ``otid`` (its id is not known until reloaded)."""
+    return lambda msg: msg.get("message_type") == "user_message" and msg.get("otid") == otid
+
+
+def _image_parts(images: Iterable[ImageSource | Attachment]) -> list[dict[str, Any]]:
+    """The content parts of ``images`` (paths, bytes or :class:`Attachment`); when one may
+    not be sent, :class:`~letta_widgets.errors.ImageRefused` naming every such image."""
+    if isinstance(images, str | bytes | bytearray | memoryview | os.PathLike):
+        images = [images]  # one image, not its characters
+    found = [
+        img if isinstance(img, Attachment) else attachment(img, index=n)
+        for n, img in enumerate(images, 1)
+    ]
+    problems = [p for p in (a.problem() for a in found) if p]
+    if problems:
+        raise images_refused(problems)
+    return [a.part() for a in found]

@@ -1,10 +1,8 @@
-"""axe-core in the browser tier: install it on first use, run it on one widget, report.
+"""axe-core in the browser tier: find it (install it on first use), run it on one widget.
 
-axe-core comes from npm (pinned below) into ``.venv/share/letta-widgets-axe`` the first time
-a test needs it (``$LW_NODE_PREFIX`` instead of ``.venv``, as for ``scripts/check_js.py``).
-It has a prefix of its own: ``npm install --no-save`` into ``.venv`` would prune the
-TypeScript that ``check_js.py`` keeps in ``.venv/node_modules`` (npm removes packages that
-no package.json lists), and the next lint would then remove axe-core.
+``make browser-deps`` (``scripts/install-browser-deps.sh``, where the version is pinned) puts
+``axe.min.js`` in ``<venv>/share/letta-widgets-axe/``; when it is missing (pytest run without
+make), :func:`axe_script` runs that script for the venv running the tests.
 
 ``axe_run(page, locator)`` injects ``axe.min.js`` (``page.add_script_tag(path=…)``: the
 file's text inline, no request) and runs ``axe.run(element, {resultTypes: ["violations"]})``
@@ -15,35 +13,21 @@ of view, or clipped by JupyterLab's 0-px body, see ``_RUN``).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-AXE = "axe-core@4.14.1"
-PREFIX = Path(os.environ.get("LW_NODE_PREFIX", REPO / ".venv")) / "share" / "letta-widgets-axe"
-AXE_JS = PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+AXE_JS = Path(sys.prefix) / "share" / "letta-widgets-axe" / "axe.min.js"
 SERIOUS = ("serious", "critical")
 
 
 def axe_script() -> Path:
-    """The path of ``axe.min.js``, installed with npm the first time."""
-    version = AXE.rsplit("@", 1)[1]
-    stamp = PREFIX / ".version"
-    if AXE_JS.exists() and stamp.exists() and stamp.read_text().strip() == version:
-        return AXE_JS
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm not found: node and npm are needed for the axe-core checks")
-    PREFIX.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [npm, "install", "--prefix", str(PREFIX), "--no-save", "--no-audit", "--no-fund",
-         "--loglevel=error", AXE],
-        check=True,
-    )  # fmt: skip
-    stamp.write_text(version)
+    """The path of ``axe.min.js``; ``scripts/install-browser-deps.sh`` runs when it is missing."""
+    if not AXE_JS.is_file():
+        script = REPO / "scripts" / "install-browser-deps.sh"
+        subprocess.run(["bash", str(script), sys.prefix], check=True)
     return AXE_JS
 
 
@@ -61,9 +45,23 @@ _RUN = """async (el) => {
     const cc = await axe.run(el, { runOnly: ["color-contrast"] });
     const checked = [cc.violations, cc.passes, cc.incomplete].flat()
       .reduce((n, r) => n + r.nodes.length, 0);
-    const texts = [...el.querySelectorAll("*")].filter((n) => n.getClientRects().length &&
+    // elements with text of their own, not scrolled out of a scroll box or the viewport
+    const overlaps = (a, b) =>
+      a.top < b.bottom && b.top < a.bottom && a.left < b.right && b.left < a.right;
+    const view = { top: 0, left: 0, bottom: innerHeight, right: innerWidth };
+    const inView = (n) => {
+      const r = n.getBoundingClientRect();
+      if (!r.width || !r.height || !overlaps(r, view)) return false;
+      for (let up = n.parentElement; up && up !== el.parentElement; up = up.parentElement) {
+        const s = getComputedStyle(up);
+        if ((s.overflowX !== "visible" || s.overflowY !== "visible") &&
+            !overlaps(r, up.getBoundingClientRect())) return false;
+      }
+      return true;
+    };
+    const texts = [...el.querySelectorAll("*")].filter((n) =>
       !n.closest(".lw-sr-only, [aria-hidden='true']") &&
-      [...n.childNodes].some((c) => c.nodeType === 3 && c.data.trim()));
+      [...n.childNodes].some((c) => c.nodeType === 3 && c.data.trim()) && inView(n));
     contrast = { checked, texts: texts.length };
   } finally { document.body.style.height = body; }
   const violations = res.violations.map((v) => ({

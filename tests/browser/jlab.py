@@ -264,6 +264,16 @@ def open_notebook(page: Page, server: JupyterServer, relpath: str) -> None:
     wait_for_kernel_idle(page, server.kind)
 
 
+def save_and_reload(page: Page) -> None:
+    """Save the notebook (with its widget state) and reload the page."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
+        timeout=30_000,
+    )
+    page.reload()
+
+
 def wait_for_kernel_idle(page: Page, kind: Kind = "lab", timeout: float = 60_000) -> None:
     """Wait until the notebook is open and its kernel is attached and idle.
 

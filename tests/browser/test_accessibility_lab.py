@@ -2,8 +2,9 @@
 themes, the keyboard alone through ChatCell and ConversationBrowser, and the polite live
 region that announces each finished answer once (not once per token).
 
-One notebook per theme holds every widget: a ChatCell after a turn that wrote memory (its
-notice) with an error banner, a ChatCell waiting for an approval, a ConversationBrowser with
+One notebook per theme holds every widget: a ChatCell after turns that wrote memory (its
+notice), sent a code block and a long message (folded, "Show more"), with an error banner; a
+ChatCell waiting for an approval, a ConversationBrowser with
 a conversation selected (stale memory, its diff), a CompareView after a round and a
 ConnectionCard. axe runs on each widget's root element only (JupyterLab's own chrome is not
 ours); a serious or critical violation fails the test, with each violation's id, impact,
@@ -42,8 +43,10 @@ agent = client.agents.create(
                    {"label": "persona", "value": "I am a helpful assistant."}])"""
 
 CHAT = """\
-chat = lw.ChatCell(client, agent_id=agent.id, height="220px")
+chat = lw.ChatCell(client, agent_id=agent.id, height="260px")
 chat.send("remember that I love green tea")  # a memory write: the notice, stale marks
+chat.send("My name is Grace.\\n\\n```python\\nprint('hi')\\n```")  # a code block
+chat.send("\\n\\n".join(f"line {n}" for n in range(60)))  # a long message, folded
 chat.show_error(lw.LettaWidgetsError("the server said no (409: busy)", "wait and send again"))
 chat"""
 
@@ -69,7 +72,13 @@ WIDGETS = {
     "ChatCell, memory notice and error banner": (
         1,
         ".lw-chat",
-        (".lw-item--assistant_message", ".lw-memory-notice", ".lw-error-close"),
+        (
+            ".lw-item--assistant_message",
+            ".lw-memory-notice",
+            ".lw-error-close",
+            ".lw-item--user_message .lw-code-wrap",
+            ".lw-show-more:not([hidden])",
+        ),
     ),
     "ChatCell, a pending approval": (2, ".lw-chat", (".lw-approve", ".lw-deny-reason")),
     "ConversationBrowser, a conversation selected": (
@@ -239,6 +248,17 @@ def test_keyboard_only_and_each_answer_announced_once(lab, page, tmp_path) -> No
     page.keyboard.press("Enter")
     expect(chat).to_have_attribute("data-status", "stopped", timeout=30_000)
     assert "lw-stop" in focused(page, "lw-chat")  # Stop turned off, the focus stayed
+    # Shift+Tab walks back through the composer and the bar above it to Regenerate, every
+    # control ringed
+    walked = []
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        walked.append(focused(page, "lw-chat"))
+        if "lw-regenerate" in walked[-1]:
+            break
+    for want in ("lw-send", "lw-input", "lw-image-button", "lw-export-html", "lw-export-md"):
+        assert any(want in w for w in walked), (want, walked)
+    assert "lw-regenerate" in walked[-1], walked
     # Escape gives the keys back to the notebook (its cell has the focus)
     page.keyboard.press("Escape")
     assert page.evaluate(

@@ -1,8 +1,9 @@
 """ChatCell in a real JupyterLab, driven in Chromium: typing, live tokens, Stop, Interrupt,
-approvals, older pages, hostile text, dark theme."""
+approvals, older pages, hostile text, dark theme, attached images."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from jlab import (
     output_text,
     page_problems,
     run_cell,
+    save_and_reload,
     set_theme,
     wait_for_widget,
     write_notebook,
@@ -326,12 +328,7 @@ def test_an_existing_conversation_opens_at_the_newest_message_and_follows(lab, p
     page.wait_for_function(AT_BOTTOM, arg=transcript.element_handle(), timeout=10_000)
 
     # saved with its widget views, reloaded: the live kernel's widget shows again, at the end
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
-        timeout=30_000,
-    )
-    page.reload()
+    save_and_reload(page)
     again = cell(page, 2).locator(".lw-chat")
     wait_for_widget(page, again, timeout=60)
     expect(again.locator(".lw-items > .lw-item").first).to_be_visible(timeout=30_000)
@@ -389,3 +386,306 @@ def test_copy_buttons_copy_a_message_and_a_code_block(lab, page):
     button.click()
     expect(button).to_have_attribute("data-state", "refused")
     expect(button).to_have_attribute("aria-label", "Copy not allowed here")
+
+
+BRANCH_CELLS = (
+    "first = chat.conversation_id",
+    """\
+def user_texts(cid):
+    page = client.conversations.messages.list(cid, order="asc", limit=100).items
+    return [lw.letta.messages.text_of(m) for m in page if m.message_type == "user_message"]
+[p] = chat.branches()
+print(f"SHOWN={chat.conversation_id == p.current} INDEX={p.index} N={len(p.conversation_ids)} "
+      f"FIRST={p.conversation_ids[0] == first} OLD={user_texts(first)} "
+      f"NOW={user_texts(chat.conversation_id)}")""",
+)
+
+
+def branch_report(page) -> str:  # type: ignore[no-untyped-def]
+    run_cell(page, 3)
+    expect(cell(page, 3).locator(".jp-OutputArea-output")).to_contain_text("NOW=", timeout=30_000)
+    return output_text(page, 3)
+
+
+def test_edit_an_earlier_message_regenerate_and_switch_branches(lab, page, shots_dir):
+    """Edit forks before the message and shows the fork; ‹ › switch between the branches,
+    each with its own history; Regenerate adds a sibling; the old branch is untouched."""
+    root = setup(lab, page, "chat_branches", delay_ms=1, extra=BRANCH_CELLS)
+    run_cell(page, 2)
+    for text in ("My name is Grace.", "What is my name?"):
+        type_and_send(root, text)
+        expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    first = root.locator(".lw-item--user_message").first
+    first.locator(".lw-edit").click()
+    box = first.locator(".lw-edit-input")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("My name is Grace.")
+    box.fill("My name is Ada.")
+    box.press("Enter")
+    nav = root.locator(".lw-branch-nav")
+    expect(nav.locator(".lw-branch-count")).to_have_text("2/2", timeout=30_000)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(root.locator(".lw-items")).to_contain_text("My name is Ada.")
+    expect(root.locator(".lw-items")).not_to_contain_text("What is my name?")
+    report = branch_report(page)
+    assert "SHOWN=True INDEX=1 N=2 FIRST=True" in report
+    assert "OLD=['My name is Grace.', 'What is my name?'] NOW=['My name is Ada.']" in report
+    cell(page, 0).locator(".jp-OutputArea").screenshot(path=str(shots_dir / "chat-branches.png"))
+
+    nav.locator(".lw-branch-prev").click()  # back to the old branch, whole
+    expect(nav.locator(".lw-branch-count")).to_have_text("1/2", timeout=30_000)
+    expect(root.locator(".lw-items")).to_contain_text("What is my name?")
+    assert "SHOWN=True INDEX=0 N=2" in branch_report(page)
+    root.locator(".lw-branch-next").click()
+    expect(root.locator(".lw-branch-count")).to_have_text("2/2", timeout=30_000)
+
+    root.locator(".lw-regenerate").click()  # the last message again: a third sibling
+    expect(root.locator(".lw-branch-count")).to_have_text("3/3", timeout=30_000)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    assert "SHOWN=True INDEX=2 N=3" in branch_report(page)
+    # Escape leaves an edit box without sending
+    root.locator(".lw-item--user_message").first.locator(".lw-edit").click()
+    root.locator(".lw-edit-input").press("Escape")
+    expect(root.locator(".lw-editor")).to_have_count(0)
+    expect(root.locator(".lw-branch-count")).to_have_text("3/3")
+    assert page_problems(page) == []
+
+
+def test_edit_is_refused_where_forks_ignore_the_fork_point(lab, page):
+    """On a letta-0.16 devserver (forks copy everything, as on letta 0.16.8) Regenerate is
+    refused with the reason in the widget, then not offered; nothing changed."""
+    old = """\
+from letta_devserver.process import DevServerProcess
+old_server = DevServerProcess(["--memory", "--profile", "letta-0.16"]).start()
+old_client = lw.connect(old_server.base_url)
+old_agent = old_client.agents.create(name="old", model="openai/gpt-4o-mini",
+                                     embedding="openai/text-embedding-3-small")
+old_chat = lw.ChatCell(old_client, agent_id=old_agent.id, height="200px")
+old_chat.send("hello")
+old_chat"""
+    report = """\
+convs = old_client.conversations.list(agent_id=old_agent.id)
+print("CONVS", len(convs), convs[0].id == old_chat.conversation_id)
+old_server.stop()"""
+    setup(lab, page, "chat_no_fork", delay_ms=1, extra=(old, report))
+    run_cell(page, 2)
+    root = cell(page, 2).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    regen = root.locator(".lw-regenerate")
+    expect(regen).to_be_enabled()
+    regen.click()
+    expect(root.locator(".lw-error")).to_contain_text("0.16.8", timeout=30_000)
+    expect(regen).to_be_disabled()
+    expect(regen).to_have_attribute("title", re.compile("ignores the fork point"))
+    expect(root.locator(".lw-edit").first).to_be_disabled()
+    run_cell(page, 3)
+    expect(cell(page, 3).locator(".jp-OutputArea-output")).to_contain_text("CONVS 1 True")
+
+
+def test_export_both_formats_and_the_page_opens_with_no_request_and_no_script(lab, page, tmp_path):
+    """Export .md and .html download the conversation; the HTML opens in Chromium on its own
+    (file://) with no network request, no script, the sanitized cards and hostile text inert."""
+    root = setup(lab, page, "chat_export", delay_ms=1)
+    type_and_send(root, "My name is Grace.")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    type_and_send(root, HOSTILE)
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    with page.expect_download() as got:
+        root.locator(".lw-export-md").click()
+    md = tmp_path / got.value.suggested_filename
+    got.value.save_as(md)
+    assert md.suffix == ".md" and md.name.startswith("conv-")
+    assert "My name is Grace." in md.read_text() and "Nice to meet you, Grace!" in md.read_text()
+    with page.expect_download() as got:
+        root.locator(".lw-export-html").click()
+    html = tmp_path / got.value.suggested_filename
+    got.value.save_as(html)
+    assert html.suffix == ".html"
+
+    viewer = page.context.new_page()
+    requests: list[str] = []
+    viewer.on("request", lambda r: requests.append(r.url))
+    viewer.goto(html.as_uri())
+    expect(viewer.locator(".lw-msg--assistant_message").first).to_contain_text("Grace")
+    assert requests == [html.as_uri()]  # the page itself, nothing else
+    assert viewer.evaluate("() => document.scripts.length") == 0
+    assert viewer.evaluate("() => window.__pwned") is None
+    viewer.close()
+
+
+def test_long_messages_collapse_with_show_more(lab, page):
+    root = setup(lab, page, "chat_long", delay_ms=1)
+    type_and_send(root, "\n".join(f"line {n} of a long message" for n in range(80)))
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    card = root.locator(".lw-item--user_message").last
+    more = card.locator(".lw-show-more")
+    expect(more).to_be_visible()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    body = card.locator(".lw-msg__body")
+    short = body.evaluate("el => el.clientHeight")
+    more.click()
+    expect(more).to_have_text("Show less")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    assert body.evaluate("el => el.clientHeight") > short + 100
+    assert body.evaluate("el => el.scrollHeight - el.clientHeight") < 2  # nothing hidden
+    # a short message has no toggle
+    expect(root.locator(".lw-item--assistant_message").last.locator(".lw-show-more")).to_be_hidden()
+
+
+USERS = (
+    "users = [m for m in client.conversations.messages.list(chat.conversation_id, order='asc')"
+    ".items if m.message_type == 'user_message']\n"
+    "print('USERS', len(users), [[p.type for p in m.content] if isinstance(m.content, list)"
+    " else 'text' for m in users])"
+)
+REOPEN = "again = lw.ChatCell(client, conversation_id=chat.conversation_id, height='260px')\nagain"
+LOADED = "img => img.complete && img.naturalWidth > 0"
+DROP = """([el, kind, files]) => {
+  const dt = new DataTransfer();
+  for (const [name, b64, type] of files) {
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
+  }
+  const init = { bubbles: true, cancelable: true };
+  if (kind === "paste") {
+    el.dispatchEvent(new ClipboardEvent("paste", { ...init, clipboardData: dt }));
+  } else {
+    el.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: dt }));
+    el.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: dt }));
+  }
+}"""
+
+
+def file_picker(page):  # type: ignore[no-untyped-def]
+    """``pick(action, *paths)``: run ``action`` (a click or key press that opens the file
+    picker) and choose ``paths``. The page listens for file choosers from the start, so the
+    picker is caught however soon it opens (``expect_file_chooser`` turns interception on
+    only when it is entered, and a picker opened at once was sometimes missed)."""
+    opened: list = []
+    page.on("filechooser", lambda chooser: opened.append(chooser))
+
+    def pick(action, *paths: object) -> None:  # type: ignore[no-untyped-def]
+        before = len(opened)
+        action()
+        for _ in range(100):
+            if len(opened) > before:
+                opened[-1].set_files([str(p) for p in paths])
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("the file picker did not open")
+
+    return pick
+
+
+def users(page) -> str:  # type: ignore[no-untyped-def]
+    """The kernel's word on the conversation's user messages (cell 2)."""
+    run_cell(page, 2)
+    expect(cell(page, 2).locator(".jp-OutputArea-output")).to_contain_text("USERS", timeout=30_000)
+    return output_text(page, 2).strip()
+
+
+def test_images_are_attached_sent_shown_and_kept_after_a_reload(
+    lab, page, artifacts_dir, images, tmp_path
+):
+    """The attach button (keyboard and mouse), a thumbnail with a remove button, the image in
+    the sent message and the agent's answer; too large and non-image files refused with the
+    reason and nothing sent; a dropped and a pasted image; the images again after a page
+    reload and in a ChatCell opened anew."""
+    cat = tmp_path / "cat.png"
+    cat.write_bytes(images.png(96, 64))
+    big = tmp_path / "big.png"
+    big.write_bytes(images.png() + b"\0" * int(7.2 * 1024 * 1024))
+    bmp = tmp_path / "photo.bmp"
+    bmp.write_bytes(images.bmp())
+    fake = tmp_path / "notes.png"
+    fake.write_text("plain text with an image's name")
+    root = setup(lab, page, "chat_images", delay_ms=1, extra=(USERS, REOPEN))
+    button = root.locator(".lw-image-button")
+    expect(button).to_have_attribute("aria-label", re.compile(r"^Attach images \(PNG, JPEG"))
+    expect(root.locator("input.lw-image-input")).to_have_attribute(
+        "aria-label", re.compile("^Attach images")
+    )
+    assert root.locator("input.lw-image-input").bounding_box()["width"] <= 1  # visually hidden
+
+    # the keyboard opens the file picker and removes a thumbnail (real buttons, and Enter is
+    # theirs even in the notebook's command mode, where it would open the cell editor)
+    pick = file_picker(page)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:enter-command-mode')")
+    button.focus()
+    pick(lambda: page.keyboard.press("Enter"), cat)
+    thumbs = root.locator(".lw-attachment")
+    expect(thumbs).to_have_count(1)
+    expect(thumbs.first.locator("img")).to_have_attribute("alt", "cat.png")
+    remove = thumbs.first.locator(".lw-attachment-remove")
+    expect(remove).to_have_attribute("aria-label", "Remove cat.png")
+    remove.focus()
+    page.keyboard.press("Enter")
+    expect(thumbs).to_have_count(0)
+    pick(button.click, cat)
+    expect(thumbs).to_have_count(1)
+    page.wait_for_function(LOADED, arg=thumbs.first.locator("img").element_handle())
+
+    type_and_send(root, "what is this?")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(thumbs).to_have_count(0)
+    shown = root.locator(".lw-item--user_message img.lw-image")
+    expect(shown).to_have_count(1)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 96", arg=shown.element_handle()
+    )
+    expect(shown).to_have_attribute("alt", "image (PNG)")
+    assert shown.get_attribute("src").startswith("data:image/png;base64,iVBORw0KGgo")
+    expect(root.locator(".lw-item--assistant_message").last).to_contain_text(
+        "I see 1 image (PNG, 96×64)."
+    )
+    assert users(page) == "USERS 1 [['text', 'image']]"
+
+    # refused at once, with the reason; nothing is sent, even with Send pressed
+    root.locator("input.lw-image-input").set_input_files([str(big), str(bmp), str(fake)])
+    expect(root.locator(".lw-attach-problem")).to_have_text(
+        [
+            "big.png: 7.2 MB, images are at most 5 MB",
+            "photo.bmp: not an image type Letta accepts (PNG, JPEG, GIF, WebP)",
+            "notes.png: not an image type Letta accepts (PNG, JPEG, GIF, WebP)",
+        ]
+    )
+    expect(root.locator(".lw-attach-problems")).to_have_attribute("role", "alert")
+    expect(thumbs).to_have_count(0)
+    root.locator(".lw-send").click()
+    assert users(page) == "USERS 1 [['text', 'image']]"
+
+    # a file dropped on the cell and one pasted into the box; both go with the next message
+    gif = base64.b64encode(images.gif(48, 48)).decode()
+    png = base64.b64encode(images.png(120, 80)).decode()
+    page.evaluate(DROP, [root.element_handle(), "drop", [["dropped.gif", gif, "image/gif"]]])
+    page.evaluate(
+        DROP, [root.locator(".lw-input").element_handle(), "paste", [["pasted.png", png, ""]]]
+    )
+    expect(thumbs).to_have_count(2)
+    expect(root.locator(".lw-attach-problem")).to_have_count(0)
+    for img in thumbs.locator("img").element_handles():
+        page.wait_for_function(LOADED, arg=img)
+    root.screenshot(path=str(artifacts_dir / "chat-images-composer.png"))
+    type_and_send(root, "and these two?")
+    expect(root.locator(".lw-item--assistant_message").last).to_contain_text(
+        "I see 2 images (GIF, 48×48; PNG, 120×80).", timeout=30_000
+    )
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    assert users(page) == "USERS 2 [['text', 'image'], ['text', 'image', 'image']]"
+    expect(shown).to_have_count(3)
+    root.screenshot(path=str(artifacts_dir / "chat-images.png"))
+
+    # saved and reloaded: the widget's state shows the images again
+    save_and_reload(page)
+    root = cell(page, 0).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    reloaded = root.locator(".lw-item--user_message img.lw-image")
+    expect(reloaded).to_have_count(3, timeout=30_000)
+    for img in reloaded.element_handles():
+        page.wait_for_function(LOADED, arg=img)
+    # opened anew from the server's history (0.16.8 would list letta sources: the same cards)
+    run_cell(page, 3)
+    fresh = cell(page, 3).locator(".lw-chat")
+    wait_for_widget(page, fresh, timeout=60)
+    expect(fresh.locator(".lw-item--user_message img.lw-image")).to_have_count(3, timeout=30_000)
+    assert page.blocked_requests == []  # showing the images fetched nothing
+    assert page_problems(page) == []

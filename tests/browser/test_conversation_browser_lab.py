@@ -369,6 +369,16 @@ def test_fork_archive_delete(lab, page, client, tmp_path):
     root.locator(".lw-archive-filter").select_option("unarchived")
     expect(root.locator(f".lw-conv-row[data-id='{fork_id}']")).to_have_count(1, timeout=30_000)
 
+    # export the shown conversation (the header's buttons download it)
+    with page.expect_download() as got:
+        root.locator(".lw-export-md").click()
+    saved = tmp_path / got.value.suggested_filename
+    got.value.save_as(saved)
+    assert saved.name == f"{fork_id}.md"
+    text = saved.read_text()
+    assert text.startswith("# the fork") and "second question" in text
+    assert "third question" not in text
+
     # delete asks first
     root.locator(".lw-delete").click()
     expect(root.locator(".lw-confirm")).to_be_visible()

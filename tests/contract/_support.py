@@ -102,8 +102,8 @@ def new_otid() -> str:
     return str(uuid.uuid4())
 
 
-def user(text: str, **extra: Any) -> list[dict[str, Any]]:
-    """The ``messages=`` payload for one user message."""
+def user(text: str | list[dict[str, Any]], **extra: Any) -> list[dict[str, Any]]:
+    """The ``messages=`` payload for one user message (``text``, or content parts)."""
     return [{"role": "user", "content": text, **extra}]
 
 
@@ -197,8 +197,11 @@ class RawStream:
     done: bool = False
 
 
-def raw_stream(client: Letta, conversation_id: str, text: str, **kwargs: Any) -> RawStream:
-    """Send one message and read the raw SSE body through the SDK's raw-response access."""
+def raw_stream(
+    client: Letta, conversation_id: str, text: str | list[dict[str, Any]], **kwargs: Any
+) -> RawStream:
+    """Send one message (text or content parts) and read the raw SSE body through the SDK's
+    raw-response access."""
     resp = client.conversations.messages.with_raw_response.create(
         conversation_id, messages=user(text), **kwargs
     )

@@ -7,7 +7,6 @@ token by token, so a test can act while the run is active.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -407,14 +406,10 @@ def test_max_steps(client: Letta, conv: object) -> None:
 def test_empty_content(client: Letta, conv: object, content: object, profile: str) -> None:
     """Empty content: a run that fails at once when streaming, 400 when not; nothing stored."""
     detail = "Message content is empty or invalid"
-    resp = client.conversations.messages.with_raw_response.create(
-        conv.id, messages=[{"role": "user", "content": content}]
-    )
-    resp.http_response.read()
-    lines = resp.http_response.text.splitlines()
-    events = sup.without_state(json.loads(x[6:]) for x in lines if x.startswith("data: {"))
+    raw = sup.raw_stream(client, conv.id, content)  # type: ignore[arg-type]
+    events = sup.without_state(raw.events)
     assert [e["message_type"] for e in events] == ["ping", "stop_reason", "error_message"]
-    assert events[1]["stop_reason"] == "error" and "event: error" in lines
+    assert events[1]["stop_reason"] == "error" and "error" in raw.event_names
     assert events[2]["error_type"] == "internal_error" and events[2]["detail"] == detail
     assert set(events[2]) == sup.error_fields(profile)
     if profile == "cloud":  # Letta Cloud: a bad request, not worth a retry

@@ -13,8 +13,8 @@ from letta_client import Letta
 
 import letta_widgets as lw
 from letta_widgets.letta.paging import whole_groups
+from letta_widgets.lineage import LineageStore
 from letta_widgets.widgets.browser import PAGE_LIMIT, ConversationBrowser
-from letta_widgets.widgets.browser.lineage import LineageStore
 from letta_widgets.widgets.browser.memory import diff_memory, parse_compiled_memory
 from letta_widgets.widgets.chat import ChatCell
 
@@ -463,7 +463,6 @@ def test_fork_at_message_records_lineage(
     assert any("second question" in h for h in texts)
     assert not any("third question" in h for h in texts)
     assert browser.lineage.parent_of(child)["message_id"] == second["id"]
-    assert "ignored the fork point" not in browser.status_text
     row = next(r for r in browser.conversations_page()["rows"] if r["id"] == child)
     assert row["parent"] == cid and row["depth"] == 1
     grandchild = browser.fork()
@@ -573,6 +572,9 @@ def test_fork_at_an_evicted_message_is_explained_and_the_conversation_stays(
         assert "still in the context window" in browser.error
         assert browser.selected == cid and not browser.info.get("missing")
         assert browser.messages_page()["items"]  # the conversation is there, and shown
-    else:  # letta 0.16.8 ignores the fork point and copies everything: said so
-        child = browser.fork(message_id=gone["id"])
-        assert browser.selected == child and "ignored the fork point" in browser.status_text
+    else:  # letta 0.16.8 ignores the fork point and copies everything: refused, nothing kept
+        before = {c.id for c in client.conversations.list(agent_id=agent.id)}
+        with pytest.raises(lw.ForkPointIgnored, match="cannot branch"):
+            browser.fork(message_id=gone["id"])
+        assert "0.16.8" in browser.error and browser.selected == cid
+        assert {c.id for c in client.conversations.list(agent_id=agent.id)} == before

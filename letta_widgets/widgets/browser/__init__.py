@@ -5,8 +5,9 @@
 - :mod:`.conversations`: the agent picker, the conversation list and its row statistics;
 - :mod:`.messages`: the message pane (pages, in-context marks, details, fork points);
 - :mod:`.search`: message search (the server's, or a scan of one conversation);
-- :mod:`.memory`: compiled memory against the current blocks;
-- :mod:`.lineage`: forks made here (the server keeps no parent link).
+- :mod:`.memory`: compiled memory against the current blocks.
+
+Forks are recorded in :mod:`letta_widgets.lineage` (the server keeps no parent link).
 """
 
 from letta_widgets.widgets.browser.conversations import CONVERSATION_PAGE

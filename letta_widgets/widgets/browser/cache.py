@@ -58,6 +58,10 @@ class BrowserCache:
     agent_model: str | None = None
     """The agent's model handle (rows show conversations that override it)."""
 
+    def message(self, message_id: str) -> dict[str, Any] | None:
+        """A shown message by id (the first of its group), if it is still kept."""
+        return next((m for m in self.raw.values() if m.get("id") == message_id), None)
+
     # ------------------------------------------------------------------ learning
 
     def remember_page(self, page: Iterable[dict[str, Any]]) -> None:

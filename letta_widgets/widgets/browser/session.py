@@ -10,8 +10,8 @@ from letta_client import AsyncLetta
 
 from letta_widgets.errors import InvalidRequest
 from letta_widgets.letta.conversation import ConversationRef
+from letta_widgets.lineage import LineageStore
 from letta_widgets.widgets.browser.cache import BrowserCache
-from letta_widgets.widgets.browser.lineage import LineageStore
 
 __all__ = ["BrowserSession"]
 

@@ -39,8 +39,10 @@ by ``lwSafeFragment``) or as ``textContent``.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets
@@ -48,9 +50,12 @@ import traitlets as t
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._loop import WorkerLoop
+from letta_widgets.branches import fork_at
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, NotFound, sdk_errors, translate
 from letta_widgets.letta.conversation import DEFAULT
+from letta_widgets.lineage import LineageStore
+from letta_widgets.transcripts import export_transcript, transcript_download
 from letta_widgets.widgets.base import LettaWidget, RpcMethod, bundle
 from letta_widgets.widgets.browser.cache import SystemInfo
 from letta_widgets.widgets.browser.conversations import (
@@ -60,7 +65,6 @@ from letta_widgets.widgets.browser.conversations import (
     conversation_fields,
     short_title,
 )
-from letta_widgets.widgets.browser.lineage import LineageStore
 from letta_widgets.widgets.browser.memory import MemoryDiff, MemoryPane
 from letta_widgets.widgets.browser.messages import PAGE_LIMIT, MessagePane
 from letta_widgets.widgets.browser.search import MessageSearch
@@ -305,6 +309,14 @@ class ConversationBrowser(LettaWidget):
             kwargs.setdefault("agent_id", self.agent_id)
         return messages_frame(client, cid, **kwargs)
 
+    def export(self, path: str | os.PathLike[str], conversation_id: str | None = None) -> Path:
+        """Write the selected conversation (or ``conversation_id``) to ``path``: Markdown
+        (``.md``) or one self-contained HTML page (``.html``), as the Export buttons do."""
+        cid = conversation_id or self._require_selected()
+        return export_transcript(
+            self._client, cid, path, agent_id=self.agent_id or None, title=self._title_of(cid)
+        )
+
     # ============================================================ front-end messages
 
     def _rpc_methods(self) -> Mapping[str, RpcMethod]:
@@ -333,6 +345,13 @@ class ConversationBrowser(LettaWidget):
             "search": lambda p: self._finder.search(str(p.get("query") or "")),
             "details": lambda p: self._pane.details(str(p.get("key", ""))),
             "action": lambda p: self._action(str(p.get("name", "")), p),
+            "export": lambda p: transcript_download(
+                self._client,
+                str(p.get("conversation_id") or self._require_selected()),
+                str(p.get("format") or "md"),
+                agent_id=self.agent_id or None,
+                title=self._title_of(str(p.get("conversation_id") or self.selected)),
+            ),
         }
 
     def _on_open_chat(self, content: dict[str, Any]) -> None:
@@ -342,6 +361,10 @@ class ConversationBrowser(LettaWidget):
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return WorkerLoop.get().submit(coro, context=self._last_msg_context).result()
+
+    def _title_of(self, cid: str) -> str | None:
+        """A transcript's title: the selected conversation's summary, if it has one."""
+        return (self.info.get("title") or None) if cid == self.selected else None
 
     def _require_agent(self) -> str:
         if not self.agent_id:
@@ -526,30 +549,16 @@ class ConversationBrowser(LettaWidget):
         what = self._session.describe(cid)
         if name == "fork":
             message_id = params.get("message_id") or None
-            kwargs = {**self._session.sdk_kwargs(cid)}
+            ref = self._session.ref(cid)
             if message_id:
-                kwargs["message_id"] = str(message_id)
-            try:
+                point = self._cache.message(str(message_id)) or {"id": str(message_id)}
+                forked = await fork_at(
+                    self._aclient, ref, point, lineage=self.lineage, base_url=base
+                )
+            else:
                 with sdk_errors(base_url=base, what=what):
-                    forked = await conv.fork(cid, **kwargs)
-            except NotFound as err:
-                if message_id and await self._exists(cid):
-                    raise InvalidRequest(
-                        f"message {message_id} cannot be a fork point of {what} ({err.detail})",
-                        "fork at a message still in the context window (a fork copies it); "
-                        "compacted messages are kept in history but cannot start a fork",
-                        status=404,
-                        url=base,
-                        detail=err.detail,
-                    ) from None
-                raise
-            self.lineage.record(forked.id, cid, message_id=message_id, agent_id=agent_id)
-            if message_id:  # some servers ignore the fork point and copy everything: say so
-                newest = await self._pane.list_raw(forked.id, order="desc", limit=1)
-                if newest and newest[0].get("id") != message_id:
-                    self.status_text = (
-                        "this server ignored the fork point: the fork has the whole history"
-                    )
+                    forked = await conv.fork(cid, **ref.sdk_kwargs())
+                self.lineage.record(forked.id, cid, message_id=None, agent_id=agent_id)
             self._cache.pin(forked.to_dict(mode="json"))
             await self._select_after_action(forked.id)
             return {"id": forked.id, "parent": cid}

@@ -1,13 +1,16 @@
 """Fork lineage, recorded by the toolkit: the Letta server keeps no parent link.
 
-Every fork made through :class:`~letta_widgets.widgets.browser.ConversationBrowser`
-(or :func:`record_fork`) is written to a small JSON file in the user's data directory
-(``$LETTA_WIDGETS_DATA_DIR`` or the platform's user data dir, e.g.
+Every fork made through the toolkit (the browser's Fork, ChatCell's edit and regenerate:
+:func:`letta_widgets.branches.fork_at`) is written to a small JSON file in the user's data
+directory (``$LETTA_WIDGETS_DATA_DIR`` or the platform's user data dir, e.g.
 ``~/.local/share/letta-widgets/lineage.json``): ``{child_id: {"parent", "message_id",
-"agent_id", "server", "created_at"}}``. One file serves every server: a store made for a
-server (``LineageStore(path, server=base_url)``) sees that server's links only, and
-:meth:`LineageStore.forget` drops the links of conversations that are gone (a deleted fork,
-or an in-memory devserver that restarted).
+"agent_id", "server", "created_at", "tip", "group"}}``. ``tip`` is the fork's newest message
+right after forking (the fork point as the fork holds it), ``group`` the branch point the
+fork is a sibling at (``[conversation, message_id]``; see :mod:`letta_widgets.branches`).
+One file serves every server: a store made for a server (``LineageStore(path,
+server=base_url)``) sees that server's links only, and :meth:`LineageStore.forget` drops the
+links of conversations that are gone (a deleted fork, or an in-memory devserver that
+restarted).
 """
 
 from __future__ import annotations
@@ -68,9 +71,17 @@ class LineageStore:
         os.replace(tmp, self.path)
 
     def record(
-        self, child: str, parent: str, *, message_id: str | None, agent_id: str | None
+        self,
+        child: str,
+        parent: str,
+        *,
+        message_id: str | None,
+        agent_id: str | None,
+        tip: str | None = None,
+        group: tuple[str, str] | None = None,
     ) -> None:
-        """Remember that ``child`` was forked from ``parent`` at ``message_id``."""
+        """Remember that ``child`` was forked from ``parent`` at ``message_id`` (its newest
+        message then: ``tip``; the branch point it is a sibling at: ``group``)."""
         with self._lock:
             data = self._read_all()
             data[child] = {
@@ -79,6 +90,8 @@ class LineageStore:
                 "agent_id": agent_id,
                 "server": self.server,
                 "created_at": time.time(),
+                "tip": tip,
+                "group": list(group) if group else None,
             }
             self._write(data)
 
