@@ -65,6 +65,7 @@ RESULT_DTYPES: dict[str, Any] = {
     "vote": "string",
     "note": "string",
     "blocks_changed": "string",
+    "display_order": "string",
     "gap": "bool",
     "started_at": "datetime64[us, UTC]",
 }
@@ -96,6 +97,7 @@ RESULT_DOC: dict[str, str] = {
     "vote": "the round's vote: a variant label, `tie` or `all_bad`",
     "note": "the note given with the vote",
     "blocks_changed": "memory block labels this variant's turn changed (comma separated)",
+    "display_order": "the variants' labels as their columns were shown, left to right",
     "gap": "from_history: this conversation has no turn matching the round's prompt",
     "started_at": "when the round was sent (UTC)",
 }

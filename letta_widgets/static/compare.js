@@ -123,7 +123,8 @@ function render({ model, el }) {
     const height = model.get("height");
     columns.forEach((info, i) => {
       const c = cols[i];
-      const v = variants[i] || {};
+      // a blind column (info.hidden) shows nothing that tells its variant apart
+      const v = info.hidden ? {} : variants.find((x) => x.label === info.label) || {};
       c.col.dataset.status = info.status || "";
       c.col.dataset.label = info.label || "";
       c.badge.textContent = info.label || "";
@@ -187,9 +188,9 @@ function render({ model, el }) {
       box.appendChild(lwWordDiff(d.ops));
       diffList.appendChild(box);
     }
-    // votes
-    const variants = model.get("variants") || [];
-    const choices = variants.map((v) => [v.label, v.label]).concat([["tie", "tie"], ["all_bad", "all bad"]]);
+    // votes: one button per column, named as the column is ("Response n" while blind)
+    const choices = r.choices || [];
+    el.dataset.blind = r.blind && !r.revealed ? "true" : "false";
     voteBar.hidden = !r.done || !r.prompt_id;
     voteButtons.replaceChildren();
     for (const [value, text] of choices) {

@@ -466,3 +466,28 @@ def test_a_compaction_in_one_column_is_a_line_there(client: Letta, agent: Any) -
     assert "Conversation compacted" in next(
         i["html"] for i in cmp.columns[1]["items"] if i["type"] == "summary_message"
     )
+
+
+def test_blind_rounds_hide_and_shuffle_the_labels_and_votes_map_back(
+    client: Letta, agent: Any
+) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    with pytest.raises(ValueError, match="at least two variants"):
+        CompareView(client, [Variant(fork_of=conv)], blind=True)
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv)], blind=True, seed=7)
+    orders = []
+    for n in range(6):
+        cmp.send(f"question {n}", fresh=True)
+        assert [c["label"] for c in cmp.columns] == ["Response 1", "Response 2"]
+        assert not any(c["model"] or c["conversation_id"] for c in cmp.columns)
+        shown = cmp.results["display_order"].iloc[-1].split(",")
+        orders.append(shown)
+        cmp.vote("Response 1")  # the left column, whichever variant it is
+        assert cmp.rounds[-1].vote == shown[0]
+        assert [c["label"] for c in cmp.columns] == shown  # revealed
+    assert ["A", "B"] in orders and ["B", "A"] in orders  # shuffled per round
+    again = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv)], blind=True, seed=7)
+    again.send("question 0", fresh=True)
+    assert again.results["display_order"].iloc[0].split(",") == orders[0]  # seeded
+    votes = cmp.results.drop_duplicates("prompt_id")
+    assert (votes["vote"] == votes["display_order"].str.split(",").str[0]).all()

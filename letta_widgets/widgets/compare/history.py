@@ -64,7 +64,7 @@ def history_rounds(
                 if turn.row.get("started_at") is not None:
                     rnd.started_at = pd.Timestamp(turn.row["started_at"]).to_pydatetime()
             rnd._cells.append(cell)
-        rnd.diffs = answer_diffs(rnd._cells)
+        rnd.diffs = answer_diffs(rnd)
         rounds.append(rnd)
     return rounds
 

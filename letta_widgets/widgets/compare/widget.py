@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 import time
 import uuid
 from collections.abc import Coroutine, Iterable, Sequence
@@ -88,6 +89,10 @@ class CompareView(TurnWidget):
     ``cmp.vote(prompt_id, "A")`` records a vote (or click the vote buttons);
     ``cmp.results`` / ``cmp.summary()`` give the numbers. Stop stops every column
     and cancels the runs on the server.
+
+    ``blind=True``: each round shows its columns as "Response 1 / 2 / …" in an order
+    shuffled per round (from ``seed``; recorded in ``results.display_order``), and the
+    labels are revealed once the round is voted on.
     """
 
     _busy_message = (
@@ -114,6 +119,9 @@ class CompareView(TurnWidget):
     ).tag(sync=True)
     status_text = t.Unicode("", help="The status line.").tag(sync=True)
     readonly = t.Bool(False, help="History only (from_history): no prompt box.").tag(sync=True)
+    blind = t.Bool(False, help="Columns are 'Response n', shuffled per round, until voted.").tag(
+        sync=True
+    )
     placeholder = t.Unicode("Prompt for every variant…  (Enter sends, Shift+Enter: new line)").tag(
         sync=True
     )
@@ -127,11 +135,20 @@ class CompareView(TurnWidget):
         labels: Sequence[str] | None = None,
         timeout: float | None = None,
         feedback: Literal["local", "server"] = "local",
+        blind: bool = False,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if feedback not in ("local", "server"):
             raise ValueError(f"feedback must be 'local' or 'server', not {feedback!r}")
+        if blind and len(variants) < 2:
+            raise ValueError(
+                "blind=True needs at least two variants: with one there is nothing to hide"
+            )
+        self.blind = bool(blind)
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        """Seeds each blind round's column order (recorded in ``results.display_order``)."""
         self._client = sync_twin(client)
         self._base_url = base_url_of(client)
         self.timeout = timeout
@@ -322,6 +339,7 @@ class CompareView(TurnWidget):
             rnd, choice = self._round_by_id(args[0]), args[1]
         else:
             raise TypeError("vote(choice) or vote(prompt_id, choice)")
+        choice = rnd.variant_of(choice) if choice is not None else None
         self._record_vote(rnd, self._check_choice(choice), note)
         if self.feedback == "server":
             self._run_now(self._save_feedback([rnd]))
@@ -393,6 +411,7 @@ class CompareView(TurnWidget):
         choice = content.get("choice")
         note = content.get("note")
         rnd = self._round_by_id(prompt_id)
+        choice = rnd.variant_of(str(choice)) if choice is not None else None
         self._record_vote(rnd, self._check_choice(choice), None if note is None else str(note))
         if self.feedback == "server":  # saved in the background: a click never waits
             WorkerLoop.get().submit(self._save_feedback([rnd], shown=True))
@@ -431,7 +450,7 @@ class CompareView(TurnWidget):
             rnd.note = note or None
         self._update_tally()
         if self._shown == rnd.index:
-            self.round = round_info(rnd)
+            self._show(rnd)  # a blind round's labels are revealed by its vote
 
     def _run_now(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the worker loop and wait for it (not a turn: no busy check)."""
@@ -475,11 +494,16 @@ class CompareView(TurnWidget):
 
     def _new_round(self, prompt: str, repeat: int) -> Round:
         index = len(self._rounds)
+        order = list(range(len(self._variants)))
+        if self.blind:
+            random.Random(f"{self.seed}:{index}").shuffle(order)
         rnd = Round(
             prompt_id=f"p{index:04d}-{uuid.uuid4().hex[:6]}",
             index=index,
             prompt=prompt,
             repeat=repeat,
+            order=order,
+            blind=self.blind,
         )
         rnd._cells = [
             Cell(label=v.label, conversation_id=v.conversation_id, model=v.spec.model)
@@ -548,7 +572,8 @@ class CompareView(TurnWidget):
                 agent_id=variant.agent_id,
                 extra_headers=variant.spec.headers,
             )
-            listener = self._live.listener(i, when=lambda: self._shown == rnd.index)
+            shown = rnd.position_of(i)  # ops name the column where it is shown
+            listener = self._live.listener(shown, when=lambda: self._shown == rnd.index)
             call = engine.run(prompt, listener=listener, **run_options(variant.spec))
             if self.timeout:
                 outcome = Outcome.done(await asyncio.wait_for(call, self.timeout))
@@ -581,15 +606,17 @@ class CompareView(TurnWidget):
             cell.text = turn.assistant_text or None
         self._sync_cell(rnd, i)
         if self._shown == rnd.index:
-            self._live.push({"op": "reset", "col": i})  # its last deltas and its reset: one message
+            # its last deltas and its reset: one message
+            self._live.push({"op": "reset", "col": rnd.position_of(i)})
 
     def _sync_cell(self, rnd: Round, i: int) -> None:
         if self._shown != rnd.index:
             return
         cols = list(self.columns)
-        while len(cols) <= i:
+        pos = rnd.position_of(i)
+        while len(cols) <= pos:
             cols.append({})
-        cols[i] = column_info(rnd._cells[i])
+        cols[pos] = column_info(rnd._cells[i], rnd.shown_label(pos))
         self.columns = cols
 
     def _end_round(
@@ -604,7 +631,7 @@ class CompareView(TurnWidget):
         rnd.done = True
         agent_of = {v.label: v.agent_id for v in self._variants}
         rnd.notice = memory_notice(rnd, agent_of, before, after)
-        rnd.diffs = answer_diffs(rnd._cells)
+        rnd.diffs = answer_diffs(rnd)
         self._show(rnd)
         failed = [c.label for c in rnd._cells if c.error is not None]
         slowest = max(
@@ -632,7 +659,7 @@ class CompareView(TurnWidget):
 
     def _show(self, rnd: Round) -> None:
         self._shown = rnd.index
-        self.columns = [column_info(c) for c in rnd._cells]
+        self.columns = [column_info(c, name) for c, name in rnd.shown()]
         self.round = round_info(rnd)
 
     def _stopped_round(self) -> Round:
