@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         conversations_frame,
         messages_frame,
     )
+    from letta_widgets.judge import LettaJudge
     from letta_widgets.stream import Turn, TurnEngine
     from letta_widgets.widgets.browser import ConversationBrowser
     from letta_widgets.widgets.chat import ChatCell
@@ -62,6 +63,7 @@ _LAZY: dict[str, str] = {
     "ConversationBusy": "letta_widgets.errors",
     "ForkPointIgnored": "letta_widgets.errors",
     "InvalidRequest": "letta_widgets.errors",
+    "LettaJudge": "letta_widgets.judge",
     "LettaWidgetsError": "letta_widgets.errors",
     "NotFound": "letta_widgets.errors",
     "RateLimited": "letta_widgets.errors",
@@ -100,6 +102,7 @@ __all__ = [
     "ConversationBusy",
     "ForkPointIgnored",
     "InvalidRequest",
+    "LettaJudge",
     "LettaWidgetsError",
     "NotFound",
     "RateLimited",

@@ -66,6 +66,9 @@ RESULT_DTYPES: dict[str, Any] = {
     "note": "string",
     "blocks_changed": "string",
     "display_order": "string",
+    "judge_winner": "string",
+    "judge_rationale": "string",
+    "judge_consistent": "boolean",
     "gap": "bool",
     "started_at": "datetime64[us, UTC]",
 }
@@ -98,6 +101,9 @@ RESULT_DOC: dict[str, str] = {
     "note": "the note given with the vote",
     "blocks_changed": "memory block labels this variant's turn changed (comma separated)",
     "display_order": "the variants' labels as their columns were shown, left to right",
+    "judge_winner": "the judge's verdict on the round (`cmp.judge`): a label or `tie`",
+    "judge_rationale": "why, per pair; or why the judge failed",
+    "judge_consistent": "every pair got the same verdict in both orders",
     "gap": "from_history: this conversation has no turn matching the round's prompt",
     "started_at": "when the round was sent (UTC)",
 }

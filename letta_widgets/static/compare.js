@@ -87,6 +87,7 @@ function render({ model, el }) {
   noteInput.placeholder = "note (optional)";
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
+  const judgeLine = lwEl("div", "lw-judge");
   const status = lwEl("div", "lw-status");
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
@@ -96,7 +97,7 @@ function render({ model, el }) {
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
   const stopBtn = lwEl("button", "lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
-  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, status, composer);
+  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, status, composer);
 
   const cleanups = [lwErrorBanner(model, banner)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
@@ -210,6 +211,18 @@ function render({ model, el }) {
       shownRoundId = r.prompt_id;
     }
     voteState.textContent = r.vote ? `voted: ${r.vote === "all_bad" ? "all bad" : r.vote}` : "";
+    // the judge's verdict (cmp.judge): named as the columns are; its reasons once revealed
+    const judged = r.judge;
+    judgeLine.hidden = !judged;
+    judgeLine.replaceChildren();
+    if (judged) {
+      const verdict = judged.winner === null || judged.winner === undefined ? "failed"
+        : judged.winner === "tie" ? "tie" : `${judged.winner} is better`;
+      const flag = judged.consistent === false ? " (a verdict flipped with the order: counted as a tie)" : "";
+      judgeLine.append(lwEl("span", "lw-judge-verdict", `Judge: ${verdict}${flag}`));
+      if (judged.rationale) judgeLine.append(lwEl("span", "lw-judge-why", ` · ${judged.rationale}`));
+      judgeLine.dataset.consistent = String(judged.consistent);
+    }
   }
 
   function drawTally() {

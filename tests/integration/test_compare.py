@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from letta_client import Letta
 
+import letta_widgets as lw
 from letta_widgets.compare_stats import RESULT_COLUMNS, align_turns, wilson_interval
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError
 from letta_widgets.frames import messages_frame
@@ -491,3 +492,48 @@ def test_blind_rounds_hide_and_shuffle_the_labels_and_votes_map_back(
     assert again.results["display_order"].iloc[0].split(",") == orders[0]  # seeded
     votes = cmp.results.drop_duplicates("prompt_id")
     assert (votes["vote"] == votes["display_order"].str.split(",").str[0]).all()
+
+
+def test_a_letta_judge_scores_every_round_in_both_orders(client: Letta, agent: Any) -> None:
+    """The devserver's judge prefers the longer answer, whatever the order: consistent."""
+    knows = client.conversations.create(agent_id=agent.id).id
+    list(
+        client.conversations.messages.create(
+            knows, messages=[{"role": "user", "content": "My name is Grace."}]
+        )
+    )
+    fresh = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=knows), Variant(fork_of=fresh)])
+    cmp.run(["What is my name?", "hi"], progress=False)
+    judge_agent = client.agents.create(name="judge", model="openai/gpt-4o-mini",
+                                       embedding="openai/text-embedding-3-small")  # fmt: skip
+    before = {c.id for c in client.conversations.list(agent_id=judge_agent.id)}
+    verdicts = cmp.judge(lw.LettaJudge(client, agent_id=judge_agent.id))
+    assert len(verdicts) == 2 and verdicts["judge_consistent"].all()
+    texts = cmp.results.set_index(["prompt_id", "variant"])["text"]
+    for row in verdicts.itertuples():
+        a, b = (len(texts[(row.prompt_id, v)].split()) for v in "AB")
+        assert row.judge_winner == ("A" if a > b else "B" if b > a else "tie")
+        assert "words" in row.judge_rationale
+    assert cmp.results["judge_winner"].notna().all()
+    assert cmp.round["judge"]["winner"] == verdicts["judge_winner"].iloc[-1]
+    # the judge's questions leave nothing in its agent's list
+    assert {c.id for c in client.conversations.list(agent_id=judge_agent.id)} == before
+
+
+def test_a_judge_that_fails_on_one_round_leaves_the_others(client: Letta, agent: Any) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv)])
+    cmp.run(["hi", "thanks"], progress=False)
+
+    def picky(prompt: str, a: str, b: str) -> dict[str, str]:
+        if prompt == "hi":
+            raise ValueError("cannot judge greetings")
+        return {"winner": "tie", "rationale": "the same"}
+
+    out = cmp.judge(picky).set_index("prompt_id")
+    first, second = (r.prompt_id for r in cmp.rounds)
+    assert pd.isna(out.loc[first, "judge_winner"])
+    assert "ValueError: cannot judge greetings" in out.loc[first, "judge_rationale"]
+    assert out.loc[second, "judge_winner"] == "tie" and out.loc[second, "judge_consistent"]
+    assert "1 failed" in cmp.status_text

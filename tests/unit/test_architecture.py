@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "letta_widgets.turn": 4,
     "letta_widgets.stream": 5,
     "letta_widgets.branches": 5,
+    "letta_widgets.judge": 5,
     "letta_widgets.widgets": 6,
     "letta_widgets.magics": 7,
     "letta_widgets.cli": 7,

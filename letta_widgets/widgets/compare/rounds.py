@@ -76,6 +76,10 @@ class Round:
     diffs: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
     stopped: bool = False
+    judge_winner: str | None = None
+    """The judge's verdict (:meth:`CompareView.judge`): a label, ``"tie"``, or ``None``."""
+    judge_rationale: str | None = None
+    judge_consistent: bool | None = None
     order: list[int] = field(default_factory=list)
     """The variants' indices in the order their columns are shown (left to right)."""
     blind: bool = False
@@ -203,6 +207,9 @@ def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
         "text": cell.text,
         "error": error_text(cell),
         "blocks_changed": ",".join(cell.blocks_changed) or None,
+        "judge_winner": rnd.judge_winner,
+        "judge_rationale": rnd.judge_rationale,
+        "judge_consistent": rnd.judge_consistent,
         # rounds read back from history were never shown side by side: no order
         "display_order": ",".join(c.label for c, _ in rnd.shown()) if rnd.order else None,
     }
@@ -255,6 +262,14 @@ def round_info(rnd: Round) -> dict[str, Any]:
         "notice": rnd.notice,
         "done": rnd.done,
         "total_s": rnd.total_s,
+        "judge": None
+        if rnd.judge_rationale is None
+        else {
+            "winner": rename.get(rnd.judge_winner or "", rnd.judge_winner),
+            # a blind round's rationale names variants: shown once the round is revealed
+            "rationale": rnd.judge_rationale if rnd.revealed else "",
+            "consistent": rnd.judge_consistent,
+        },
     }
 
 

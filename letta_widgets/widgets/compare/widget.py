@@ -48,6 +48,7 @@ from letta_widgets import compare_stats as cs
 from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import LettaWidgetsError, RequestTimedOut
+from letta_widgets.judge import Judge, judge_round
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
 from letta_widgets.widgets.compare.feedback import load_feedback, save_feedback, vote_from_feedback
@@ -344,6 +345,25 @@ class CompareView(TurnWidget):
         if self.feedback == "server":
             self._run_now(self._save_feedback([rnd]))
 
+    def judge(
+        self,
+        judge: Judge,
+        *,
+        prompt_ids: Iterable[str] | None = None,
+        timeout: float | None = 120,
+        concurrency: int = 4,
+    ) -> pd.DataFrame:
+        """Score every finished round (or those ``prompt_ids`` names) with a pairwise judge.
+
+        ``judge`` is a :class:`~letta_widgets.LettaJudge` or any callable
+        ``(prompt, answer_a, answer_b) -> {"winner": "A" | "B" | "tie", "rationale": str}``.
+        Every pair is asked in both orders; a verdict that flips with the order counts as a
+        tie and the round is flagged (``judge_consistent=False``). A judge that raises, times
+        out or answers without a winner leaves that round's ``judge_winner`` empty and says
+        why in ``judge_rationale``; the other rounds go on. Returns one row per round.
+        """
+        return self._run_now(self._judge(judge, prompt_ids, timeout, concurrency))
+
     def save_feedback(self, prompt_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Save the votes (and notes, as tags) on the server as step feedback.
 
@@ -485,6 +505,39 @@ class CompareView(TurnWidget):
         self._update_tally()
         if self._shown is not None:
             self.round = round_info(self._rounds[self._shown])
+
+    async def _judge(
+        self,
+        judge: Judge,
+        prompt_ids: Iterable[str] | None,
+        timeout: float | None,
+        concurrency: int,
+    ) -> pd.DataFrame:
+        if prompt_ids is None:
+            rounds = [r for r in self._rounds if r.done and not r.stopped]
+        else:
+            rounds = [self._round_by_id(p) for p in prompt_ids]
+        gate = asyncio.Semaphore(max(1, concurrency))
+        self.status_text = f"judging {len(rounds)} round{'s' if len(rounds) != 1 else ''}…"
+
+        async def one(rnd: Round) -> None:
+            answers = [(c.label, c.text) for c in rnd._cells if c.text]
+            async with gate:
+                verdict = await judge_round(judge, rnd.prompt, answers, timeout=timeout)
+            rnd.judge_winner = verdict.winner
+            rnd.judge_rationale = verdict.rationale
+            rnd.judge_consistent = verdict.consistent
+            if self._shown == rnd.index:
+                self.round = round_info(rnd)
+
+        await asyncio.gather(*(one(r) for r in rounds))
+        failed = sum(r.judge_winner is None for r in rounds)
+        self.status_text = f"judged {len(rounds) - failed} of {len(rounds)} rounds" + (
+            f" ({failed} failed: see judge_rationale)" if failed else ""
+        )
+        cols = ["prompt_id", "judge_winner", "judge_rationale", "judge_consistent"]
+        frame = rounds_frame(rounds)
+        return frame.drop_duplicates("prompt_id")[cols].reset_index(drop=True)
 
     def _round_by_id(self, prompt_id: str) -> Round:
         for rnd in self._rounds:
