@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from letta_widgets.compare_stats.inference import plurality
@@ -27,6 +26,7 @@ __all__ = [
     "repeat_spread",
     "round_table",
     "verdict_groups",
+    "with_prompt_keys",
 ]
 
 ROUND_COLUMNS = ("vote", "judge_winner", "judge_consistent", "display_order")
@@ -37,11 +37,24 @@ def round_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per round in ``round`` order: prompt_id, round, repeat, prompt, the round's
     columns (:data:`ROUND_COLUMNS`) and ``prompt_key`` (see the module docstring)."""
     df = _kept(results)
+    keyed = "prompt_key" in df.columns
     cols = ["prompt_id", "round", "repeat", "prompt", *ROUND_COLUMNS]
+    if keyed:
+        cols.append("prompt_key")
     rounds = df.drop_duplicates("prompt_id")[cols].sort_values("round", kind="stable")
     rounds = rounds.reset_index(drop=True)
-    rounds["prompt_key"] = _prompt_keys(rounds)
+    if not keyed:
+        rounds["prompt_key"] = _prompt_keys(rounds)
     return rounds
+
+
+def with_prompt_keys(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with each row's ``prompt_key``: computed once, the functions here reuse it."""
+    if "prompt_key" in results.columns:
+        return results
+    rounds = round_table(results)
+    keys = dict(zip(rounds["prompt_id"], rounds["prompt_key"], strict=True))
+    return results.assign(prompt_key=results["prompt_id"].map(keys))
 
 
 def verdict_groups(results: pd.DataFrame, column: str = "vote") -> dict[str, list[str]]:
@@ -71,11 +84,9 @@ def prompt_verdicts(results: pd.DataFrame, column: str = "vote") -> pd.Series:
 def answered(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The rows that measured ``metric``: no gap, no error, a value; with ``prompt_key``
     and the metric as float (``value``)."""
-    df = _kept(results)
-    keys = dict(zip(*_round_keys(results), strict=True))
-    out = df[df["error"].isna()][["prompt_id", "variant"]].copy()
+    df = _kept(with_prompt_keys(results))
+    out = df[df["error"].isna()][["prompt_id", "variant", "prompt_key"]].copy()
     out["value"] = pd.to_numeric(df.loc[out.index, metric], errors="coerce").astype("float64")
-    out["prompt_key"] = out["prompt_id"].map(keys)
     return out[out["value"].notna()]
 
 
@@ -102,38 +113,20 @@ def repeat_spread(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     than two values or a zero mean; the quantiles of one value are that value.
     """
     rows = answered(results, metric)
-    out = []
-    for (variant, key), values in rows.groupby(["variant", "prompt_key"], sort=False)["value"]:
-        v = values.to_numpy(dtype="float64")
-        q1, q3 = np.quantile(v, [0.25, 0.75])
-        mean = float(v.mean())
-        cv = float(v.std(ddof=1)) / mean if len(v) >= 2 and mean != 0 else math.nan
-        out.append(
-            {
-                "variant": variant,
-                "prompt_key": key,
-                "n": len(v),
-                "median": float(np.median(v)),
-                "q1": float(q1),
-                "q3": float(q3),
-                "iqr": float(q3 - q1),
-                "min": float(v.min()),
-                "max": float(v.max()),
-                "cv": cv,
-            }
-        )
+    groups = rows.groupby(["variant", "prompt_key"], sort=False)["value"]
+    out = groups.agg(["count", "median", "min", "max", "mean", "std"])
+    out["q1"], out["q3"] = groups.quantile(0.25), groups.quantile(0.75)
+    out["iqr"] = out["q3"] - out["q1"]
+    usable = (out["count"] >= 2) & (out["mean"] != 0)
+    out["cv"] = (out["std"] / out["mean"]).where(usable, math.nan)
+    out = out.rename(columns={"count": "n"}).reset_index()
     columns = ["variant", "prompt_key", "n", "median", "q1", "q3", "iqr", "min", "max", "cv"]
-    return pd.DataFrame(out, columns=columns)
+    return out[columns].astype({"n": "int64"})
 
 
 def _kept(results: pd.DataFrame) -> pd.DataFrame:
     """The rows that are turns (no gap)."""
     return results[~results["gap"].astype(bool)]
-
-
-def _round_keys(results: pd.DataFrame) -> tuple[list[str], list[str]]:
-    rounds = round_table(results)
-    return list(rounds["prompt_id"]), list(rounds["prompt_key"])
 
 
 def _prompt_keys(rounds: pd.DataFrame) -> list[str]:

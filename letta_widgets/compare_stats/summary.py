@@ -14,6 +14,7 @@ from letta_widgets.compare_stats.grouping import (
     repeat_spread,
     round_table,
     verdict_groups,
+    with_prompt_keys,
 )
 from letta_widgets.compare_stats.inference import (
     cohen_kappa,
@@ -76,7 +77,7 @@ def summarize(
       ``repeat_agreement`` / ``judge_repeat_agreement`` (+ ``_n``): the share of prompts
       with two or more verdicts whose repeats all got the same one.
     """
-    df = conform_results(results)
+    df = with_prompt_keys(conform_results(results))
     kept = df[~df["gap"].astype(bool)]
     names = list(variants) if variants is not None else list(dict.fromkeys(kept["variant"]))
     if not names:
