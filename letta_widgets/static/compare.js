@@ -50,6 +50,8 @@ function lwCmpMetrics(table, m) {
     ["steps", lwCmpNumber(m.steps, 0)],
     ["tool calls", lwCmpNumber(m.tool_calls, 0)],
     ["stop", m.stop_reason || "–"],
+    ["cost", m.cost_usd === null || m.cost_usd === undefined ? "– (not in the price table)"
+      : `$${Number(m.cost_usd) < 0.01 ? Number(m.cost_usd).toFixed(5) : Number(m.cost_usd).toFixed(3)}`],
   ];
   table.replaceChildren();
   for (const [name, value] of rows) {

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from letta_widgets import compare_stats as cs
+from letta_widgets.costs import TurnCost, turn_cost
 from letta_widgets.errors import LettaWidgetsError
 from letta_widgets.stream import Turn
 
@@ -31,7 +32,7 @@ __all__ = [
     "rounds_frame",
 ]
 
-_METRICS = ("run_id", *cs.METRICS, "stop_reason")
+_METRICS = ("run_id", *cs.METRICS, "stop_reason", "cost_usd")
 """What a column shows of a turn (and ``cell_metrics`` returns)."""
 
 
@@ -52,6 +53,8 @@ class Cell:
     gap: bool = False
     history_steps: list[str] = field(default_factory=list)
     """The step ids of a history turn (a live turn knows its own: ``turn.step_ids``)."""
+    priced_as: str | None = None
+    """The model handle the turn ran on (its override, else its agent's): what it costs."""
 
     @property
     def last_step(self) -> str | None:
@@ -179,7 +182,17 @@ def cell_metrics(cell: Cell) -> dict[str, Any]:
         "steps": usage.get("step_count"),
         "tool_calls": len(turn.tool_calls),
         "stop_reason": turn.stop_reason,
+        "cost_usd": cell_cost(cell).usd,
     }
+
+
+def cell_cost(cell: Cell) -> TurnCost:
+    """The dollar price of the cell's live turn (NaN, with a note, when its model is not in
+    the price table or the turn reported no usage)."""
+    usage = dict(cell.turn.usage or {}) if cell.turn is not None else {}
+    if cell.priced_as is None:
+        return TurnCost(float("nan"), "the model this turn ran on is not known")
+    return turn_cost(cell.priced_as, usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
 
 def error_text(cell: Cell) -> str | None:
@@ -211,7 +224,9 @@ def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
         "judge_rationale": rnd.judge_rationale,
         "judge_consistent": rnd.judge_consistent,
         # rounds read back from history were never shown side by side: no order
-        "display_order": ",".join(c.label for c, _ in rnd.shown()) if rnd.order else None,
+        "display_order": cs.display_order_text([c.label for c, _ in rnd.shown()])
+        if rnd.order
+        else None,
     }
     row.update(cell_metrics(cell))
     if cell.turn is None and cell.history and cell.history.get("conversation_id"):

@@ -167,6 +167,7 @@ class CompareView(TurnWidget):
             resolve_variant(client, s, n, readonly=self.readonly, base_url=self._base_url)
             for s, n in zip(specs, names, strict=True)
         ]
+        self._models = _agent_models(self._client, self._variants)
         self.variants = [v.info() for v in self._variants]
         self.columns = [column_info(Cell(label=v.label)) for v in self._variants]
 
@@ -559,7 +560,12 @@ class CompareView(TurnWidget):
             blind=self.blind,
         )
         rnd._cells = [
-            Cell(label=v.label, conversation_id=v.conversation_id, model=v.spec.model)
+            Cell(
+                label=v.label,
+                conversation_id=v.conversation_id,
+                model=v.spec.model,
+                priced_as=v.spec.model or self._models.get(v.agent_id or ""),
+            )
             for v in self._variants
         ]
         self._rounds.append(rnd)
@@ -734,3 +740,17 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="compare", unit="round", disable=not enabled)
+
+
+def _agent_models(client: Letta, variants: Sequence[Any]) -> dict[str, str]:
+    """Each variant's agent -> the model handle it runs (what a turn without an override
+    costs); an agent that cannot be read is left out (its turns cost NaN)."""
+    out: dict[str, str] = {}
+    for agent_id in {v.agent_id for v in variants if v.agent_id}:
+        try:
+            model = client.agents.retrieve(agent_id).model
+        except Exception:
+            continue
+        if model:
+            out[agent_id] = model
+    return out
