@@ -61,6 +61,70 @@ function lwCmpMetrics(table, m) {
   }
 }
 
+const LW_SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element with attributes (text only ever through textContent).
+ *  @param {string} tag @param {Record<string, string | number>} attrs @param {string} [text] */
+function lwSvg(tag, attrs, text) {
+  const node = document.createElementNS(LW_SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** The summary under the rounds: win rates with their 95 % intervals (votes, judge), and
+ *  each variant's median paired time difference against the first, with its interval.
+ *  @param {HTMLElement} box @param {any} chart the `chart` trait */
+function lwCmpChart(box, chart) {
+  box.replaceChildren();
+  const wins = (chart && chart.win) || [];
+  const lat = ((chart && chart.latency) || []).filter((/** @type {any} */ d) => d.label !== chart.baseline);
+  box.hidden = !wins.length && !lat.length;
+  if (box.hidden) return;
+  const labelW = 130, plotW = 220, rowH = 20, width = labelW + plotW + 150;
+  const rows = wins.length + lat.length + (lat.length ? 1 : 0) + 1;
+  const svg = lwSvg("svg", { class: "lw-chart-svg", width, height: rows * rowH + 8, role: "img" });
+  const said = [];
+  let y = 14;
+  svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-title" }, "win rate (95 % interval)"));
+  const fmt = (/** @type {number | null} */ v) => (v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`);
+  for (const w of wins) {
+    y += rowH;
+    const x = (/** @type {number} */ v) => labelW + Math.max(0, Math.min(1, v)) * plotW;
+    svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-label" }, `${w.label} · ${w.who}`));
+    svg.append(lwSvg("line", { x1: labelW, x2: labelW + plotW, y1: y - 4, y2: y - 4, class: "lw-chart-axis" }));
+    if (w.low !== null && w.high !== null) {
+      svg.append(lwSvg("line", { x1: x(w.low), x2: x(w.high), y1: y - 4, y2: y - 4, class: "lw-chart-ci" }));
+    }
+    if (w.rate !== null) svg.append(lwSvg("circle", { cx: x(w.rate), cy: y - 4, r: 4, class: `lw-chart-dot lw-chart-dot--${w.who}` }));
+    const text = `${fmt(w.rate)} [${fmt(w.low)}, ${fmt(w.high)}] n=${w.n}`;
+    svg.append(lwSvg("text", { x: labelW + plotW + 8, y, class: "lw-chart-value" }, text));
+    said.push(`${w.label} by ${w.who}: ${text}`);
+  }
+  if (lat.length) {
+    y += rowH;
+    svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-title" }, `total time − ${chart.baseline} (median paired, 95 %)`));
+    const span = Math.max(1e-3, ...lat.flatMap((/** @type {any} */ d) => [Math.abs(d.low ?? d.diff), Math.abs(d.high ?? d.diff)]));
+    const x = (/** @type {number} */ v) => labelW + plotW / 2 + (v / span) * (plotW / 2);
+    for (const d of lat) {
+      y += rowH;
+      svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-label" }, String(d.label)));
+      svg.append(lwSvg("line", { x1: x(0), x2: x(0), y1: y - 12, y2: y + 4, class: "lw-chart-axis" }));
+      if (d.low !== null && d.high !== null) {
+        svg.append(lwSvg("line", { x1: x(d.low), x2: x(d.high), y1: y - 4, y2: y - 4, class: "lw-chart-ci" }));
+      }
+      svg.append(lwSvg("rect", { x: x(d.diff) - 4, y: y - 8, width: 8, height: 8, class: "lw-chart-dot lw-chart-dot--time" }));
+      const sign = d.diff > 0 ? "+" : "";
+      const p = d.sign_p === null || d.sign_p === undefined ? "" : ` · sign test p=${d.sign_p.toFixed(2)}`;
+      const text = `${sign}${d.diff.toFixed(2)} s${p}`;
+      svg.append(lwSvg("text", { x: labelW + plotW + 8, y, class: "lw-chart-value" }, text));
+      said.push(`${d.label} minus ${chart.baseline}: ${text}`);
+    }
+  }
+  svg.setAttribute("aria-label", said.join("; "));
+  box.append(svg);
+}
+
 function render({ model, el }) {
   el.classList.add("lw-root", "lw-compare");
   const banner = lwEl("div", "lw-error");
@@ -90,6 +154,7 @@ function render({ model, el }) {
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
   const judgeLine = lwEl("div", "lw-judge");
+  const chartBox = lwEl("div", "lw-chart");
   const status = lwEl("div", "lw-status");
   const composer = lwEl("div", "lw-composer");
   const input = lwPromptInput((text) => {
@@ -99,7 +164,7 @@ function render({ model, el }) {
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
   const stopBtn = lwEl("button", "lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
-  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, status, composer);
+  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer);
 
   const cleanups = [lwErrorBanner(model, banner)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
@@ -290,12 +355,14 @@ function render({ model, el }) {
   on("change:columns change:variants change:height", drawColumns);
   on("change:round change:round_count", drawRound);
   on("change:tally", drawTally);
+  on("change:chart", () => lwCmpChart(chartBox, model.get("chart")));
   on("change:status change:status_text", drawStatus);
   on("change:readonly change:placeholder", drawChrome);
 
   drawChrome();
   drawColumns();
   drawTally();
+  lwCmpChart(chartBox, model.get("chart"));
   drawStatus();
   return () => { for (const fn of cleanups) fn(); };
 }

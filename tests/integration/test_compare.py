@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import letta_client
@@ -537,3 +539,36 @@ def test_a_judge_that_fails_on_one_round_leaves_the_others(client: Letta, agent:
     assert "ValueError: cannot judge greetings" in out.loc[first, "judge_rationale"]
     assert out.loc[second, "judge_winner"] == "tie" and out.loc[second, "judge_consistent"]
     assert "1 failed" in cmp.status_text
+
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "letta-evals"
+
+
+def test_a_letta_evals_results_directory_opens_as_a_view(tmp_path: Path) -> None:
+    cmp = CompareView.from_letta_evals(FIXTURES / "results")
+    models = {"openai/gpt-4o-mini", "anthropic/claude-3-5-sonnet"}
+    assert cmp.readonly and {v["label"] for v in cmp.variants} == models
+    res = cmp.results
+    assert res["eval_score"].notna().any() and res["prompt_id"].nunique() == cmp.round_count
+    assert all(len(r._cells) == 2 for r in cmp.rounds)
+    cmp.vote(cmp.rounds[0].prompt_id, cmp.rounds[0]._cells[1].label)
+    assert cmp.summary()["voted"].sum() == 2 and cmp.chart["win"]
+    with pytest.raises(LettaWidgetsError, match="sends nothing"):
+        cmp.send("hello")
+
+
+def test_votes_go_out_as_a_letta_evals_dataset(client: Letta, agent: Any, tmp_path: Path) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, model="openai/gpt-4o")])
+    cmp.run(["hi", "What is my name?"], progress=False)
+    cmp.vote(cmp.rounds[0].prompt_id, "B")
+    out = cmp.to_letta_evals(tmp_path / "ab.jsonl")
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["input"] for x in lines] == ["hi", "What is my name?"]
+    assert lines[0]["ground_truth"] == cmp.rounds[0].texts["B"]
+    assert "ground_truth" not in lines[1]  # not voted
+    assert lines[0]["extra_vars"]["variants"]["B"]["model"] == "openai/gpt-4o"
+    assert cmp.results["cost_usd"].notna().all()  # both models are in the price table
+    assert cmp.chart  # two rounds: the summary is drawn
+    fig = cmp.report()
+    assert len(fig.axes) == 2

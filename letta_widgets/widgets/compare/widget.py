@@ -38,6 +38,7 @@ import random
 import time
 import uuid
 from collections.abc import Coroutine, Iterable, Sequence
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import pandas as pd
@@ -49,10 +50,16 @@ from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import LettaWidgetsError, RequestTimedOut
 from letta_widgets.judge import Judge, judge_round
+from letta_widgets.letta_evals import (
+    EVAL_COLUMNS,
+    read_letta_evals_results,
+    write_letta_evals_dataset,
+)
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
+from letta_widgets.widgets.compare.chart import chart_data, report_figure
 from letta_widgets.widgets.compare.feedback import load_feedback, save_feedback, vote_from_feedback
-from letta_widgets.widgets.compare.history import history_frames, history_rounds
+from letta_widgets.widgets.compare.history import history_frames, history_rounds, result_rounds
 from letta_widgets.widgets.compare.memory import Blocks, agent_blocks, memory_notice
 from letta_widgets.widgets.compare.rounds import (
     Cell,
@@ -115,6 +122,9 @@ class CompareView(TurnWidget):
     ).tag(sync=True)
     round_count = t.Int(0, help="How many rounds this view holds.").tag(sync=True)
     tally = t.Dict(help="Votes so far: label (or tie / all_bad) -> count.").tag(sync=True)
+    chart = t.Dict(help="Win rates and paired time differences with intervals (summary).").tag(
+        sync=True
+    )
     status = t.Enum(
         ["idle", "streaming", "done", "stopped", "error"], "idle", help="What the view is doing."
     ).tag(sync=True)
@@ -130,7 +140,7 @@ class CompareView(TurnWidget):
 
     def __init__(
         self,
-        client: Letta | AsyncLetta,
+        client: Letta | AsyncLetta | None,
         variants: Sequence[Any] = (),
         *,
         labels: Sequence[str] | None = None,
@@ -150,8 +160,12 @@ class CompareView(TurnWidget):
         self.blind = bool(blind)
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         """Seeds each blind round's column order (recorded in ``results.display_order``)."""
-        self._client = sync_twin(client)
-        self._base_url = base_url_of(client)
+        if client is None and not self.readonly:
+            raise TypeError("CompareView needs a client (lw.connect()) to send anything")
+        # a results view (from_letta_evals) reads no server: no client
+        self._client = sync_twin(client) if client is not None else None
+        self._base_url = base_url_of(client) if client is not None else ""
+        self._extra: pd.DataFrame | None = None  # columns a results view keeps (eval scores)
         self.timeout = timeout
         """Seconds a variant's turn may take before it is cancelled (``None``: no limit)."""
         self.feedback = feedback
@@ -159,6 +173,7 @@ class CompareView(TurnWidget):
         :meth:`save_feedback`); ``"local"``: votes stay in this view until saved."""
         self._rounds: list[Round] = []
         self._shown: int | None = None
+        self._chart_at = 0.0
         specs = [Variant.coerce(v) for v in variants]
         if not specs and not self.readonly:
             raise TypeError("CompareView needs at least one variant")
@@ -167,7 +182,7 @@ class CompareView(TurnWidget):
             resolve_variant(client, s, n, readonly=self.readonly, base_url=self._base_url)
             for s, n in zip(specs, names, strict=True)
         ]
-        self._models = _agent_models(self._client, self._variants)
+        self._models = _agent_models(self._client, self._variants) if client is not None else {}
         self.variants = [v.info() for v in self._variants]
         self.columns = [column_info(Cell(label=v.label)) for v in self._variants]
 
@@ -243,6 +258,29 @@ class CompareView(TurnWidget):
             view._run_now(view._read_feedback())
         return view
 
+    @classmethod
+    def from_letta_evals(cls, results_dir: Any, **kwargs: Any) -> CompareView:
+        """A view of a letta-evals results directory: one column per model handle, rows
+        aligned by sample id, its scores in ``results`` (``eval_score``, ``eval_grader``, …).
+        Nothing is sent and no server is read; votes and the judge work as on any view."""
+        frame = read_letta_evals_results(results_dir)
+        labels = list(dict.fromkeys(frame["variant"].astype(str)))
+        view = cls(
+            None,
+            [Variant(conversation_id=label) for label in labels],
+            labels=labels,
+            readonly=True,
+            **kwargs,
+        )
+        view._rounds = result_rounds(frame, labels)
+        view._extra = frame[["prompt_id", "variant", *EVAL_COLUMNS]]
+        view.round_count = len(view._rounds)
+        if view._rounds:
+            view._show(view._rounds[0])
+        view.status_text = f"{len(view._rounds)} samples from letta-evals, {len(labels)} models"
+        view._draw_chart()
+        return view
+
     # ------------------------------------------------------------------ python API
 
     def send(self, prompt: str, *, fresh: bool = False) -> Round:
@@ -297,6 +335,7 @@ class CompareView(TurnWidget):
                     bar.update(1)
                 if self._stop_requested:
                     break
+        self._draw_chart()
         return rounds_frame(self._rounds[first:])
 
     async def arun(
@@ -325,6 +364,7 @@ class CompareView(TurnWidget):
                     bar.update(1)
                 if self._stop_requested:
                     break
+        self._draw_chart()
         return rounds_frame(self._rounds[first:])
 
     def vote(self, *args: str, note: str | None = None) -> None:
@@ -396,8 +436,25 @@ class CompareView(TurnWidget):
 
     @property
     def results(self) -> pd.DataFrame:
-        """One row per (prompt, variant); columns: :data:`compare_stats.RESULT_COLUMNS`."""
-        return rounds_frame(self._rounds)
+        """One row per (prompt, variant); columns: :data:`compare_stats.RESULT_COLUMNS` (a
+        view from letta-evals adds its scores: :data:`letta_widgets.letta_evals.EVAL_COLUMNS`)."""
+        frame = rounds_frame(self._rounds)
+        if self._extra is not None:
+            frame = frame.merge(self._extra, on=["prompt_id", "variant"], how="left")
+        return frame
+
+    def to_letta_evals(self, path: Any) -> Path:
+        """Write the prompts as a letta-evals dataset (JSONL): ``id``, ``input``,
+        ``ground_truth`` (the voted answer, where a variant won the vote) and, in
+        ``extra_vars``, each variant's configuration and conversation ids."""
+        config = {v.label: v.info() for v in self._variants}
+        return write_letta_evals_dataset(self.results, path, variants_config=config)
+
+    def report(self) -> Any:
+        """The summary drawn (a matplotlib figure): each variant's win rate with its 95 %
+        interval, from the votes and from the judge, and the median paired difference in
+        total time against the first variant with its bootstrap interval."""
+        return report_figure(self.summary())
 
     def summary(self) -> pd.DataFrame:
         """Per variant: medians of the metrics, and win rate with a 95 % Wilson interval."""
@@ -533,6 +590,7 @@ class CompareView(TurnWidget):
 
         await asyncio.gather(*(one(r) for r in rounds))
         failed = sum(r.judge_winner is None for r in rounds)
+        self._draw_chart()
         self.status_text = f"judged {len(rounds) - failed} of {len(rounds)} rounds" + (
             f" ({failed} failed: see judge_rationale)" if failed else ""
         )
@@ -691,6 +749,7 @@ class CompareView(TurnWidget):
         agent_of = {v.label: v.agent_id for v in self._variants}
         rnd.notice = memory_notice(rnd, agent_of, before, after)
         rnd.diffs = answer_diffs(rnd)
+        self._draw_chart(soon=True)
         self._show(rnd)
         failed = [c.label for c in rnd._cells if c.error is not None]
         slowest = max(
@@ -715,6 +774,20 @@ class CompareView(TurnWidget):
             if rnd.vote:
                 tally[rnd.vote] = tally.get(rnd.vote, 0) + 1
         self.tally = tally
+        self._draw_chart()
+
+    def _draw_chart(self, *, soon: bool = False) -> None:
+        """The chart under the rounds, from the summary (nothing before a vote or verdict
+        or a second round). ``soon``: a round ended; skipped if drawn in the last second, so
+        a long batch does not summarize after every round (its end draws it)."""
+        if soon and time.monotonic() - self._chart_at < 1.0:
+            return
+        self._chart_at = time.monotonic()
+        if len(self._rounds) < 2 and not self.tally:
+            self.chart = {}
+            return
+        labels = [v.label for v in self._variants]
+        self.chart = chart_data(cs.summarize(self.results, labels, n_boot=500))
 
     def _show(self, rnd: Round) -> None:
         self._shown = rnd.index
