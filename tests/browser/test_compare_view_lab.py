@@ -249,4 +249,8 @@ def test_a_blind_round_hides_the_labels_until_the_vote_and_the_judge_speaks(lab,
     expect(out).to_contain_text("ORDER=", timeout=60_000)
     assert f"ORDER={','.join(shown)} VOTE={shown[0]}" in out.inner_text()
     expect(root.locator(".lw-judge")).to_contain_text("Judge:", timeout=30_000)
+    chart = root.locator(".lw-chart svg")  # the summary, drawn once there is a vote
+    expect(chart).to_be_visible()
+    expect(chart).to_have_attribute("aria-label", re.compile(r"by votes: 100%"))
+    assert chart.locator("circle").count() >= 2
     assert page_problems(page) == []
