@@ -39,7 +39,7 @@ function lwCmpColumn(index) {
            answerItems, answerLive, metrics, live, stepCount: 0 };
 }
 
-function lwCmpMetrics(table, m) {
+function lwCmpMetrics(table, m, costNote) {
   const rows = [
     ["first token", lwCmpNumber(m.ttft_s, 2, " s")],
     ["total", lwCmpNumber(m.total_s, 2, " s")],
@@ -50,7 +50,7 @@ function lwCmpMetrics(table, m) {
     ["steps", lwCmpNumber(m.steps, 0)],
     ["tool calls", lwCmpNumber(m.tool_calls, 0)],
     ["stop", m.stop_reason || "–"],
-    ["cost", m.cost_usd === null || m.cost_usd === undefined ? "– (not in the price table)"
+    ["cost", m.cost_usd === null || m.cost_usd === undefined ? `– (${costNote || "not priced"})`
       : `$${Number(m.cost_usd) < 0.01 ? Number(m.cost_usd).toFixed(5) : Number(m.cost_usd).toFixed(3)}`],
   ];
   table.replaceChildren();
@@ -226,7 +226,7 @@ function render({ model, el }) {
       if (info.status === "gap") {
         c.answerItems.replaceChildren(lwEl("div", "lw-gap", "no matching turn in this conversation"));
       }
-      lwCmpMetrics(c.metrics, info.metrics || {});
+      lwCmpMetrics(c.metrics, info.metrics || {}, info.cost_note);
     });
   }
 

@@ -572,3 +572,23 @@ def test_votes_go_out_as_a_letta_evals_dataset(client: Letta, agent: Any, tmp_pa
     assert cmp.chart  # two rounds: the summary is drawn
     fig = cmp.report()
     assert len(fig.axes) == 2
+
+
+def test_repeats_count_each_prompt_once_and_show_their_spread(client: Letta, agent: Any) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, model="x/unknown")])
+    with pytest.raises(ValueError, match="repeats must be at least 1"):
+        cmp.run(["hi"], repeats=0, progress=False)
+    new = cmp.run(["hi", "thanks"], repeats=3, progress=False)
+    assert len(new) == 12 and sorted(new["repeat"].unique()) == [0, 1, 2]
+    assert new["conversation_id"].nunique() == 12  # every repeat in a fresh fork
+    for rnd in cmp.rounds:
+        if rnd.prompt == "hi":
+            cmp.vote(rnd.prompt_id, "A")
+    s = cmp.summary()
+    assert s.loc["A", "voted"] == 1 and s.loc["A", "wins"] == 1  # one prompt, not three rounds
+    assert s.loc["A", "repeat_agreement"] == 1.0
+    assert "repeat_cv_total_s" in s.columns
+    priced = cmp.results.set_index("variant")["cost_usd"]
+    assert priced["A"].notna().all() and priced["B"].isna().all()  # an unknown model: NaN
+    assert "x/unknown" in cmp.columns[1]["cost_note"]

@@ -305,6 +305,7 @@ def column_info(cell: Cell, name: str | None = None) -> dict[str, Any]:
         "metrics": {k: _plain(v) for k, v in cell_metrics(cell).items()},
         "error": error_text(cell) or "",
         "note": "" if hidden else _column_note(cell),
+        "cost_note": (cell_cost(cell).note or "") if cell.turn is not None and not hidden else "",
     }
 
 
