@@ -8,11 +8,13 @@ what happened and what to do about it. Widgets show ``str(error)`` as it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import letta_client
+
+from letta_widgets.letta.images import RULES
 
 __all__ = [
     "AgentRunError",
@@ -20,6 +22,7 @@ __all__ = [
     "AuthenticationFailed",
     "ConversationBusy",
     "ForkPointIgnored",
+    "ImageRefused",
     "InvalidRequest",
     "LettaWidgetsError",
     "NotFound",
@@ -29,6 +32,7 @@ __all__ = [
     "ServerUnreachable",
     "StreamInterrupted",
     "approval_pending",
+    "images_refused",
     "run_error",
     "sdk_errors",
     "translate",
@@ -115,6 +119,11 @@ class ApprovalPending(LettaWidgetsError):
     """The run stopped with ``requires_approval``: a tool call waits for approve or deny."""
 
 
+class ImageRefused(LettaWidgetsError):
+    """An attached image is not sent (not PNG, JPEG, GIF or WebP, too large, empty or
+    unreadable); nothing of its message was sent."""
+
+
 _DOWN_REMEDY = (
     "start one with `letta-devserver --seed demo` (offline, seeded with demo data) "
     "or point LETTA_BASE_URL at your server"
@@ -132,6 +141,15 @@ def approval_pending(
         status=409,
         url=url,
         detail=detail,
+    )
+
+
+def images_refused(problems: Sequence[str]) -> ImageRefused:
+    """The error for attached images that are not sent: ``problems`` name each one
+    (:meth:`letta_widgets.letta.images.Attachment.problem`)."""
+    return ImageRefused(
+        "; ".join(problems),
+        f"attach {RULES['names']} images of at most {RULES['limit']} each; nothing was sent",
     )
 
 

@@ -39,6 +39,7 @@ from letta_widgets.errors import (
     translate,
 )
 from letta_widgets.letta.conversation import ConversationRef
+from letta_widgets.letta.messages import content_text
 from letta_widgets.turn import ERROR_STOP_REASONS, AssembledMessage, Turn, TurnEvent
 
 __all__ = ["ERROR_STOP_REASONS", "AssembledMessage", "Listener", "Turn", "TurnEngine", "TurnEvent"]
@@ -161,7 +162,8 @@ class TurnEngine:
             for m in messages:
                 m.setdefault("otid", otid if len(messages) == 1 else str(uuid.uuid4()))
             prompt = next(
-                (str(m.get("content")) for m in messages if m.get("role") == "user"), None
+                (content_text(m.get("content")) for m in messages if m.get("role") == "user"),
+                None,
             )
         kwargs: dict[str, Any] = {"messages": messages}
         if override_model:

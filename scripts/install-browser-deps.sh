@@ -3,7 +3,9 @@
 #   1. Debian's chromium (/usr/bin/chromium), with apt-get only when it is missing;
 #   2. the JS a static HTML export needs to render widget state without a CDN
 #      (@jupyter-widgets/html-manager's embed-amd.js and require.js, by `npm pack`),
-#      into VENV/share/letta-widgets-static-embed/, under a stamp.
+#      into VENV/share/letta-widgets-static-embed/, under a stamp;
+#   3. axe-core's axe.min.js (the accessibility checks of the browser tier), by `npm pack`,
+#      into VENV/share/letta-widgets-axe/, under a stamp.
 # Never runs `playwright install` (it downloads its own browser build; Debian's is used).
 #
 #   bash scripts/install-browser-deps.sh [VENV]     (default .venv)
@@ -46,5 +48,21 @@ else
   tar -xzf "$tmp"/requirejs-*.tgz -C "$tmp" package/require.js
   mv "$tmp/package/require.js" "$DEST/require.js"
   echo "$WANT" > "$STAMP"
+fi
+# 3. axe-core
+AXE="axe-core@4.10.3"
+AXE_DEST="$VENV/share/letta-widgets-axe"
+if [ -f "$AXE_DEST/.stamp" ] && [ "$(cat "$AXE_DEST/.stamp")" = "$AXE" ] && [ -f "$AXE_DEST/axe.min.js" ]; then
+  log "axe-core present in $AXE_DEST"
+else
+  command -v npm >/dev/null 2>&1 || { echo "[browser-deps] npm not found (apt-get install npm)" >&2; exit 1; }
+  log "npm pack $AXE -> $AXE_DEST"
+  axe_tmp="$(mktemp -d)"
+  (cd "$axe_tmp" && npm pack --silent "$AXE" >/dev/null)
+  mkdir -p "$AXE_DEST"
+  tar -xzf "$axe_tmp"/axe-core-*.tgz -C "$axe_tmp" package/axe.min.js
+  mv "$axe_tmp/package/axe.min.js" "$AXE_DEST/axe.min.js"
+  rm -rf "$axe_tmp"
+  echo "$AXE" > "$AXE_DEST/.stamp"
 fi
 log "done"

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import tempfile
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +126,73 @@ def agent(client: Letta) -> Iterator[object]:
     yield created
     with contextlib.suppress(Exception):
         client.agents.delete(created.id)
+
+
+class SampleImages:
+    """Small images made here, byte for byte (no fixture files): PNG and GIF with the size
+    in their header, a JPEG and a WebP start, and things that are not images."""
+
+    @staticmethod
+    def png(width: int = 4, height: int = 3) -> bytes:
+        """A valid RGB PNG of ``width`` x ``height`` pixels (a red-green gradient)."""
+
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            crc = struct.pack(">I", zlib.crc32(kind + data))
+            return struct.pack(">I", len(data)) + kind + data + crc
+
+        rows = b"".join(
+            b"\0"
+            + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width))
+            for y in range(height)
+        )
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b"")
+        )
+
+    @staticmethod
+    def gif(width: int = 2, height: int = 2) -> bytes:
+        """A valid GIF89a of ``width`` x ``height`` pixels in stripes of two colours (LZW
+        codes of 3 bits, a clear code every two pixels, so no table ever grows)."""
+        pixels = [(x // 4 + y // 4) % 2 for y in range(height) for x in range(width)]
+        codes = []
+        for n in range(0, len(pixels), 2):
+            codes += [4, *pixels[n : n + 2]]  # clear, then two literal pixels
+        codes.append(5)  # end of information
+        bits = sum(code << (3 * n) for n, code in enumerate(codes))
+        data = bits.to_bytes((3 * len(codes) + 7) // 8, "little")
+        blocks = b"".join(
+            bytes([len(data[n : n + 255])]) + data[n : n + 255] for n in range(0, len(data), 255)
+        )
+        screen = struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\xff\x8c\x00\x30\x60\xd0"
+        frame = b"," + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02" + blocks + b"\x00"
+        return b"GIF89a" + screen + frame + b";"
+
+    @staticmethod
+    def jpeg() -> bytes:
+        """The start of a JPEG (SOI + APP0 JFIF)."""
+        return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+    @staticmethod
+    def webp() -> bytes:
+        """The RIFF/WEBP header of a WebP."""
+        return b"RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00" + b"\x00" * 14
+
+    @staticmethod
+    def bmp() -> bytes:
+        """A BMP header: an image, but not a kind Letta accepts."""
+        return b"BM" + b"\x00" * 52
+
+    @staticmethod
+    def svg() -> bytes:
+        """An SVG document with a script (never an accepted image)."""
+        return b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
+
+
+@pytest.fixture(scope="session")
+def images() -> SampleImages:
+    """Sample image bytes: ``images.png(640, 480)``, ``images.gif()``, ``images.bmp()``, …"""
+    return SampleImages()

@@ -62,6 +62,9 @@ class Traits:
     sdk_step_shapes: bool
     """Steps and step metrics have the SDK's fields (0.16.8 adds ``organization_id``); run
     usage reports the steps' token details (0.16.8's route drops them: null)."""
+    letta_image_sources: bool
+    """An attached ``base64`` image lists back as a ``letta`` source (a placeholder
+    ``file_id``, the data kept) and text parts with ``signature: null`` (else as sent)."""
     health_version: str
     """``GET /v1/health/``'s ``version``."""
 
@@ -77,6 +80,7 @@ TRAITS = {
         conversation_extras=True,
         message_search=True,
         sdk_step_shapes=True,
+        letta_image_sources=False,
         health_version="devserver-cloud",
     ),
     "letta-0.16": Traits(
@@ -89,6 +93,7 @@ TRAITS = {
         conversation_extras=False,
         message_search=False,
         sdk_step_shapes=False,
+        letta_image_sources=True,
         health_version="0.16.8",
     ),
 }

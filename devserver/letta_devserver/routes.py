@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import seed
+from . import images, seed
 from .analytics import AnalyticsRoutes
 from .errors import ApiError, bad_request, conflict, invalid_id, missing_record, not_found
 from .failures import refusal
@@ -520,6 +520,10 @@ class Api(AnalyticsRoutes):
         inputs = _inputs(body)
         if not inputs:
             raise ApiError(422, {"detail": "Messages must not be empty"})
+        for n, m in enumerate(inputs):
+            problem = images.malformed(m.get("content"))
+            if problem:
+                raise ApiError(422, {"detail": f"messages[{n}].{problem}"})
         streaming = _bool(body.get("streaming"), True)
         opts = self._options(request, body)
         if not streaming:
@@ -840,7 +844,8 @@ def _input_problem(
     conv: dict[str, Any], inputs: list[dict[str, Any]]
 ) -> tuple[int, str, str] | None:
     """Why the real server's agent loop refuses these inputs (empty content, the pending
-    approval): ``(status without streaming, error message, detail)``, or None."""
+    approval, an image URL it cannot fetch): ``(status without streaming, error message,
+    detail)``, or None."""
     pending = (conv.get("data") or {}).get("pending_approval")
     approvals = [m for m in inputs if m.get("type") == "approval"]
     if any(m.get("type") != "approval" and m.get("content") in ("", []) for m in inputs):
@@ -867,6 +872,10 @@ def _input_problem(
                 _UNKNOWN_STREAM_ERROR,
                 f"Invalid tool call IDs. Expected '{expected}', but received '{got}'.",
             )
+    for m in inputs:  # an image URL: fetched by the real server, never by the devserver
+        failed = images.unfetchable(m.get("content"))
+        if failed:
+            return 400, failed, failed
     return None
 
 

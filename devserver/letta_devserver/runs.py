@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import script
+from . import images, script
 from .failures import DEVSERVER_BUG, LLM_FAILURES, RunFailure, error_message, with_detail
 from .faults import FaultSpec
 from .ids import new_id, next_message_id, now, otid_for
@@ -302,7 +302,9 @@ class RunManager:
             if approval is not None:
                 stop = await self._continue_approval(run, conv, ctx, approval, usage)
             else:
-                stop = await self._turn(run, conv, ctx, user_text, first_step_id, usage)
+                said = [m.get("content") for m in inputs if m.get("type") != "approval"][-1:]
+                seen = images.seen(said[0]) if said else []
+                stop = await self._turn(run, conv, ctx, user_text, seen, first_step_id, usage)
             if run.muted:  # cancelled during the last step's LLM call (steps mode)
                 raise _Cancelled
             if stop != "requires_approval":
@@ -439,7 +441,9 @@ class RunManager:
                     )
                 )
                 continue
-            content = m.get("content", "")
+            content = images.stored(
+                m.get("content", ""), letta_sources=self.service.config.traits.letta_image_sources
+            )
             text = _as_text(content)
             stored.append(
                 StoredMessage(
@@ -526,10 +530,11 @@ class RunManager:
         conv: dict[str, Any],
         ctx: script.Context,
         user_text: str,
+        seen: list[images.Seen],
         step_id: str,
         usage: dict[str, int],
     ) -> str:
-        step = script.plan(ctx, user_text)
+        step = script.plan(ctx, user_text, images=seen)
         if step.tool_call is None:
             await self._step(run, conv, step, step_id, ctx, usage)
             return "end_turn"

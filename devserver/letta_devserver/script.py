@@ -80,6 +80,11 @@ text containing ``slow``
 text containing ``pause:N``
     the LLM call takes N more seconds (at most 120) before the step's first token
     (keepalive pings); the rest of the text is answered as usual.
+images attached (``plan(…, images=…)``: :func:`letta_devserver.images.seen` of the message)
+    acknowledged first: "I see 1 image (PNG, 640×480)." (the kind from the bytes; the size
+    of a PNG or GIF), then the text is answered as usual; with no text, or a question about
+    the image ("what is this?", "describe it", "what do you see?"), the agent says it reads
+    only an image's format and size, not what it shows.
 ``what is X`` (X unknown: ``what is a monad?``)
     "I don't have anything about a monad in this conversation or in my memory — …".
 anything else
@@ -102,6 +107,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import facts
+from .images import Seen
 
 __all__ = [
     "APPROVAL_TOOLS",
@@ -122,6 +128,7 @@ __all__ = [
     "parse_search_results",
     "pause_of",
     "plan",
+    "seen_images",
     "tokenize",
 ]
 
@@ -348,11 +355,49 @@ def _block_with(memory: Mapping[str, str], needle: str) -> str | None:
 # --------------------------------------------------------------------------- planning
 
 
-def plan(ctx: Context, user_text: str) -> Step:
-    """The first step of the agent's answer to ``user_text``."""
-    step = _plan(ctx, user_text)
+def plan(ctx: Context, user_text: str, images: Sequence[Seen] = ()) -> Step:
+    """The first step of the agent's answer to ``user_text`` and the ``images`` attached."""
+    if images and _ABOUT_IMAGES.fullmatch(user_text.strip()):
+        step = Step(
+            reasoning="The user attached images; I can read their format and size only.",
+            text=f"{seen_images(images)} I'm a scripted agent: I can tell an image's format and "
+            "size, not what it shows.",
+        )
+    else:
+        step = _plan(ctx, user_text)
+        if images and step.text is not None:
+            step = replace(step, text=f"{seen_images(images)} {step.text}")
+        elif images:
+            step = replace(step, reasoning=f"{seen_images(images)} {step.reasoning}")
     pause = pause_of(user_text)
     return replace(step, pause=pause) if pause else step
+
+
+_ABOUT_IMAGES = re.compile(
+    r"""(?:(?:please\s+)?(?:
+        what(?:'s|\s+is|\s+are)\s+(?:this|that|these|it|in\s+(?:this|the|these)\s+
+            (?:image|picture|photo|screenshot)s?)
+      | describe\s+(?:this|it|these|them|the\s+(?:image|picture|photo)s?)
+      | what\s+do\s+you\s+see | look(?:\s+at\s+(?:this|these|it))? | see\s+(?:this|these)
+      | (?:an?\s+)?(?:image|picture|photo)s?
+    )\s*[?.!]*)?""",
+    re.I | re.X,
+)
+"""A message that is only about its attached images (or empty)."""
+
+
+def seen_images(images: Sequence[Seen]) -> str:
+    """What the agent says it sees: "I see 2 images (PNG, 640×480; JPEG)."."""
+    shown = []
+    for image in images:
+        if image.kind is None:
+            shown.append("one I cannot read")
+        elif image.width is not None:
+            shown.append(f"{image.kind}, {image.width}×{image.height}")
+        else:
+            shown.append(image.kind)
+    count = len(images)
+    return f"I see {count} image{'' if count == 1 else 's'} ({'; '.join(shown)})."
 
 
 def _plan(ctx: Context, user_text: str) -> Step:

@@ -13,7 +13,9 @@ import letta_devserver
 PACKAGE = Path(letta_devserver.__file__).parent
 ALLOWED = {"starlette": None, "uvicorn": None, "pytest": "pytest_plugin.py", "letta_client": None}
 """Third-party imports and the one module allowed each (None: any)."""
-STDLIB_ONLY = ("script.py", "facts.py", "process.py", "testing.py", "faults.py", "profiles.py")
+STDLIB_ONLY = (
+    "script.py", "facts.py", "images.py", "process.py", "testing.py", "faults.py", "profiles.py",
+)  # fmt: skip
 """Modules the stub LLM (script) or every pytest run (the plugin's imports) load: stdlib only
 at import time (letta_client is imported inside LettaServer.client)."""
 

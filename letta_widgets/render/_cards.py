@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from letta_widgets.letta.images import KINDS, inline_image
 from letta_widgets.letta.messages import (
     IMAGE_PLACEHOLDER,
     MESSAGE_TYPES,
@@ -21,11 +22,12 @@ from letta_widgets.letta.messages import (
 )
 from letta_widgets.render._markdown import (
     PLAIN_LIMIT,
+    image_link,
     json_block,
     markdown_html,
     plain_block,
 )
-from letta_widgets.render._sanitize import attr, css_token, text
+from letta_widgets.render._sanitize import attr, clean, clean_image, css_token, text
 
 _DATA_FIELDS = (("run_id", "data-run-id"), ("step_id", "data-step-id"))
 
@@ -72,17 +74,25 @@ def _badge(status: Any) -> str:
 # --- content ---------------------------------------------------------------------------
 
 
-def _image_placeholder(part: Mapping[str, Any]) -> str:
+def _image(part: Mapping[str, Any]) -> str:
+    """An image part: shown inline when it carries base64 data of an accepted kind (what an
+    attached image lists back as), a link when its source is a URL (never fetched), else a
+    labelled placeholder (a ``letta`` source listed without its data, an unknown kind)."""
+    inline = inline_image(part)
+    if inline is not None:
+        kind, data = inline
+        alt = attr(f"image ({KINDS[kind]})")
+        return clean_image(f'<img class="lw-image" src="data:{kind};base64,{data}" alt="{alt}">')
     src = part.get("source") or {}
     if not isinstance(src, Mapping):
         src = {}
     kind = src.get("type")
     if kind == "url":
-        what = str(src.get("url") or "")[:200]
-    elif src.get("media_type"):
-        what = str(src.get("media_type"))
-    else:
-        what = str(src.get("file_id") or kind or "")
+        url = str(src.get("url") or "")
+        return f'<div class="lw-image-placeholder">{clean(image_link(url, url[:200]))}</div>'
+    what = str(src.get("media_type") or src.get("file_id") or kind or "")
+    if kind == "letta" and not src.get("data"):
+        what += ", no data listed" if what else "no data listed"
     label = IMAGE_PLACEHOLDER[:-1] + (f": {what}]" if what else "]")
     return f'<div class="lw-image-placeholder">{text(label)}</div>'
 
@@ -108,7 +118,7 @@ def _content_html(content: Any, env: dict[str, Any]) -> str:
             out.append(markdown_html("".join(pending)))
             pending.clear()
         if kind == "image" or (kind is None and "source" in part):
-            out.append(_image_placeholder(part))
+            out.append(_image(part))
         elif kind == "reasoning":
             out.append(_reasoning_details("Reasoning", markdown_html(str(part.get("reasoning")))))
         elif kind == "redacted_reasoning":

@@ -200,6 +200,15 @@ def markdown_split(s: str) -> int:
     return end
 
 
+def image_link(url: str, label: str) -> str:
+    """An image that is never loaded: a link ``[image: label]`` to an http(s) URL, or the
+    bare label for any other URL (to be sanitized with the rest of the fragment)."""
+    shown = f"[image: {text(label)}]"
+    if url and _validate_link(url):
+        return f'<a href="{attr(url)}" class="lw-image-link">{shown}</a>'
+    return shown
+
+
 def _make_md() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING, "linkify": False})
     md.enable(["table", "strikethrough"])
@@ -216,11 +225,7 @@ def _make_md() -> MarkdownIt:
         # Never load images from agent text (tracking pixels, remote content): a link instead.
         tok = tokens[idx]
         alt = self.renderInlineAsText(tok.children or [], options, env) or "image"
-        src = tok.attrGet("src") or ""
-        label = f"[image: {text(alt)}]"
-        if src and _validate_link(str(src)):
-            return f'<a href="{attr(src)}" class="lw-image-link">{label}</a>'
-        return label
+        return image_link(str(tok.attrGet("src") or ""), alt)
 
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", code_indented)

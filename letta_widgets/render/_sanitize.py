@@ -15,8 +15,9 @@ import nh3
 from pygments.token import STANDARD_TYPES
 
 # Tags markdown-it (commonmark + tables + strikethrough) and the code renderer can emit.
-# Deliberately absent: img (never load remote URLs), script, style, iframe, object, embed,
-# svg, math, form, input, button, textarea, select, link, meta, base, video, audio.
+# Deliberately absent: img (never load remote URLs; an attached image has a cleaner of its
+# own, below), script, style, iframe, object, embed, svg, math, form, input, button,
+# textarea, select, link, meta, base, video, audio.
 TAGS: frozenset[str] = frozenset(
     {
         "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -63,6 +64,35 @@ _CLEANER = nh3.Cleaner(
 def clean(fragment: str) -> str:
     """Sanitize an HTML fragment with the renderer's allowlist (nh3/ammonia)."""
     return _CLEANER.clean(fragment)
+
+
+#: The only image URLs a card may hold: inline base64 data of an accepted kind (no SVG, no
+#: remote or relative URL: showing an image never makes a request).
+IMAGE_DATA_URL = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}")
+
+
+def _image_src_only(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "src":
+        return value if element == "img" and IMAGE_DATA_URL.fullmatch(value) else None
+    return value
+
+
+_IMAGE_CLEANER = nh3.Cleaner(
+    tags={"img"},
+    attributes={"img": {"src", "alt"}},
+    allowed_classes={"img": {"lw-image"}},
+    url_schemes={"data"},
+    url_relative="deny",
+    attribute_filter=_image_src_only,
+    link_rel=None,
+    strip_comments=True,
+)
+
+
+def clean_image(fragment: str) -> str:
+    """Sanitize an image tag: ``<img class="lw-image" alt>`` whose ``src`` survives only as an
+    :data:`IMAGE_DATA_URL`; every other element and attribute is dropped."""
+    return _IMAGE_CLEANER.clean(fragment)
 
 
 def text(value: object) -> str:

@@ -55,6 +55,7 @@ function render({ model, el }) {
   convSearch.type = "search";
   convSearch.placeholder = "Search summaries…";
   const archSelect = lwField("select", "lw-archive-filter");
+  archSelect.setAttribute("aria-label", "Which conversations to list");
   for (const [value, label] of [["unarchived", "Active"], ["archived", "Archived"], ["all", "All"]]) {
     const opt = lwEl("option", "", label);
     opt.value = value;
@@ -78,6 +79,7 @@ function render({ model, el }) {
   textFilter.type = "search";
   textFilter.placeholder = "Filter messages by text…";
   const typeFilter = lwField("select", "lw-type-filter");
+  typeFilter.setAttribute("aria-label", "Which message types to show");
   for (const [value, label] of [["", "All types"], ["user", "User"], ["assistant", "Assistant"],
     ["reasoning", "Reasoning"], ["tools", "Tool calls"], ["system", "System / summary"]]) {
     const opt = lwEl("option", "", label);

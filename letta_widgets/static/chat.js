@@ -29,18 +29,32 @@ function render({ model, el }) {
   const bar = lwEl("div", "lw-chat-bar");
   bar.append(status, regenBtn, exportGroup);
   const composer = lwEl("div", "lw-composer");
+  const images = lwImageComposer(el);
   const input = lwPromptInput((text) => {
     if (model.get("status") === "streaming") return false;
-    model.send({ kind: "send", text });
-  });
+    const taken = images.attached.take();
+    // One comm message per image with its bytes as the message's binary buffer
+    // (ipywidgets' model.send(content, callbacks, buffers); anywidget passes it through and
+    // Python gets them as on_msg's buffers): no base64 in JSON (a third larger, and a
+    // multi-MB string to build and parse), and no message over Jupyter Server's 10 MiB
+    // websocket limit however many images go together. Then `send` names them.
+    for (const img of taken) model.send({ kind: "image", id: img.id, name: img.name }, undefined, [img.bytes]);
+    model.send({ kind: "send", text, images: taken.map((img) => ({ id: img.id, name: img.name })) });
+  }, { allowEmpty: () => images.attached.count() > 0 });
+  images.watchPaste(input);
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send");
   const stopBtn = lwEl("button", "lw-stop", "Stop");
   const attachBtn = lwEl("button", "lw-attach", "Attach to running turn");
-  composer.append(input, sendBtn, stopBtn, attachBtn);
-  el.replaceChildren(banner, memNotice, pane, bar, composer);
+  composer.append(images.button, images.fileInput, input, sendBtn, stopBtn, attachBtn);
+  // Enter and Space on the composer's buttons are theirs, not JupyterLab's shortcuts (in
+  // command mode Enter would open the cell editor and the button would never be pressed)
+  composer.dataset.lmSuppressShortcuts = images.tray.dataset.lmSuppressShortcuts = "true";
+  bar.dataset.lmSuppressShortcuts = "true";
+  const announcer = lwAnnouncer();
+  el.replaceChildren(banner, memNotice, pane, bar, images.tray, images.problems, composer, announcer.node);
 
   const liveArea = lwLiveArea(live);
-  const cleanups = [lwErrorBanner(model, banner), () => channel.destroy()];
+  const cleanups = [lwErrorBanner(model, banner), images.destroy, () => channel.destroy()];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // Follow the newest message: on when the cell opens, off once the user scrolls up (a
@@ -161,6 +175,7 @@ function render({ model, el }) {
     const approve = lwEl("button", "lw-approve lw-primary", "Approve");
     const deny = lwEl("button", "lw-deny", "Deny");
     const reason = lwField("input", "lw-deny-reason");
+    reason.setAttribute("aria-label", "Why you deny it (optional)");
     reason.placeholder = "reason (optional)";
     const answer = (ok) => {
       approve.disabled = deny.disabled = true;
@@ -184,6 +199,27 @@ function render({ model, el }) {
     settle();
   }
 
+  // Screen readers hear each finished answer once: the keys shown when a turn starts are
+  // remembered, and when it ends the new answers' text goes to the polite live region.
+  /** @type {Set<string> | null} */
+  let before = null;
+  function announce(state) {
+    if (state === "streaming") {
+      if (!before) before = new Set((model.get("items") || []).map((/** @type {LwItem} */ i) => i.key));
+      return;
+    }
+    if (!before) return;
+    const seen = before;
+    before = null;
+    const fresh = (model.get("items") || []).filter((/** @type {LwItem} */ i) => i.kind === "answer" && !seen.has(i.key));
+    const texts = fresh.map((/** @type {LwItem} */ i) => {
+      const node = /** @type {HTMLElement | null} */ (list.querySelector(`[data-key="${CSS.escape(i.key)}"] .lw-msg__body`));
+      return node ? node.innerText.trim() : "";
+    }).filter(Boolean);
+    if (texts.length) announcer.say(`Agent: ${texts.join(" ")}`);
+    else if (state !== "done") announcer.say(model.get("status_text") || state);
+  }
+
   function drawStatus() {
     const state = model.get("status");
     status.className = "lw-status lw-status--" + state;
@@ -195,6 +231,7 @@ function render({ model, el }) {
     regenBtn.disabled = streaming || !!branchNote() || !asked;
     regenBtn.title = branchNote() || "Answer the last message again, in a new branch (the old answer stays)";
     el.dataset.status = state;
+    announce(state);
     for (const edit of /** @type {HTMLButtonElement[]} */ (Array.from(list.querySelectorAll(".lw-edit")))) {
       edit.disabled = !editable();
       edit.title = branchNote() || "Edit and send again, in a new branch (this one stays)";

@@ -14,7 +14,8 @@
  *             text?: string, col?: number}} LwOp  A live op (letta_widgets/widgets/live.py). */
 /** @typedef {{get(name: string): any, set(name: string, value: any): void,
  *             save_changes(): void, on(event: string, fn: Function): void,
- *             off(event: string, fn?: Function): void, send(content: any): void}} LwModel
+ *             off(event: string, fn?: Function): void,
+ *             send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void}} LwModel
  *  The part of anywidget's model the front-ends use. */
 
 /** How a card or a live line names a message type.
@@ -120,12 +121,26 @@ const LW_BLOCKED_TAGS = new Set([
   "FORM", "INPUT", "BUTTON", "TEXTAREA", "SELECT", "LINK", "META", "BASE", "TEMPLATE",
   "AUDIO", "VIDEO", "SOURCE", "PORTAL", "NOSCRIPT",
 ]);
-const LW_URL_ATTRS = new Set(["href", "src", "action", "formaction", "xlink:href", "poster", "srcset"]);
+const LW_URL_ATTRS = new Set([
+  "href", "src", "action", "formaction", "xlink:href", "poster", "srcset", "background", "ping",
+]);
 const LW_SAFE_URL = /^(https?:|mailto:|#)/i;
+/** The one URL an IMG may have: inline base64 data of an accepted kind (no SVG, nothing
+ *  remote: showing an image never makes a request). */
+const LW_IMAGE_DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,[a-z0-9+\/]+={0,2}$/i;
+
+/** Whether `value` may stay in URL attribute `name` of element `tag` (upper case): a link
+ *  to http(s), mailto or a fragment, an image's inline data, and no other URL.
+ *  @param {string} tag @param {string} name @param {string} value */
+function lwUrlAllowed(tag, name, value) {
+  if (name === "href" || name === "xlink:href") return LW_SAFE_URL.test(value);
+  return tag === "IMG" && name === "src" && LW_IMAGE_DATA_URL.test(value);
+}
 
 /** Parse HTML that Python already sanitized (nh3) into an inert fragment and scrub it
  *  again here (defence in depth): no script-capable element, no on* handler, no
- *  inline style, no URL that is not http(s), mailto or a fragment.
+ *  inline style, no link that is not http(s), mailto or a fragment, and no URL that loads
+ *  anything: an image's `src` may only be a data:image/(png|jpeg|gif|webp);base64 URL.
  *  @param {string} sanitizedHtml @returns {DocumentFragment} */
 function lwSafeFragment(sanitizedHtml) {
   const tpl = document.createElement("template");
@@ -135,12 +150,13 @@ function lwSafeFragment(sanitizedHtml) {
   const walker = document.createTreeWalker(tpl.content, NodeFilter.SHOW_ELEMENT);
   while (walker.nextNode()) {
     const node = /** @type {Element} */ (walker.currentNode);
-    if (LW_BLOCKED_TAGS.has(node.tagName.toUpperCase())) { doomed.push(node); continue; }
+    const tag = node.tagName.toUpperCase();
+    if (LW_BLOCKED_TAGS.has(tag)) { doomed.push(node); continue; }
     for (const attr of Array.from(node.attributes)) {
       const name = attr.name.toLowerCase();
       const value = attr.value.replace(/[\u0000-\u0020]/g, "");
       if (name.startsWith("on") || name === "style" ||
-          (LW_URL_ATTRS.has(name) && !LW_SAFE_URL.test(value))) {
+          (LW_URL_ATTRS.has(name) && !lwUrlAllowed(tag, name, value))) {
         node.removeAttribute(attr.name);
       }
     }
@@ -206,6 +222,7 @@ function lwAddCopyButtons(node) {
   card.classList.add("lw-copyable");
   card.append(button("lw-copy", "this message", () => body.innerText || body.textContent || ""));
   for (const pre of /** @type {NodeListOf<HTMLElement>} */ (card.querySelectorAll("pre"))) {
+    pre.tabIndex = 0; // a block that scrolls sideways can be scrolled from the keyboard
     const wrap = lwEl("div", "lw-code-wrap");
     pre.replaceWith(wrap);
     wrap.append(pre, button("lw-copy lw-copy--code", "this code", () => pre.textContent || ""));
@@ -349,11 +366,14 @@ function lwField(tag, className) {
 
 /** The prompt box: Enter calls `onSend(text)` and clears the box, Shift+Enter inserts
  *  a new line (JupyterLab swallows its default action, so it is inserted here), Escape
- *  leaves the box for the notebook.
- *  @param {(text: string) => boolean | void} onSend */
-function lwPromptInput(onSend) {
+ *  leaves the box for the notebook. An empty box sends only when `allowEmpty()` says so
+ *  (images wait to be sent).
+ *  @param {(text: string) => boolean | void} onSend
+ *  @param {{allowEmpty?: () => boolean}} [options] */
+function lwPromptInput(onSend, options) {
   const input = lwField("textarea", "lw-input");
   input.rows = 2;
+  input.setAttribute("aria-label", "Message");
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.isComposing) {
       // leave the box, as Escape leaves a cell editor: the notebook gets the keys again
@@ -375,15 +395,29 @@ function lwPromptInput(onSend) {
   });
   function submit() {
     const text = input.value.trim();
-    if (text && onSend(text) !== false) input.value = "";
+    const empty = !text && !(options && options.allowEmpty && options.allowEmpty());
+    if (!empty && onSend(text) !== false) input.value = "";
   }
   input.submit = submit;
   return input;
 }
 
+/** A polite live region, visually hidden, for what a screen reader should hear once: a
+ *  finished answer (never the tokens as they stream: the live area is not a live region).
+ *  `say(text)` replaces what it holds (one change, one announcement).
+ *  @returns {{node: HTMLElement, say(text: string): void}} */
+function lwAnnouncer() {
+  const node = lwEl("div", "lw-announce");
+  node.setAttribute("role", "status");
+  node.setAttribute("aria-live", "polite");
+  node.setAttribute("aria-atomic", "true");
+  return { node, say: (text) => { node.textContent = String(text || "").slice(0, 4000); } };
+}
+
 /** Show the model's `error` trait in a dismissible banner.
  *  @param {LwModel} model @param {HTMLElement} banner @returns {() => void} the cleanup */
 function lwErrorBanner(model, banner) {
+  banner.setAttribute("role", "alert"); // an error is said at once
   const update = () => {
     const text = model.get("error");
     banner.hidden = !text;
@@ -392,6 +426,7 @@ function lwErrorBanner(model, banner) {
     banner.append(lwEl("span", "lw-error-text", text));
     const close = lwEl("button", "lw-error-close", "×");
     close.title = "Dismiss";
+    close.setAttribute("aria-label", "Dismiss this error");
     close.addEventListener("click", () => { model.set("error", ""); model.save_changes(); });
     banner.append(close);
   };

@@ -132,9 +132,11 @@ function render({ model, el }) {
   const nav = lwEl("div", "lw-cmp-nav");
   const prevBtn = lwEl("button", "lw-prev", "◀");
   prevBtn.title = "Previous round";
+  prevBtn.setAttribute("aria-label", "Previous round");
   const roundLabel = lwEl("span", "lw-round-label");
   const nextBtn = lwEl("button", "lw-next", "▶");
   nextBtn.title = "Next round";
+  nextBtn.setAttribute("aria-label", "Next round");
   nav.append(prevBtn, roundLabel, nextBtn);
   const tallyBox = lwEl("div", "lw-tally");
   header.append(nav, tallyBox);
@@ -150,6 +152,7 @@ function render({ model, el }) {
   const voteLabel = lwEl("span", "lw-vote-label", "Which is better?");
   const voteButtons = lwEl("span", "lw-vote-buttons");
   const noteInput = lwField("input", "lw-vote-note");
+  noteInput.setAttribute("aria-label", "A note with your vote (optional)");
   noteInput.placeholder = "note (optional)";
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
@@ -164,7 +167,8 @@ function render({ model, el }) {
   const sendBtn = lwEl("button", "lw-send lw-primary", "Send to all");
   const stopBtn = lwEl("button", "lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
-  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer);
+  const announcer = lwAnnouncer();
+  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer, announcer.node);
 
   const cleanups = [lwErrorBanner(model, banner)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
@@ -298,6 +302,17 @@ function render({ model, el }) {
     tallyBox.textContent = parts.length ? "votes: " + parts.join(" · ") : "";
   }
 
+  // Screen readers hear a round once, when it ends: each column's answer (the columns
+  // stream as text nobody is told about token by token).
+  let wasStreaming = false;
+  function announce(state) {
+    if (state === "streaming") { wasStreaming = true; return; }
+    if (!wasStreaming) return;
+    wasStreaming = false;
+    const parts = cols.map((c) => `${c.badge.textContent}: ${c.answerItems.innerText.trim() || c.error.textContent || "no answer"}`);
+    announcer.say(`${model.get("status_text") || state}. ${parts.join(". ")}`);
+  }
+
   function drawStatus() {
     const state = model.get("status");
     status.className = "lw-status lw-status--" + state;
@@ -307,6 +322,7 @@ function render({ model, el }) {
     stopBtn.disabled = !streaming;
     el.dataset.status = state;
     drawRound();
+    announce(state);
   }
 
   function drawChrome() {

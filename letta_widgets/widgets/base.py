@@ -3,8 +3,9 @@
 - ``_esm`` / ``_css`` are plain files in ``letta_widgets/static/``; a widget's ESM is
   ``common.js`` (the one front-end renderer of message cards) followed by its own file.
 - Unknown keyword arguments raise ``TypeError`` (traitlets would swallow typos).
-- Front-end messages are dispatched to ``_on_<kind>`` methods; an exception in a
-  handler is shown in the widget (``error`` trait), never swallowed.
+- Front-end messages are dispatched to ``_on_<kind>`` methods (a message's binary
+  buffers, if any, as ``content["buffers"]``); an exception in a handler is shown in the
+  widget (``error`` trait), never swallowed.
 - The context of the last front-end message is kept, so a job started from a cell
   publishes like a reply to it (see ``letta_widgets._loop``).
 - Nothing secret is ever a synced trait: the client lives in ``self._client``.
@@ -26,6 +27,7 @@ import traitlets as t
 
 from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, translate
+from letta_widgets.letta.images import rules_json
 from letta_widgets.letta.messages import types_json
 
 __all__ = ["STATIC", "LettaWidget", "RpcMethod", "bundle"]
@@ -44,11 +46,16 @@ def bundle(*names: str) -> str:
     """Concatenate static files into one ES module or stylesheet (no build step).
 
     A module starts with ``LW_MESSAGE_TYPES``, the message-type table of
-    :mod:`letta_widgets.letta.messages` as JSON, so no .js file lists message types.
+    :mod:`letta_widgets.letta.messages` as JSON, so no .js file lists message types, and
+    ``LW_IMAGE_RULES`` (:data:`letta_widgets.letta.images.RULES`: the images accepted and
+    how a refusal is worded, so the browser says what Python says).
     """
     body = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
     if names and all(name.endswith(".js") for name in names):
-        return f"const LW_MESSAGE_TYPES = {types_json()};\n{body}"
+        return (
+            f"const LW_MESSAGE_TYPES = {types_json()};\n"
+            f"const LW_IMAGE_RULES = {rules_json()};\n{body}"
+        )
     return body
 
 
@@ -71,9 +78,11 @@ class LettaWidget(anywidget.AnyWidget):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} model_id={self.model_id!r}>"
 
-    def _dispatch(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def _dispatch(self, _widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):
             return
+        # the message's binary parts (files), as bytes; never a "buffers" key of its JSON
+        content = {**content, "buffers": [bytes(b) for b in buffers or ()]}
         self._last_msg_context = contextvars.copy_context()
         kind = str(content.get("kind", ""))
         handler = getattr(self, f"_on_{kind}", None)
@@ -113,10 +122,12 @@ class LettaWidget(anywidget.AnyWidget):
             except Exception as exc:  # always answer, with a sentence for people
                 err = translate(exc, base_url=getattr(self, "_base_url", None))
                 self.send_custom({"kind": "reply", "id": rid, "error": str(err)})
-            finally:
-                self._requests.pop(rid, None)
 
-        self._requests[rid] = WorkerLoop.get().submit(answer(), context=self._last_msg_context)
+        job = WorkerLoop.get().submit(answer(), context=self._last_msg_context)
+        self._requests[rid] = job
+        # forgotten when it ends: a callback added to a finished future runs at once, so a
+        # request that ends before it is recorded is not kept either
+        job.future.add_done_callback(lambda _f: self._requests.pop(rid, None))
 
     def _on_abort(self, content: dict[str, Any]) -> None:
         """``{"kind": "abort", "id"}``: cancel the request's job (its reply says cancelled)."""

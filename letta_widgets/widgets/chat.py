@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,19 @@ from letta_widgets.errors import (
     ConversationBusy,
     ForkPointIgnored,
     LettaWidgetsError,
+    images_refused,
     sdk_errors,
 )
 from letta_widgets.letta.conversation import ConversationRef
-from letta_widgets.letta.messages import text_of
+from letta_widgets.letta.images import (
+    Attachment,
+    ImageSource,
+    attachment,
+    display_name,
+    image_parts_of,
+    user_content,
+    written_text,
+)
 from letta_widgets.letta.paging import older_page, oldest_first, server_key, whole_groups
 from letta_widgets.lineage import LineageStore
 from letta_widgets.render import message_text
@@ -52,6 +61,8 @@ __all__ = ["ChatCell"]
 
 _MEMORY_TOOLS = ("memory_", "core_memory")
 """Tool name prefixes that edit the agent's memory blocks."""
+_STAGED_BYTES = 64 * 1024 * 1024
+"""The most image bytes the front-end may stage for the next send (the oldest go first)."""
 
 
 class ChatCell(TurnWidget):
@@ -62,7 +73,9 @@ class ChatCell(TurnWidget):
     ``conversation_id="default"`` with ``agent_id`` uses the agent's default thread.
     ``chat.send("Hello")`` streams a turn into the widget and returns the
     :class:`~letta_widgets.stream.Turn`; ``await chat.asend("Hello")`` is the same,
-    awaitable. Stop (the button or :meth:`stop`) cancels the run on the server too.
+    awaitable; ``chat.send("what is this?", images=["cat.png"])`` sends images with the
+    text (also attached in the widget: the button, paste, or dropped files). Stop (the
+    button or :meth:`stop`) cancels the run on the server too.
 
     Branches: :meth:`edit` an earlier user message or :meth:`regenerate` the last answer
     (each a fork before that message, recorded in ``lineage_path`` as the browser records its
@@ -74,7 +87,7 @@ class ChatCell(TurnWidget):
         "a turn is already streaming in this cell",
         "wait for it to finish or press Stop before sending again",
     )
-    _esm = bundle("common.js", "chat.js")
+    _esm = bundle("common.js", "chat_attach.js", "chat.js")
     _css = bundle("messages.css", "common.css", "chat.css")
 
     conversation_id = t.Unicode("", help="The Letta conversation this cell talks to.").tag(
@@ -130,6 +143,7 @@ class ChatCell(TurnWidget):
         self._sent_otids: dict[str, str] = {}  # local item key -> the otid it was sent with
         self.lineage = LineageStore(lineage_path, server=self._base_url)
         """Where edits and regenerations record their forks (shared with the browser)."""
+        self._staged: dict[str, Attachment] = {}  # images the front-end sent for its next send
         self.last_turn: Turn | None = None
         """The most recent turn (also after Stop or an error)."""
         if not conversation_id:
@@ -138,27 +152,47 @@ class ChatCell(TurnWidget):
 
     # ------------------------------------------------------------------ python API
 
-    def send(self, text: str, *, override_model: str | None = None) -> Turn:
-        """Send ``text``, stream the reply into the widget, and return the Turn.
+    def send(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource] = (),
+        override_model: str | None = None,
+    ) -> Turn:
+        """Send ``text`` (and ``images``), stream the reply into the widget, return the Turn.
 
+        ``images``: paths or bytes of PNG, JPEG, GIF or WebP images, 5 MB each at most (the
+        kind is read from the bytes). If one is not, or cannot be read,
+        :class:`~letta_widgets.errors.ImageRefused` names it and nothing is sent.
         Blocks the cell while the widget updates live. Stop (button or kernel
         Interrupt) ends the turn early and cancels the run on the server; the
         partial turn is returned with ``stop_reason == "cancelled"``.
         Raises a :class:`~letta_widgets.LettaWidgetsError` when the turn fails.
         """
-        job = self._start(
-            self._turn(text, override_model=override_model), context=self._last_msg_context
-        )
+        turn = self._turn(text, _image_parts(images), override_model=override_model)
+        job = self._start(turn, context=self._last_msg_context)
         return self._wait(job, self._stopped_turn)
 
-    async def asend(self, text: str, *, override_model: str | None = None) -> Turn:
+    async def asend(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource] = (),
+        override_model: str | None = None,
+    ) -> Turn:
         """Like :meth:`send`, awaitable (``await chat.asend("…")`` in a cell)."""
-        job = self._start(self._turn(text, override_model=override_model))
+        job = self._start(self._turn(text, _image_parts(images), override_model=override_model))
         return await self._await(job, self._stopped_turn)
 
-    def start(self, text: str, *, override_model: str | None = None) -> Job:
+    def start(
+        self,
+        text: str = "",
+        *,
+        images: Iterable[ImageSource | Attachment] = (),
+        override_model: str | None = None,
+    ) -> Job:
         """Start a turn and return at once (what the Send button does)."""
-        return self._start(self._turn(text, override_model=override_model))
+        return self._start(self._turn(text, _image_parts(images), override_model=override_model))
 
     def attach(self) -> Turn:
         """Follow a run that another client started on this conversation to its end."""
@@ -249,10 +283,31 @@ class ChatCell(TurnWidget):
             )
         }
 
+    def _on_image(self, content: dict[str, Any]) -> None:
+        """``{"kind": "image", "id", "name"}`` with the file as the message's one buffer: an
+        image for the front-end's next send. One comm message per image, because Jupyter
+        Server's websocket refuses a message over 10 MiB (tornado's default limit)."""
+        buffers = content["buffers"]
+        if not buffers:
+            return
+        self._staged[str(content.get("id"))] = attachment(buffers[0], name=content.get("name"))
+        while sum(len(a.data) for a in self._staged.values()) > _STAGED_BYTES:
+            self._staged.pop(next(iter(self._staged)))
+
     def _on_send(self, content: dict[str, Any]) -> None:
+        """``{"kind": "send", "text", "images": [{"id", "name"}, …]}`` (the images staged
+        before by ``image`` messages); they are checked again here (the browser's check is
+        quick feedback, not trusted)."""
         text = str(content.get("text", "")).strip()
-        if text:
-            self.start(text)
+        wanted = content.get("images")
+        found = []
+        for n, img in enumerate(wanted if isinstance(wanted, list) else [], 1):
+            img = img if isinstance(img, dict) else {}
+            lost = Attachment(display_name(img.get("name"), n), unreadable="it did not arrive")
+            found.append(self._staged.pop(str(img.get("id")), lost))
+        self._staged.clear()
+        if text or found:
+            self.start(text, images=found)
 
     def _on_stop(self, _content: dict[str, Any]) -> None:
         self.stop()
@@ -343,7 +398,7 @@ class ChatCell(TurnWidget):
         self, match: Callable[[Mapping[str, Any]], bool], text: str | None
     ) -> Turn:
         """Fork before the newest user message ``match`` accepts, show the fork and send
-        ``text`` there (the message's own text when ``None``)."""
+        ``text`` there (the message's own text when ``None``) with the message's images."""
         self.clear_error()
         self.status_text = "forking before that message…"
         aclient = async_twin(self._client)
@@ -373,7 +428,9 @@ class ChatCell(TurnWidget):
             self.show_error(err)
             self.status_text = "nothing was changed" if isinstance(err, ForkPointIgnored) else ""
             raise
-        return await self._turn(text if text is not None else text_of(target), override_model=None)
+        said = text if text is not None else written_text(target.get("content"))
+        images = image_parts_of(target.get("content"))  # an edit keeps the message's images
+        return await self._turn(said, images, override_model=None)
 
     def _check_conversation(self, conversation_id: str) -> str | None:
         """Fail early (NotFound naming the id); learn the agent and the in-context ids."""
@@ -403,13 +460,16 @@ class ChatCell(TurnWidget):
         self._oldest = kept[-1] if kept else None
         self.items = self._marked(transcript_items(oldest_first(kept), answered=self._answered))
 
-    async def _turn(self, text: str, *, override_model: str | None) -> Turn:
+    async def _turn(
+        self, text: str, parts: list[dict[str, Any]], *, override_model: str | None
+    ) -> Turn:
         key, otid = f"local-{time.time_ns()}", str(uuid.uuid4())
         self._sent_otids[key] = otid  # how an edit finds this message before it is reloaded
-        self.items = [*self.items, user_item(text, key=key)]
+        self.items = [*self.items, user_item(text, key=key, parts=parts)]
+        message = [{"role": "user", "content": user_content(text, parts)}] if parts else text
         return await self._run_engine(
             lambda listener: self._engine.run(
-                text, listener=listener, override_model=override_model, otid=otid
+                message, listener=listener, override_model=override_model, otid=otid
             )
         )
 
@@ -598,3 +658,18 @@ def _user_message(message_id: str | None) -> Callable[[Mapping[str, Any]], bool]
 def _sent_message(otid: str) -> Callable[[Mapping[str, Any]], bool]:
     """Accepts the user message sent with ``otid`` (its id is not known until reloaded)."""
     return lambda msg: msg.get("message_type") == "user_message" and msg.get("otid") == otid
+
+
+def _image_parts(images: Iterable[ImageSource | Attachment]) -> list[dict[str, Any]]:
+    """The content parts of ``images`` (paths, bytes or :class:`Attachment`); when one may
+    not be sent, :class:`~letta_widgets.errors.ImageRefused` naming every such image."""
+    if isinstance(images, str | bytes | bytearray | memoryview | os.PathLike):
+        images = [images]  # one image, not its characters
+    found = [
+        img if isinstance(img, Attachment) else attachment(img, index=n)
+        for n, img in enumerate(images, 1)
+    ]
+    problems = [p for p in (a.problem() for a in found) if p]
+    if problems:
+        raise images_refused(problems)
+    return [a.part() for a in found]

@@ -10,11 +10,12 @@ return becomes one item (the call card with its result).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from letta_widgets import render
-from letta_widgets.letta.messages import MESSAGE_TYPES, is_compaction_event, text_of
+from letta_widgets.letta.images import user_content, written_text
+from letta_widgets.letta.messages import MESSAGE_TYPES, is_compaction_event
 
 __all__ = ["item_key", "kind_of", "transcript_items", "usage_item", "user_item"]
 
@@ -89,14 +90,14 @@ def transcript_items(
             item["pending"] = bool(ids) and not set(ids) <= answered
             item["tool_call_ids"] = ids
         elif mtype == "user_message":
-            item["text"] = text_of(msg)  # what an edit box starts from
+            item["text"] = written_text(msg.get("content"))  # what an edit box starts from
         items.append(item)
     return items
 
 
-def user_item(text: str, key: str) -> dict[str, Any]:
-    """The optimistic item for a message the user just sent."""
-    msg = {"id": key, "message_type": "user_message", "content": text}
+def user_item(text: str, key: str, parts: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The optimistic item for a message the user just sent (``parts``: its image parts)."""
+    msg = {"id": key, "message_type": "user_message", "content": user_content(text, parts)}
     return {
         "key": f"{key}|user_message",
         "type": "user_message",

@@ -1,8 +1,9 @@
 """ChatCell in a real JupyterLab, driven in Chromium: typing, live tokens, Stop, Interrupt,
-approvals, older pages, hostile text, dark theme."""
+approvals, older pages, hostile text, dark theme, attached images."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -533,3 +534,167 @@ def test_long_messages_collapse_with_show_more(lab, page):
     assert body.evaluate("el => el.scrollHeight - el.clientHeight") < 2  # nothing hidden
     # a short message has no toggle
     expect(root.locator(".lw-item--assistant_message").last.locator(".lw-show-more")).to_be_hidden()
+
+
+USERS = (
+    "users = [m for m in client.conversations.messages.list(chat.conversation_id, order='asc')"
+    ".items if m.message_type == 'user_message']\n"
+    "print('USERS', len(users), [[p.type for p in m.content] if isinstance(m.content, list)"
+    " else 'text' for m in users])"
+)
+REOPEN = "again = lw.ChatCell(client, conversation_id=chat.conversation_id, height='260px')\nagain"
+LOADED = "img => img.complete && img.naturalWidth > 0"
+DROP = """([el, kind, files]) => {
+  const dt = new DataTransfer();
+  for (const [name, b64, type] of files) {
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
+  }
+  const init = { bubbles: true, cancelable: true };
+  if (kind === "paste") {
+    el.dispatchEvent(new ClipboardEvent("paste", { ...init, clipboardData: dt }));
+  } else {
+    el.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: dt }));
+    el.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: dt }));
+  }
+}"""
+
+
+def file_picker(page):  # type: ignore[no-untyped-def]
+    """``pick(action, *paths)``: run ``action`` (a click or key press that opens the file
+    picker) and choose ``paths``. The page listens for file choosers from the start, so the
+    picker is caught however soon it opens (``expect_file_chooser`` turns interception on
+    only when it is entered, and a picker opened at once was sometimes missed)."""
+    opened: list = []
+    page.on("filechooser", lambda chooser: opened.append(chooser))
+
+    def pick(action, *paths: object) -> None:  # type: ignore[no-untyped-def]
+        before = len(opened)
+        action()
+        for _ in range(100):
+            if len(opened) > before:
+                opened[-1].set_files([str(p) for p in paths])
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("the file picker did not open")
+
+    return pick
+
+
+def users(page) -> str:  # type: ignore[no-untyped-def]
+    """The kernel's word on the conversation's user messages (cell 2)."""
+    run_cell(page, 2)
+    expect(cell(page, 2).locator(".jp-OutputArea-output")).to_contain_text("USERS", timeout=30_000)
+    return output_text(page, 2).strip()
+
+
+def test_images_are_attached_sent_shown_and_kept_after_a_reload(
+    lab, page, artifacts_dir, images, tmp_path
+):
+    """The attach button (keyboard and mouse), a thumbnail with a remove button, the image in
+    the sent message and the agent's answer; too large and non-image files refused with the
+    reason and nothing sent; a dropped and a pasted image; the images again after a page
+    reload and in a ChatCell opened anew."""
+    cat = tmp_path / "cat.png"
+    cat.write_bytes(images.png(96, 64))
+    big = tmp_path / "big.png"
+    big.write_bytes(images.png() + b"\0" * int(7.2 * 1024 * 1024))
+    bmp = tmp_path / "photo.bmp"
+    bmp.write_bytes(images.bmp())
+    fake = tmp_path / "notes.png"
+    fake.write_text("plain text with an image's name")
+    root = setup(lab, page, "chat_images", delay_ms=1, extra=(USERS, REOPEN))
+    button = root.locator(".lw-image-button")
+    expect(button).to_have_attribute("aria-label", re.compile(r"^Attach images \(PNG, JPEG"))
+    expect(root.locator("input.lw-image-input")).to_have_attribute(
+        "aria-label", re.compile("^Attach images")
+    )
+    assert root.locator("input.lw-image-input").bounding_box()["width"] <= 1  # visually hidden
+
+    # the keyboard opens the file picker and removes a thumbnail (real buttons, and Enter is
+    # theirs even in the notebook's command mode, where it would open the cell editor)
+    pick = file_picker(page)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:enter-command-mode')")
+    button.focus()
+    pick(lambda: page.keyboard.press("Enter"), cat)
+    thumbs = root.locator(".lw-attachment")
+    expect(thumbs).to_have_count(1)
+    expect(thumbs.first.locator("img")).to_have_attribute("alt", "cat.png")
+    remove = thumbs.first.locator(".lw-attachment-remove")
+    expect(remove).to_have_attribute("aria-label", "Remove cat.png")
+    remove.focus()
+    page.keyboard.press("Enter")
+    expect(thumbs).to_have_count(0)
+    pick(button.click, cat)
+    expect(thumbs).to_have_count(1)
+    page.wait_for_function(LOADED, arg=thumbs.first.locator("img").element_handle())
+
+    type_and_send(root, "what is this?")
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(thumbs).to_have_count(0)
+    shown = root.locator(".lw-item--user_message img.lw-image")
+    expect(shown).to_have_count(1)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 96", arg=shown.element_handle()
+    )
+    expect(shown).to_have_attribute("alt", "image (PNG)")
+    assert shown.get_attribute("src").startswith("data:image/png;base64,iVBORw0KGgo")
+    expect(root.locator(".lw-item--assistant_message").last).to_contain_text(
+        "I see 1 image (PNG, 96×64)."
+    )
+    assert users(page) == "USERS 1 [['text', 'image']]"
+
+    # refused at once, with the reason; nothing is sent, even with Send pressed
+    root.locator("input.lw-image-input").set_input_files([str(big), str(bmp), str(fake)])
+    expect(root.locator(".lw-attach-problem")).to_have_text(
+        [
+            "big.png: 7.2 MB, images are at most 5 MB",
+            "photo.bmp: not an image type Letta accepts (PNG, JPEG, GIF, WebP)",
+            "notes.png: not an image type Letta accepts (PNG, JPEG, GIF, WebP)",
+        ]
+    )
+    expect(root.locator(".lw-attach-problems")).to_have_attribute("role", "alert")
+    expect(thumbs).to_have_count(0)
+    root.locator(".lw-send").click()
+    assert users(page) == "USERS 1 [['text', 'image']]"
+
+    # a file dropped on the cell and one pasted into the box; both go with the next message
+    gif = base64.b64encode(images.gif(48, 48)).decode()
+    png = base64.b64encode(images.png(120, 80)).decode()
+    page.evaluate(DROP, [root.element_handle(), "drop", [["dropped.gif", gif, "image/gif"]]])
+    page.evaluate(
+        DROP, [root.locator(".lw-input").element_handle(), "paste", [["pasted.png", png, ""]]]
+    )
+    expect(thumbs).to_have_count(2)
+    expect(root.locator(".lw-attach-problem")).to_have_count(0)
+    for img in thumbs.locator("img").element_handles():
+        page.wait_for_function(LOADED, arg=img)
+    root.screenshot(path=str(artifacts_dir / "chat-images-composer.png"))
+    type_and_send(root, "and these two?")
+    expect(root.locator(".lw-item--assistant_message").last).to_contain_text(
+        "I see 2 images (GIF, 48×48; PNG, 120×80).", timeout=30_000
+    )
+    expect(root).to_have_attribute("data-status", "done", timeout=30_000)
+    assert users(page) == "USERS 2 [['text', 'image'], ['text', 'image', 'image']]"
+    expect(shown).to_have_count(3)
+    root.screenshot(path=str(artifacts_dir / "chat-images.png"))
+
+    # saved and reloaded: the widget's state shows the images again
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
+        timeout=30_000,
+    )
+    page.reload()
+    root = cell(page, 0).locator(".lw-chat")
+    wait_for_widget(page, root, timeout=60)
+    reloaded = root.locator(".lw-item--user_message img.lw-image")
+    expect(reloaded).to_have_count(3, timeout=30_000)
+    for img in reloaded.element_handles():
+        page.wait_for_function(LOADED, arg=img)
+    # opened anew from the server's history (0.16.8 would list letta sources: the same cards)
+    run_cell(page, 3)
+    fresh = cell(page, 3).locator(".lw-chat")
+    wait_for_widget(page, fresh, timeout=60)
+    expect(fresh.locator(".lw-item--user_message img.lw-image")).to_have_count(3, timeout=30_000)
+    assert page.blocked_requests == []  # showing the images fetched nothing
+    assert page_problems(page) == []

@@ -93,6 +93,27 @@ def _text_of(content):
     return "".join(out)
 
 
+def _images_of(content):
+    """The images of OpenAI message content (Letta sends them as ``image_url`` data: URLs)
+    as Letta image parts, for the scripted agent."""
+    if not isinstance(content, list):
+        return []
+    return [
+        {"type": "image", "source": {"type": "url", "url": str(p["image_url"].get("url", ""))}}
+        for p in content
+        if isinstance(p, dict)
+        and p.get("type") == "image_url"
+        and isinstance(p.get("image_url"), dict)
+    ]
+
+
+def _seen(parts):
+    """What the scripted agent can tell of the images (letta_devserver.images.seen)."""
+    from letta_devserver import images
+
+    return images.seen(parts)
+
+
 def _user_text(raw):
     """Letta may wrap user text in a JSON envelope; unwrap if so."""
     raw = raw.strip()
@@ -448,7 +469,8 @@ def scripted_decide(body):
             step = script.follow_up(ctx, user_text, call, result, status)
             slow = False
         else:
-            step = script.plan(ctx, user_text)
+            attached = _images_of(messages[last_user_i].get("content"))
+            step = script.plan(ctx, user_text, images=_seen(attached) if attached else ())
             slow = bool(getattr(step, "slow", False))
         if step.tool_call is not None:
             if step.tool_call.name not in tools:

@@ -7,6 +7,7 @@ other than table-cell text-align.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from html.parser import HTMLParser
@@ -21,6 +22,7 @@ from letta_widgets.render import (
     render_tool_exchange,
     render_usage,
 )
+from letta_widgets.render._sanitize import clean_image
 
 FORBIDDEN_TAGS = {
     "script", "style", "iframe", "frame", "frameset", "object", "embed", "svg", "math",
@@ -30,6 +32,8 @@ FORBIDDEN_TAGS = {
 URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "background",
              "poster", "srcset", "cite", "longdesc", "ping", "manifest", "codebase"}  # fmt: skip
 SAFE_URL = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
+IMAGE_DATA = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}")
+"""The one image a card may show: inline base64 data of an accepted kind, nothing fetched."""
 VOID = {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "embed"}
 
 
@@ -42,6 +46,8 @@ class _Checker(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
+        if tag == "img" and _inline_image(dict(attrs)):
+            return
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"forbidden element <{tag}>")
         for name, value in attrs:
@@ -82,6 +88,17 @@ class _Checker(HTMLParser):
 
     def handle_pi(self, data: str) -> None:
         self.problems.append("processing instruction survived")
+
+
+def _inline_image(attrs: dict[str, str | None]) -> bool:
+    """An ``<img class="lw-image" src="data:image/…;base64,…" alt>`` and nothing more (an
+    image without a ``src`` loads nothing either)."""
+    src = attrs.get("src")
+    return (
+        set(attrs) <= {"class", "src", "alt"}
+        and attrs.get("class") in (None, "lw-image")
+        and (src is None or IMAGE_DATA.fullmatch(src) is not None)
+    )
 
 
 def assert_inert(html: str) -> _Checker:
@@ -272,20 +289,114 @@ def test_markdown_images_never_load() -> None:
     assert 'href="https://example.com/cat.png"' in html
 
 
-def test_image_content_part_is_a_placeholder() -> None:
-    m = {
+def _user(*parts: dict) -> dict:
+    return {
         "id": "u",
         "message_type": "user_message",
-        "content": [
-            {"type": "text", "text": "look"},
-            {"type": "image", "source": {"type": "url", "url": "https://example.com/x.png"}},
-        ],
+        "content": [{"type": "text", "text": "look"}, *parts],
     }
+
+
+def _images(html: str) -> list[dict[str, str | None]]:
+    return [a for t, a in assert_inert(html).tags if t == "img"]
+
+
+def test_an_attached_image_is_shown_inline_and_its_kind_read_from_the_bytes(images) -> None:
+    png = base64.b64encode(images.png()).decode()
+    gif = base64.b64encode(images.gif()).decode()
+    listed = {"type": "letta", "file_id": "file-1", "media_type": "image/png", "data": png}
+    m = _user(
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}},
+        {"type": "image", "source": listed},  # letta 0.16.8 lists attached images so
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": gif}},
+    )
+    shown = _images(render_message(m))
+    assert [a["src"] for a in shown] == [
+        f"data:image/png;base64,{png}",
+        f"data:image/png;base64,{png}",
+        f"data:image/gif;base64,{gif}",  # what the bytes are, whatever media_type says
+    ]
+    assert {a["alt"] for a in shown} == {"image (PNG)", "image (GIF)"}
+    assert message_text(m) == "look[image][image][image]"
+
+
+def test_url_images_are_links_never_fetched() -> None:
+    m = _user(
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/x.png"}},
+        {"type": "image", "source": {"type": "url", "url": "javascript:alert(1)"}},
+        {"type": "image", "source": {"type": "url", "url": "data:image/png;base64,iVBORw0KGgo="}},
+    )
     html = render_message(m)
     c = assert_inert(html)
     assert not [t for t, _ in c.tags if t == "img"]
-    assert "lw-image-placeholder" in html
-    assert message_text(m) == "look[image]"
+    hrefs = [a.get("href") for t, a in c.tags if t == "a"]
+    assert hrefs == ["https://example.com/x.png"]
+    assert "[image: javascript:alert(1)]" in html and "lw-image-placeholder" in html
+    assert message_text(m) == "look[image][image][image]"
+
+
+def test_an_image_listed_without_data_is_a_labelled_placeholder() -> None:
+    m = _user(
+        {
+            "type": "image",
+            "source": {"type": "letta", "file_id": "file-9", "media_type": "image/png"},
+        }
+    )
+    html = render_message(m)
+    assert not _images(html)
+    assert "[image: image/png, no data listed]" in html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"type": "base64", "media_type": "image/svg+xml", "data": "PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"},
+        {"type": "base64", "media_type": "image/png", "data": "PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"},
+        {
+            "type": "base64",
+            "media_type": "text/html",
+            "data": "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        },
+        {"type": "base64", "media_type": 'image/png" onerror="alert(1)', "data": "iVBORw0KGgo="},
+        {"type": "base64", "media_type": "image/png", "data": 'iVBORw0KGgo=" onerror="alert(1)'},
+        {"type": "base64", "media_type": "image/png", "data": "iVBO Rw0K\nGgo="},
+        {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo=AAAA"},
+        {"type": "letta", "file_id": '"><script>alert(1)</script>', "data": None},
+        {"type": "url", "url": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="},
+        {"type": "url", "url": 'https://tracker.example/p.gif" onerror="alert(1)'},
+    ],
+)
+def test_hostile_image_parts_show_nothing_that_runs_or_loads(source) -> None:
+    html = render_message(_user({"type": "image", "source": source}))
+    for img in _images(html):  # only PNG magic bytes may come through, as a PNG
+        assert img["src"].startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+        '<img src="data:image/svg+xml,<svg onload=alert(1)>">',
+        '<img src="javascript:alert(1)">',
+        '<img src="data:text/html;base64,PHNjcmlwdD4=">',
+        '<img src="https://tracker.example/pixel.gif">',
+        '<img src="//tracker.example/pixel.gif">',
+        '<img src="pixel.gif">',
+        '<img src="data:image/png;base64,AAAA" onerror="alert(1)" onload="alert(2)">',
+        '<img src="data:image/png;base64,AAAA" srcset="https://x.example/a.png 1x">',
+        '<img src="data:image/png;base64,AAAA" style="position:fixed" class="lw-image evil">',
+        '<img src="data:image/png;base64,AAAA"><script>alert(1)</script>',
+        '<a href="data:image/png;base64,AAAA">x</a><svg><image href="x"/></svg>',
+    ],
+)
+def test_the_image_sanitizer_keeps_only_data_image_sources(tag: str) -> None:
+    out = clean_image(tag)
+    assert_inert(out)
+    for name, value in re.findall(r'(\w[\w-]*)="([^"]*)"', out):
+        assert name in ("src", "alt", "class"), out
+        if name == "src":
+            assert IMAGE_DATA.fullmatch(value), out
+    assert "<script" not in out and "<a" not in out and "<svg" not in out
 
 
 # --- size and markdown bombs -------------------------------------------------------------
