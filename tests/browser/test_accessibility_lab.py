@@ -55,6 +55,8 @@ browser""",
 cmp = CompareView(client, [Variant(agent_id=agent.id),
                            Variant(agent_id=agent.id, model="openai/gpt-4o")])
 cmp.send("hello")
+cmp.vote("A")  # the summary chart shows
+cmp.judge(lambda prompt, a, b: {"winner": "tie", "rationale": "the same"})
 cmp""",
     "lw.ConnectionCard(lw.connect('http://127.0.0.1:9'))",
 ]
