@@ -47,6 +47,7 @@ RUNTIME_IMPORTS = {
     "IPython": "ipywidgets",
     "platformdirs": "platformdirs",
     "pyarrow": "pyarrow",  # optional: the `parquet` extra, imported only by export
+    "matplotlib": "matplotlib",  # optional: the `demo` extra, only CompareView.report()
     "genai_prices": "genai-prices",  # the price table of costs.py
     "letta_devserver": "letta-devserver",  # optional: the `server` extra, only the CLI's demo
 }
