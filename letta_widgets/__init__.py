@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         conversations_frame,
         messages_frame,
     )
+    from letta_widgets.judge import LettaJudge
     from letta_widgets.stream import Turn, TurnEngine
     from letta_widgets.widgets.browser import ConversationBrowser
     from letta_widgets.widgets.chat import ChatCell
@@ -64,6 +65,7 @@ _LAZY: dict[str, str] = {
     "ForkPointIgnored": "letta_widgets.errors",
     "ImageRefused": "letta_widgets.errors",
     "InvalidRequest": "letta_widgets.errors",
+    "LettaJudge": "letta_widgets.judge",
     "LettaWidgetsError": "letta_widgets.errors",
     "NotFound": "letta_widgets.errors",
     "RateLimited": "letta_widgets.errors",
@@ -103,6 +105,7 @@ __all__ = [
     "ForkPointIgnored",
     "ImageRefused",
     "InvalidRequest",
+    "LettaJudge",
     "LettaWidgetsError",
     "NotFound",
     "RateLimited",

@@ -9,12 +9,17 @@ and uses ``Context``, ``Step``, ``ToolCall``, ``plan``, ``follow_up`` and ``pars
 it standard-library only (with :mod:`.facts`, what it understands people to say) and keep that
 API stable. The package README documents the grammar with examples.
 
-Grammar (first match wins; case-insensitive). "Memory" below is the memory as this
-conversation knows it: the blocks compiled into its system message, with the edits its own
-tool calls made applied (the real server does not recompile the writing conversation; its
-history holds the calls). Other conversations see an edit when created after it, or after
-``conversations.recompile``.
+Grammar (first match wins; case-insensitive; the judge's rule comes first). "Memory" below
+is the memory as this conversation knows it: the blocks compiled into its system message,
+with the edits its own tool calls made applied (the real server does not recompile the
+writing conversation; its history holds the calls). Other conversations see an edit when
+created after it, or after ``conversations.recompile``.
 
+a judge's question: text holding ``<answer_a>…</answer_a>`` and ``<answer_b>…</answer_b>``
+    the answer with more words wins (equal counts: a tie), answered as two lines,
+    ``WINNER: A|B|tie`` and ``RATIONALE: Answer A has N words, answer B has M …`` (the
+    format letta-widgets' ``LettaJudge`` asks for). The rule sees only the answers, never
+    their order, so it is never position-biased.
 ``call:<tool> {json}``
     Call ``<tool>`` (if the agent has it) with the JSON object as arguments, as the
     real-letta stub LLM does; the closing answer is ``Done: <result prefix>``.
@@ -399,6 +404,10 @@ def _plan(ctx: Context, user_text: str) -> Step:
     text = (user_text or "").strip()
     low = text.lower()
 
+    judged = _judge_verdict(text)
+    if judged is not None:
+        return Step(reasoning="A judge's question: I compare the two answers.", text=judged)
+
     m = re.search(r"call:([A-Za-z0-9_]+)\s*(\{.*\})?", text, re.S)
     if m and m.group(1) in ctx.tools:
         try:
@@ -483,6 +492,20 @@ def _plan(ctx: Context, user_text: str) -> Step:
         )
 
     return _answer(ctx, text, low)
+
+
+_ANSWER = re.compile(r"<answer_([ab])>\s*(.*?)\s*</answer_\1>", re.I | re.S)
+
+
+def _judge_verdict(text: str) -> str | None:
+    """The scripted judge's reply to a question holding two tagged answers (else ``None``)."""
+    answers = {m.group(1).lower(): m.group(2) for m in _ANSWER.finditer(text)}
+    if set(answers) != {"a", "b"}:
+        return None
+    na, nb = (len(re.findall(r"\w+", answers[k])) for k in ("a", "b"))
+    winner = "A" if na > nb else "B" if nb > na else "tie"
+    why = "the longer answer wins" if winner != "tie" else "equal lengths are a tie"
+    return f"WINNER: {winner}\nRATIONALE: Answer A has {na} words, answer B has {nb}: {why}."
 
 
 _MEMORY_REQUEST = re.compile(

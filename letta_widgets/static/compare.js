@@ -42,7 +42,7 @@ function lwCmpColumn(index) {
            shownKeys: /** @type {string[] | null} */ (null), shownStatus: "" };
 }
 
-function lwCmpMetrics(table, m) {
+function lwCmpMetrics(table, m, costNote) {
   const rows = [
     ["first token", lwCmpNumber(m.ttft_s, 2, " s")],
     ["total", lwCmpNumber(m.total_s, 2, " s")],
@@ -53,6 +53,8 @@ function lwCmpMetrics(table, m) {
     ["steps", lwCmpNumber(m.steps, 0)],
     ["tool calls", lwCmpNumber(m.tool_calls, 0)],
     ["stop", m.stop_reason || "–"],
+    ["cost", m.cost_usd === null || m.cost_usd === undefined ? `– (${costNote || "not priced"})`
+      : `$${Number(m.cost_usd) < 0.01 ? Number(m.cost_usd).toFixed(5) : Number(m.cost_usd).toFixed(3)}`],
   ];
   table.replaceChildren();
   for (const [name, value] of rows) {
@@ -60,6 +62,70 @@ function lwCmpMetrics(table, m) {
     tr.append(lwEl("th", "", name), lwEl("td", "", value));
     table.append(tr);
   }
+}
+
+const LW_SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element with attributes (text only ever through textContent).
+ *  @param {string} tag @param {Record<string, string | number>} attrs @param {string} [text] */
+function lwSvg(tag, attrs, text) {
+  const node = document.createElementNS(LW_SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** The summary under the rounds: win rates with their 95 % intervals (votes, judge), and
+ *  each variant's median paired time difference against the first, with its interval.
+ *  @param {HTMLElement} box @param {any} chart the `chart` trait */
+function lwCmpChart(box, chart) {
+  box.replaceChildren();
+  const wins = (chart && chart.win) || [];
+  const lat = ((chart && chart.latency) || []).filter((/** @type {any} */ d) => d.label !== chart.baseline);
+  box.hidden = !wins.length && !lat.length;
+  if (box.hidden) return;
+  const labelW = 130, plotW = 220, rowH = 20, width = labelW + plotW + 150;
+  const rows = wins.length + lat.length + (lat.length ? 1 : 0) + 1;
+  const svg = lwSvg("svg", { class: "lw-chart-svg", width, height: rows * rowH + 8, role: "img" });
+  const said = [];
+  let y = 14;
+  svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-title" }, "win rate (95 % interval)"));
+  const fmt = (/** @type {number | null} */ v) => (v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`);
+  for (const w of wins) {
+    y += rowH;
+    const x = (/** @type {number} */ v) => labelW + Math.max(0, Math.min(1, v)) * plotW;
+    svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-label" }, `${w.label} · ${w.who}`));
+    svg.append(lwSvg("line", { x1: labelW, x2: labelW + plotW, y1: y - 4, y2: y - 4, class: "lw-chart-axis" }));
+    if (w.low !== null && w.high !== null) {
+      svg.append(lwSvg("line", { x1: x(w.low), x2: x(w.high), y1: y - 4, y2: y - 4, class: "lw-chart-ci" }));
+    }
+    if (w.rate !== null) svg.append(lwSvg("circle", { cx: x(w.rate), cy: y - 4, r: 4, class: `lw-chart-dot lw-chart-dot--${w.who}` }));
+    const text = `${fmt(w.rate)} [${fmt(w.low)}, ${fmt(w.high)}] n=${w.n}`;
+    svg.append(lwSvg("text", { x: labelW + plotW + 8, y, class: "lw-chart-value" }, text));
+    said.push(`${w.label} by ${w.who}: ${text}`);
+  }
+  if (lat.length) {
+    y += rowH;
+    svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-title" }, `total time − ${chart.baseline} (median paired, 95 %)`));
+    const span = Math.max(1e-3, ...lat.flatMap((/** @type {any} */ d) => [Math.abs(d.low ?? d.diff), Math.abs(d.high ?? d.diff)]));
+    const x = (/** @type {number} */ v) => labelW + plotW / 2 + (v / span) * (plotW / 2);
+    for (const d of lat) {
+      y += rowH;
+      svg.append(lwSvg("text", { x: 0, y, class: "lw-chart-label" }, String(d.label)));
+      svg.append(lwSvg("line", { x1: x(0), x2: x(0), y1: y - 12, y2: y + 4, class: "lw-chart-axis" }));
+      if (d.low !== null && d.high !== null) {
+        svg.append(lwSvg("line", { x1: x(d.low), x2: x(d.high), y1: y - 4, y2: y - 4, class: "lw-chart-ci" }));
+      }
+      svg.append(lwSvg("rect", { x: x(d.diff) - 4, y: y - 8, width: 8, height: 8, class: "lw-chart-dot lw-chart-dot--time" }));
+      const sign = d.diff > 0 ? "+" : "";
+      const p = d.sign_p === null || d.sign_p === undefined ? "" : ` · sign test p=${d.sign_p.toFixed(2)}`;
+      const text = `${sign}${d.diff.toFixed(2)} s${p}`;
+      svg.append(lwSvg("text", { x: labelW + plotW + 8, y, class: "lw-chart-value" }, text));
+      said.push(`${d.label} minus ${chart.baseline}: ${text}`);
+    }
+  }
+  svg.setAttribute("aria-label", said.join("; "));
+  box.append(svg);
 }
 
 function render({ model, el }) {
@@ -95,6 +161,8 @@ function render({ model, el }) {
   noteInput.placeholder = "note (optional)";
   const voteState = lwEl("span", "lw-vote-state");
   voteBar.append(voteLabel, voteButtons, noteInput, voteState);
+  const judgeLine = lwEl("div", "lw-judge");
+  const chartBox = lwEl("div", "lw-chart");
   const status = lwEl("div", "lw-status");
   status.setAttribute("role", "status");
   const composer = lwEl("div", "lw-composer");
@@ -105,7 +173,7 @@ function render({ model, el }) {
   const sendBtn = lwButton("lw-send lw-primary", "Send to all");
   const stopBtn = lwButton("lw-stop", "Stop all");
   composer.append(input, sendBtn, stopBtn);
-  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, status, composer);
+  el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer);
 
   const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el)];
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
@@ -132,10 +200,11 @@ function render({ model, el }) {
     const height = model.get("height");
     columns.forEach((info, i) => {
       const c = cols[i];
-      const v = variants[i] || {};
+      // a blind column (info.hidden) shows nothing that tells its variant apart
+      const v = info.hidden ? {} : variants.find((x) => x.label === info.label) || {};
       c.col.dataset.status = info.status || "";
       c.col.dataset.label = info.label || "";
-      c.col.setAttribute("aria-label", `Variant ${info.label || i + 1}`);
+      c.col.setAttribute("aria-label", `Column ${info.label || i + 1}`);
       c.badge.textContent = info.label || "";
       c.chips.replaceChildren();
       const chip = (text, title, cls) => {
@@ -177,7 +246,7 @@ function render({ model, el }) {
       if (info.status === "gap") {
         c.answerItems.replaceChildren(lwEl("div", "lw-gap", "no matching turn in this conversation"));
       }
-      lwCmpMetrics(c.metrics, info.metrics || {});
+      lwCmpMetrics(c.metrics, info.metrics || {}, info.cost_note);
     });
   }
 
@@ -207,9 +276,9 @@ function render({ model, el }) {
       box.appendChild(lwWordDiff(d.ops));
       diffList.appendChild(box);
     }
-    // votes
-    const variants = model.get("variants") || [];
-    const choices = variants.map((v) => [v.label, v.label]).concat([["tie", "tie"], ["all_bad", "all bad"]]);
+    // votes: one button per column, named as the column is ("Response n" while blind)
+    const choices = r.choices || [];
+    el.dataset.blind = r.blind && !r.revealed ? "true" : "false";
     voteBar.hidden = !r.done || !r.prompt_id;
     lwKeepFocus(voteButtons, () => {
       voteButtons.replaceChildren();
@@ -232,6 +301,18 @@ function render({ model, el }) {
       shownRoundId = r.prompt_id;
     }
     voteState.textContent = r.vote ? `voted: ${r.vote === "all_bad" ? "all bad" : r.vote}` : "";
+    // the judge's verdict (cmp.judge): named as the columns are; its reasons once revealed
+    const judged = r.judge;
+    judgeLine.hidden = !judged;
+    judgeLine.replaceChildren();
+    if (judged) {
+      const verdict = judged.winner === null || judged.winner === undefined ? "failed"
+        : judged.winner === "tie" ? "tie" : `${judged.winner} is better`;
+      const flag = judged.consistent === false ? " (a verdict flipped with the order: counted as a tie)" : "";
+      judgeLine.append(lwEl("span", "lw-judge-verdict", `Judge: ${verdict}${flag}`));
+      if (judged.rationale) judgeLine.append(lwEl("span", "lw-judge-why", ` · ${judged.rationale}`));
+      judgeLine.dataset.consistent = String(judged.consistent);
+    }
   }
 
   function drawTally() {
@@ -301,12 +382,14 @@ function render({ model, el }) {
   on("change:columns change:variants change:height", drawColumns);
   on("change:round change:round_count", drawRound);
   on("change:tally", drawTally);
+  on("change:chart", () => lwCmpChart(chartBox, model.get("chart")));
   on("change:status change:status_text", drawStatus);
   on("change:readonly change:placeholder", drawChrome);
 
   drawChrome();
   drawColumns();
   drawTally();
+  lwCmpChart(chartBox, model.get("chart"));
   drawStatus();
   return () => { for (const fn of cleanups) fn(); };
 }

@@ -4,8 +4,8 @@ region that announces each finished answer once (not once per token).
 
 One notebook per theme holds every widget: a ChatCell after turns that wrote memory (its
 notice), sent a code block and a long message (folded, "Show more"), with an error banner; a
-ChatCell waiting for an approval, a ConversationBrowser with
-a conversation selected (stale memory, its diff), a CompareView after a round and a
+ChatCell waiting for an approval; a ConversationBrowser with a conversation selected (stale
+memory, its diff); a CompareView after a round (voted, judged, its summary chart); a
 ConnectionCard. axe runs on each widget's root element only (JupyterLab's own chrome is not
 ours); a serious or critical violation fails the test, with each violation's id, impact,
 help and the offending nodes. The keyboard test has a notebook of its own (a paced client,
@@ -63,6 +63,8 @@ browser"""
 COMPARE = """\
 cmp = CompareView(client, [Variant(agent_id=agent.id), Variant(agent_id=agent.id)])
 cmp.send("hello")
+cmp.vote("A")  # the summary chart shows
+cmp.judge(lambda prompt, a, b: {"winner": "tie", "rationale": "the same"})
 cmp"""
 
 CARD = "lw.ConnectionCard(client)"
@@ -91,7 +93,11 @@ WIDGETS = {
             ".lw-messages .lw-item--assistant_message",
         ),
     ),
-    "CompareView after a round": (4, ".lw-compare", (".lw-vote-btn", ".lw-diff")),
+    "CompareView after a round, voted and judged": (
+        4,
+        ".lw-compare",
+        (".lw-vote-btn", ".lw-diff", ".lw-judge", ".lw-chart svg"),
+    ),
     "ConnectionCard": (5, ".lw-connection", (".lw-connection-card[data-status='ok']",)),
 }
 

@@ -202,3 +202,55 @@ def test_screenshots(lab, page, theme, shots_dir):
         )
     finally:
         set_theme(page, "light")
+
+
+BLIND = """\
+import letta_widgets as lw
+from letta_widgets.widgets.compare import CompareView, Variant
+client = lw.connect()
+def agent(name, human):
+    return client.agents.create(
+        name=name, model="openai/gpt-4o-mini", embedding="openai/text-embedding-3-small",
+        memory_blocks=[{"label": "human", "value": human}]).id
+ada = agent("blind-ada", "The human's name is Ada.")
+plain = agent("blind-plain", "Nothing is known about the human.")
+judge = client.agents.create(name="blind-judge", model="openai/gpt-4o-mini",
+                             embedding="openai/text-embedding-3-small").id
+cmp = CompareView(client, [Variant(agent_id=ada, model="openai/gpt-4o"), Variant(agent_id=plain)],
+                  blind=True, seed=3, height="220px")
+cmp"""
+BLIND_PROBE = """\
+cmp.judge(lw.LettaJudge(client, agent_id=judge))
+r = cmp.results.iloc[0]
+print(f"ORDER={r.display_order} VOTE={r.vote} JUDGE={r.judge_winner}")"""
+
+
+def test_a_blind_round_hides_the_labels_until_the_vote_and_the_judge_speaks(lab, page):
+    write_notebook(lab.root / "cmp_blind.ipynb", [BLIND, BLIND_PROBE])
+    open_notebook(page, lab, "cmp_blind.ipynb")
+    run_cell(page, 0)
+    root = cell(page, 0).locator(".lw-compare")
+    wait_for_widget(page, root, timeout=60)
+    _send(root, "What is my name?")
+    _round_done(root, 1)
+    labels = root.locator(".lw-col-label")
+    expect(labels).to_have_text(["Response 1", "Response 2"])
+    expect(root).to_have_attribute("data-blind", "true")
+    expect(root.locator(".lw-chip-model")).to_have_count(0)  # nothing tells them apart
+    buttons = root.locator(".lw-vote-btn")
+    expect(buttons.first).to_have_text("Response 1")
+    buttons.first.click()  # the left column, whichever variant it is
+    expect(root).to_have_attribute("data-blind", "false", timeout=30_000)
+    shown = labels.all_inner_texts()
+    assert sorted(shown) == ["A", "B"]
+    expect(root.locator(".lw-vote-state")).to_have_text(f"voted: {shown[0]}")
+    run_cell(page, 1)
+    out = cell(page, 1).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("ORDER=", timeout=60_000)
+    assert f"ORDER={','.join(shown)} VOTE={shown[0]}" in out.inner_text()
+    expect(root.locator(".lw-judge")).to_contain_text("Judge:", timeout=30_000)
+    chart = root.locator(".lw-chart svg")  # the summary, drawn once there is a vote
+    expect(chart).to_be_visible()
+    expect(chart).to_have_attribute("aria-label", re.compile(r"by votes: 100%"))
+    assert chart.locator("circle").count() >= 2
+    assert page_problems(page) == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import letta_client
@@ -13,6 +15,7 @@ import pandas as pd
 import pytest
 from letta_client import Letta
 
+import letta_widgets as lw
 from letta_widgets.compare_stats import RESULT_COLUMNS, align_turns, wilson_interval
 from letta_widgets.errors import ConversationBusy, LettaWidgetsError
 from letta_widgets.frames import messages_frame
@@ -466,3 +469,126 @@ def test_a_compaction_in_one_column_is_a_line_there(client: Letta, agent: Any) -
     assert "Conversation compacted" in next(
         i["html"] for i in cmp.columns[1]["items"] if i["type"] == "summary_message"
     )
+
+
+def test_blind_rounds_hide_and_shuffle_the_labels_and_votes_map_back(
+    client: Letta, agent: Any
+) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    with pytest.raises(ValueError, match="at least two variants"):
+        CompareView(client, [Variant(fork_of=conv)], blind=True)
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv)], blind=True, seed=7)
+    orders = []
+    for n in range(6):
+        cmp.send(f"question {n}", fresh=True)
+        assert [c["label"] for c in cmp.columns] == ["Response 1", "Response 2"]
+        assert not any(c["model"] or c["conversation_id"] for c in cmp.columns)
+        shown = cmp.results["display_order"].iloc[-1].split(",")
+        orders.append(shown)
+        cmp.vote("Response 1")  # the left column, whichever variant it is
+        assert cmp.rounds[-1].vote == shown[0]
+        assert [c["label"] for c in cmp.columns] == shown  # revealed
+    assert ["A", "B"] in orders and ["B", "A"] in orders  # shuffled per round
+    again = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv)], blind=True, seed=7)
+    again.send("question 0", fresh=True)
+    assert again.results["display_order"].iloc[0].split(",") == orders[0]  # seeded
+    votes = cmp.results.drop_duplicates("prompt_id")
+    assert (votes["vote"] == votes["display_order"].str.split(",").str[0]).all()
+
+
+def test_a_letta_judge_scores_every_round_in_both_orders(client: Letta, agent: Any) -> None:
+    """The devserver's judge prefers the longer answer, whatever the order: consistent."""
+    knows = client.conversations.create(agent_id=agent.id).id
+    list(
+        client.conversations.messages.create(
+            knows, messages=[{"role": "user", "content": "My name is Grace."}]
+        )
+    )
+    fresh = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=knows), Variant(fork_of=fresh)])
+    cmp.run(["What is my name?", "hi"], progress=False)
+    judge_agent = client.agents.create(name="judge", model="openai/gpt-4o-mini",
+                                       embedding="openai/text-embedding-3-small")  # fmt: skip
+    before = {c.id for c in client.conversations.list(agent_id=judge_agent.id)}
+    verdicts = cmp.judge(lw.LettaJudge(client, agent_id=judge_agent.id))
+    assert len(verdicts) == 2 and verdicts["judge_consistent"].all()
+    texts = cmp.results.set_index(["prompt_id", "variant"])["text"]
+    for row in verdicts.itertuples():
+        a, b = (len(texts[(row.prompt_id, v)].split()) for v in "AB")
+        assert row.judge_winner == ("A" if a > b else "B" if b > a else "tie")
+        assert "words" in row.judge_rationale
+    assert cmp.results["judge_winner"].notna().all()
+    assert cmp.round["judge"]["winner"] == verdicts["judge_winner"].iloc[-1]
+    # the judge's questions leave nothing in its agent's list
+    assert {c.id for c in client.conversations.list(agent_id=judge_agent.id)} == before
+
+
+def test_a_judge_that_fails_on_one_round_leaves_the_others(client: Letta, agent: Any) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv)])
+    cmp.run(["hi", "thanks"], progress=False)
+
+    def picky(prompt: str, a: str, b: str) -> dict[str, str]:
+        if prompt == "hi":
+            raise ValueError("cannot judge greetings")
+        return {"winner": "tie", "rationale": "the same"}
+
+    out = cmp.judge(picky).set_index("prompt_id")
+    first, second = (r.prompt_id for r in cmp.rounds)
+    assert pd.isna(out.loc[first, "judge_winner"])
+    assert "ValueError: cannot judge greetings" in out.loc[first, "judge_rationale"]
+    assert out.loc[second, "judge_winner"] == "tie" and out.loc[second, "judge_consistent"]
+    assert "1 failed" in cmp.status_text
+
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "letta-evals"
+
+
+def test_a_letta_evals_results_directory_opens_as_a_view(tmp_path: Path) -> None:
+    cmp = CompareView.from_letta_evals(FIXTURES / "results")
+    models = {"openai/gpt-4o-mini", "anthropic/claude-3-5-sonnet"}
+    assert cmp.readonly and {v["label"] for v in cmp.variants} == models
+    res = cmp.results
+    assert res["eval_score"].notna().any() and res["prompt_id"].nunique() == cmp.round_count
+    assert all(len(r._cells) == 2 for r in cmp.rounds)
+    cmp.vote(cmp.rounds[0].prompt_id, cmp.rounds[0]._cells[1].label)
+    assert cmp.summary()["voted"].sum() == 2 and cmp.chart["win"]
+    with pytest.raises(LettaWidgetsError, match="sends nothing"):
+        cmp.send("hello")
+
+
+def test_votes_go_out_as_a_letta_evals_dataset(client: Letta, agent: Any, tmp_path: Path) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, model="openai/gpt-4o")])
+    cmp.run(["hi", "What is my name?"], progress=False)
+    cmp.vote(cmp.rounds[0].prompt_id, "B")
+    out = cmp.to_letta_evals(tmp_path / "ab.jsonl")
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["input"] for x in lines] == ["hi", "What is my name?"]
+    assert lines[0]["ground_truth"] == cmp.rounds[0].texts["B"]
+    assert "ground_truth" not in lines[1]  # not voted
+    assert lines[0]["extra_vars"]["variants"]["B"]["model"] == "openai/gpt-4o"
+    assert cmp.results["cost_usd"].notna().all()  # both models are in the price table
+    assert cmp.chart  # two rounds: the summary is drawn
+    fig = cmp.report()
+    assert len(fig.axes) == 2
+
+
+def test_repeats_count_each_prompt_once_and_show_their_spread(client: Letta, agent: Any) -> None:
+    conv = client.conversations.create(agent_id=agent.id).id
+    cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, model="x/unknown")])
+    with pytest.raises(ValueError, match="repeats must be at least 1"):
+        cmp.run(["hi"], repeats=0, progress=False)
+    new = cmp.run(["hi", "thanks"], repeats=3, progress=False)
+    assert len(new) == 12 and sorted(new["repeat"].unique()) == [0, 1, 2]
+    assert new["conversation_id"].nunique() == 12  # every repeat in a fresh fork
+    for rnd in cmp.rounds:
+        if rnd.prompt == "hi":
+            cmp.vote(rnd.prompt_id, "A")
+    s = cmp.summary()
+    assert s.loc["A", "voted"] == 1 and s.loc["A", "wins"] == 1  # one prompt, not three rounds
+    assert s.loc["A", "repeat_agreement"] == 1.0
+    assert "repeat_cv_total_s" in s.columns
+    priced = cmp.results.set_index("variant")["cost_usd"]
+    assert priced["A"].notna().all() and priced["B"].isna().all()  # an unknown model: NaN
+    assert "x/unknown" in cmp.columns[1]["cost_note"]

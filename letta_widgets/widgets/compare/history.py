@@ -21,7 +21,7 @@ from letta_widgets.widgets.compare.rounds import Cell, Round, answer_diffs
 from letta_widgets.widgets.compare.variants import ResolvedVariant
 from letta_widgets.widgets.transcript import transcript_items
 
-__all__ = ["history_frames", "history_rounds"]
+__all__ = ["history_frames", "history_rounds", "result_rounds"]
 
 
 def history_frames(
@@ -64,7 +64,7 @@ def history_rounds(
                 if turn.row.get("started_at") is not None:
                     rnd.started_at = pd.Timestamp(turn.row["started_at"]).to_pydatetime()
             rnd._cells.append(cell)
-        rnd.diffs = answer_diffs(rnd._cells)
+        rnd.diffs = answer_diffs(rnd)
         rounds.append(rnd)
     return rounds
 
@@ -83,3 +83,41 @@ def _history_message(rec: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("message_type") in ("reasoning_message", "hidden_reasoning_message"):
         out.setdefault("reasoning", out.get("text"))
     return out
+
+
+def result_rounds(frame: pd.DataFrame, labels: Sequence[str]) -> list[Round]:
+    """Finished rounds from rows of the results schema (e.g. read from letta-evals): one
+    per ``prompt_id`` in ``round`` order, a cell per label (a gap where it has no row)."""
+    rounds = []
+    for index, (prompt_id, rows) in enumerate(frame.groupby("prompt_id", sort=False)):
+        first = rows.iloc[0]
+        rnd = Round(
+            prompt_id=str(prompt_id),
+            index=index,
+            prompt=str(first.get("prompt") or ""),
+            repeat=int(first.get("repeat") or 0),
+            done=True,
+        )
+        by_label = {str(r["variant"]): r for r in rows.to_dict("records")}
+        for label in labels:
+            row = by_label.get(label)
+            gap = row is None or bool(row.get("gap"))
+            cell = Cell(label=label, gap=gap)
+            if not gap and row is not None:
+                cell.history = {k: (None if _na(v) else v) for k, v in row.items()}
+                cell.text = cell.history.get("text")
+                cell.status = "error" if cell.history.get("error") else "done"
+                if cell.text:
+                    msg = {"id": f"{prompt_id}:{label}", "message_type": "assistant_message"}
+                    cell.items = transcript_items([{**msg, "content": cell.text}])
+            rnd._cells.append(cell)
+        rnd.diffs = answer_diffs(rnd)
+        rounds.append(rnd)
+    return rounds
+
+
+def _na(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

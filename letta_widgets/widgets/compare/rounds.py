@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from letta_widgets import compare_stats as cs
+from letta_widgets.costs import TurnCost, turn_cost
 from letta_widgets.errors import LettaWidgetsError
 from letta_widgets.stream import Turn
 
@@ -23,6 +24,7 @@ __all__ = [
     "Cell",
     "Round",
     "answer_diffs",
+    "blind_name",
     "cell_metrics",
     "column_info",
     "result_row",
@@ -30,7 +32,7 @@ __all__ = [
     "rounds_frame",
 ]
 
-_METRICS = ("run_id", *cs.METRICS, "stop_reason")
+_METRICS = ("run_id", *cs.METRICS, "stop_reason", "cost_usd")
 """What a column shows of a turn (and ``cell_metrics`` returns)."""
 
 
@@ -51,6 +53,8 @@ class Cell:
     gap: bool = False
     history_steps: list[str] = field(default_factory=list)
     """The step ids of a history turn (a live turn knows its own: ``turn.step_ids``)."""
+    priced_as: str | None = None
+    """The model handle the turn ran on (its override, else its agent's): what it costs."""
 
     @property
     def last_step(self) -> str | None:
@@ -75,7 +79,45 @@ class Round:
     diffs: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
     stopped: bool = False
+    judge_winner: str | None = None
+    """The judge's verdict (:meth:`CompareView.judge`): a label, ``"tie"``, or ``None``."""
+    judge_rationale: str | None = None
+    judge_consistent: bool | None = None
+    order: list[int] = field(default_factory=list)
+    """The variants' indices in the order their columns are shown (left to right)."""
+    blind: bool = False
+    """Columns say "Response 1 / 2 / …" in a shuffled order until the round is voted on."""
     _cells: list[Cell] = field(default_factory=list, repr=False)
+
+    @property
+    def revealed(self) -> bool:
+        """Whether the columns show their labels (not blind, or voted on)."""
+        return not self.blind or self.vote is not None
+
+    def shown(self) -> list[tuple[Cell, str]]:
+        """The cells left to right, each with the name its column shows."""
+        order = self.order or list(range(len(self._cells)))
+        return [(self._cells[i], self.shown_label(pos)) for pos, i in enumerate(order)]
+
+    def shown_label(self, position: int) -> str:
+        """What column ``position`` is called: its variant's label, or "Response n" while
+        the round is blind."""
+        order = self.order or list(range(len(self._cells)))
+        label = self._cells[order[position]].label
+        return label if self.revealed else blind_name(position)
+
+    def position_of(self, i: int) -> int:
+        """Where variant ``i``'s column is shown."""
+        return self.order.index(i) if self.order else i
+
+    def variant_of(self, choice: str) -> str:
+        """A vote's variant label: a blind column's "Response n" mapped back through the
+        shown order; anything else as it is."""
+        order = self.order or list(range(len(self._cells)))
+        for pos, i in enumerate(order):
+            if choice == blind_name(pos):
+                return self._cells[i].label
+        return choice
 
     @property
     def turns(self) -> dict[str, Turn | None]:
@@ -108,6 +150,11 @@ class Round:
         return f"Round({self.prompt_id!r}, prompt={self.prompt[:40]!r}, {parts})"
 
 
+def blind_name(position: int) -> str:
+    """A blind column's name: ``"Response 1"`` for the leftmost."""
+    return f"Response {position + 1}"
+
+
 def rounds_frame(rounds: Sequence[Round]) -> pd.DataFrame:
     """The results frame of several rounds, one row per (round, variant)."""
     return cs.results_frame([row for rnd in rounds for row in rnd.rows()])
@@ -135,7 +182,17 @@ def cell_metrics(cell: Cell) -> dict[str, Any]:
         "steps": usage.get("step_count"),
         "tool_calls": len(turn.tool_calls),
         "stop_reason": turn.stop_reason,
+        "cost_usd": cell_cost(cell).usd,
     }
+
+
+def cell_cost(cell: Cell) -> TurnCost:
+    """The dollar price of the cell's live turn (NaN, with a note, when its model is not in
+    the price table or the turn reported no usage)."""
+    usage = dict(cell.turn.usage or {}) if cell.turn is not None else {}
+    if cell.priced_as is None:
+        return TurnCost(float("nan"), "the model this turn ran on is not known")
+    return turn_cost(cell.priced_as, usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
 
 def error_text(cell: Cell) -> str | None:
@@ -163,6 +220,13 @@ def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
         "text": cell.text,
         "error": error_text(cell),
         "blocks_changed": ",".join(cell.blocks_changed) or None,
+        "judge_winner": rnd.judge_winner,
+        "judge_rationale": rnd.judge_rationale,
+        "judge_consistent": rnd.judge_consistent,
+        # rounds read back from history were never shown side by side: no order
+        "display_order": cs.display_order_text([c.label for c, _ in rnd.shown()])
+        if rnd.order
+        else None,
     }
     row.update(cell_metrics(cell))
     if cell.turn is None and cell.history and cell.history.get("conversation_id"):
@@ -170,13 +234,13 @@ def result_row(rnd: Round, cell: Cell) -> dict[str, Any]:
     return row
 
 
-def answer_diffs(cells: Sequence[Cell]) -> list[dict[str, Any]]:
-    """Word-level diffs of the answers: each variant against the first that answered."""
-    answered = [c for c in cells if c.text]
+def answer_diffs(rnd: Round) -> list[dict[str, Any]]:
+    """Word-level diffs of the answers, columns left to right: each against the first that
+    answered (``a`` and ``b`` name the variants; the widget shows the columns' names)."""
+    answered = [c for c, _name in rnd.shown() if c.text]
     if len(answered) < 2:
         return []
-    base = answered[0]
-    diffs = []
+    base, diffs = answered[0], []
     for other in answered[1:]:
         ops = cs.word_diff(base.text or "", other.text or "")
         diffs.append(
@@ -191,32 +255,57 @@ def answer_diffs(cells: Sequence[Cell]) -> list[dict[str, Any]]:
 
 
 def round_info(rnd: Round) -> dict[str, Any]:
-    """The synced ``round`` trait for this round."""
+    """The synced ``round`` trait for this round (``choices``: the vote buttons, ``[value,
+    text]`` each, named as the columns are)."""
+    shown = rnd.shown()
+    names = [name for _c, name in shown]
+    rename = {c.label: name for c, name in shown}
     return {
+        "blind": rnd.blind,
+        "revealed": rnd.revealed,
+        "choices": [[n, n] for n in names] + [["tie", "tie"], ["all_bad", "all bad"]],
         "prompt_id": rnd.prompt_id,
         "index": rnd.index,
         "prompt": rnd.prompt,
         "repeat": rnd.repeat,
         "vote": rnd.vote or "",
         "note": rnd.note or "",
-        "diffs": rnd.diffs,
+        "diffs": [
+            {**d, "a": rename.get(d["a"], d["a"]), "b": rename.get(d["b"], d["b"])}
+            for d in rnd.diffs
+        ],
         "notice": rnd.notice,
         "done": rnd.done,
         "total_s": rnd.total_s,
+        "judge": None
+        if rnd.judge_rationale is None
+        else {
+            "winner": rename.get(rnd.judge_winner or "", rnd.judge_winner),
+            # a blind round's rationale names variants: shown once the round is revealed
+            "rationale": rnd.judge_rationale if rnd.revealed else "",
+            "consistent": rnd.judge_consistent,
+        },
     }
 
 
-def column_info(cell: Cell) -> dict[str, Any]:
-    """One entry of the synced ``columns`` trait: status, sanitized items, metrics, error."""
+def column_info(cell: Cell, name: str | None = None) -> dict[str, Any]:
+    """One entry of the synced ``columns`` trait: status, sanitized items, metrics, error.
+
+    ``name``: what the column is called when it is not the variant's label (a blind
+    round's "Response n"): then nothing that tells the variant apart is synced.
+    """
+    hidden = name is not None and name != cell.label
     return {
-        "label": cell.label,
-        "conversation_id": cell.conversation_id or "",
-        "model": cell.model or "",
+        "label": name or cell.label,
+        "hidden": hidden,
+        "conversation_id": "" if hidden else cell.conversation_id or "",
+        "model": "" if hidden else cell.model or "",
         "status": "gap" if cell.gap else cell.status,
         "items": cell.items,
         "metrics": {k: _plain(v) for k, v in cell_metrics(cell).items()},
         "error": error_text(cell) or "",
-        "note": _column_note(cell),
+        "note": "" if hidden else _column_note(cell),
+        "cost_note": (cell_cost(cell).note or "") if cell.turn is not None and not hidden else "",
     }
 
 

@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 import time
 import uuid
 from collections.abc import Coroutine, Iterable, Sequence
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import pandas as pd
@@ -47,10 +49,17 @@ from letta_widgets import compare_stats as cs
 from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.client import async_twin, base_url_of, sync_twin
 from letta_widgets.errors import LettaWidgetsError, RequestTimedOut
+from letta_widgets.judge import Judge, judge_round
+from letta_widgets.letta_evals import (
+    EVAL_COLUMNS,
+    read_letta_evals_results,
+    write_letta_evals_dataset,
+)
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
+from letta_widgets.widgets.compare.chart import chart_data, report_figure
 from letta_widgets.widgets.compare.feedback import load_feedback, save_feedback, vote_from_feedback
-from letta_widgets.widgets.compare.history import history_frames, history_rounds
+from letta_widgets.widgets.compare.history import history_frames, history_rounds, result_rounds
 from letta_widgets.widgets.compare.memory import Blocks, agent_blocks, memory_notice
 from letta_widgets.widgets.compare.rounds import (
     Cell,
@@ -88,6 +97,10 @@ class CompareView(TurnWidget):
     ``cmp.vote(prompt_id, "A")`` records a vote (or click the vote buttons);
     ``cmp.results`` / ``cmp.summary()`` give the numbers. Stop stops every column
     and cancels the runs on the server.
+
+    ``blind=True``: each round shows its columns as "Response 1 / 2 / …" in an order
+    shuffled per round (from ``seed``; recorded in ``results.display_order``), and the
+    labels are revealed once the round is voted on.
     """
 
     _busy_message = (
@@ -109,11 +122,17 @@ class CompareView(TurnWidget):
     ).tag(sync=True)
     round_count = t.Int(0, help="How many rounds this view holds.").tag(sync=True)
     tally = t.Dict(help="Votes so far: label (or tie / all_bad) -> count.").tag(sync=True)
+    chart = t.Dict(help="Win rates and paired time differences with intervals (summary).").tag(
+        sync=True
+    )
     status = t.Enum(
         ["idle", "streaming", "done", "stopped", "error"], "idle", help="What the view is doing."
     ).tag(sync=True)
     status_text = t.Unicode("", help="The status line.").tag(sync=True)
     readonly = t.Bool(False, help="History only (from_history): no prompt box.").tag(sync=True)
+    blind = t.Bool(False, help="Columns are 'Response n', shuffled per round, until voted.").tag(
+        sync=True
+    )
     placeholder = t.Unicode("Prompt for every variant…  (Enter sends, Shift+Enter: new line)").tag(
         sync=True
     )
@@ -121,19 +140,32 @@ class CompareView(TurnWidget):
 
     def __init__(
         self,
-        client: Letta | AsyncLetta,
+        client: Letta | AsyncLetta | None,
         variants: Sequence[Any] = (),
         *,
         labels: Sequence[str] | None = None,
         timeout: float | None = None,
         feedback: Literal["local", "server"] = "local",
+        blind: bool = False,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if feedback not in ("local", "server"):
             raise ValueError(f"feedback must be 'local' or 'server', not {feedback!r}")
-        self._client = sync_twin(client)
-        self._base_url = base_url_of(client)
+        if blind and len(variants) < 2:
+            raise ValueError(
+                "blind=True needs at least two variants: with one there is nothing to hide"
+            )
+        self.blind = bool(blind)
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        """Seeds each blind round's column order (recorded in ``results.display_order``)."""
+        if client is None and not self.readonly:
+            raise TypeError("CompareView needs a client (lw.connect()) to send anything")
+        # a results view (from_letta_evals) reads no server: no client
+        self._client = sync_twin(client) if client is not None else None
+        self._base_url = base_url_of(client) if client is not None else ""
+        self._extra: pd.DataFrame | None = None  # columns a results view keeps (eval scores)
         self.timeout = timeout
         """Seconds a variant's turn may take before it is cancelled (``None``: no limit)."""
         self.feedback = feedback
@@ -141,6 +173,7 @@ class CompareView(TurnWidget):
         :meth:`save_feedback`); ``"local"``: votes stay in this view until saved."""
         self._rounds: list[Round] = []
         self._shown: int | None = None
+        self._chart_at = 0.0
         specs = [Variant.coerce(v) for v in variants]
         if not specs and not self.readonly:
             raise TypeError("CompareView needs at least one variant")
@@ -149,6 +182,7 @@ class CompareView(TurnWidget):
             resolve_variant(client, s, n, readonly=self.readonly, base_url=self._base_url)
             for s, n in zip(specs, names, strict=True)
         ]
+        self._models = _agent_models(self._client, self._variants) if client is not None else {}
         self.variants = [v.info() for v in self._variants]
         self.columns = [column_info(Cell(label=v.label)) for v in self._variants]
 
@@ -224,6 +258,29 @@ class CompareView(TurnWidget):
             view._run_now(view._read_feedback())
         return view
 
+    @classmethod
+    def from_letta_evals(cls, results_dir: Any, **kwargs: Any) -> CompareView:
+        """A view of a letta-evals results directory: one column per model handle, rows
+        aligned by sample id, its scores in ``results`` (``eval_score``, ``eval_grader``, …).
+        Nothing is sent and no server is read; votes and the judge work as on any view."""
+        frame = read_letta_evals_results(results_dir)
+        labels = list(dict.fromkeys(frame["variant"].astype(str)))
+        view = cls(
+            None,
+            [Variant(conversation_id=label) for label in labels],
+            labels=labels,
+            readonly=True,
+            **kwargs,
+        )
+        view._rounds = result_rounds(frame, labels)
+        view._extra = frame[["prompt_id", "variant", *EVAL_COLUMNS]]
+        view.round_count = len(view._rounds)
+        if view._rounds:
+            view._show(view._rounds[0])
+        view.status_text = f"{len(view._rounds)} samples from letta-evals, {len(labels)} models"
+        view._draw_chart()
+        return view
+
     # ------------------------------------------------------------------ python API
 
     def send(self, prompt: str, *, fresh: bool = False) -> Round:
@@ -278,6 +335,7 @@ class CompareView(TurnWidget):
                     bar.update(1)
                 if self._stop_requested:
                     break
+        self._draw_chart()
         return rounds_frame(self._rounds[first:])
 
     async def arun(
@@ -306,6 +364,7 @@ class CompareView(TurnWidget):
                     bar.update(1)
                 if self._stop_requested:
                     break
+        self._draw_chart()
         return rounds_frame(self._rounds[first:])
 
     def vote(self, *args: str, note: str | None = None) -> None:
@@ -322,9 +381,29 @@ class CompareView(TurnWidget):
             rnd, choice = self._round_by_id(args[0]), args[1]
         else:
             raise TypeError("vote(choice) or vote(prompt_id, choice)")
+        choice = rnd.variant_of(choice) if choice is not None else None
         self._record_vote(rnd, self._check_choice(choice), note)
         if self.feedback == "server":
             self._run_now(self._save_feedback([rnd]))
+
+    def judge(
+        self,
+        judge: Judge,
+        *,
+        prompt_ids: Iterable[str] | None = None,
+        timeout: float | None = 120,
+        concurrency: int = 4,
+    ) -> pd.DataFrame:
+        """Score every finished round (or those ``prompt_ids`` names) with a pairwise judge.
+
+        ``judge`` is a :class:`~letta_widgets.LettaJudge` or any callable
+        ``(prompt, answer_a, answer_b) -> {"winner": "A" | "B" | "tie", "rationale": str}``.
+        Every pair is asked in both orders; a verdict that flips with the order counts as a
+        tie and the round is flagged (``judge_consistent=False``). A judge that raises, times
+        out or answers without a winner leaves that round's ``judge_winner`` empty and says
+        why in ``judge_rationale``; the other rounds go on. Returns one row per round.
+        """
+        return self._run_now(self._judge(judge, prompt_ids, timeout, concurrency))
 
     def save_feedback(self, prompt_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Save the votes (and notes, as tags) on the server as step feedback.
@@ -357,8 +436,25 @@ class CompareView(TurnWidget):
 
     @property
     def results(self) -> pd.DataFrame:
-        """One row per (prompt, variant); columns: :data:`compare_stats.RESULT_COLUMNS`."""
-        return rounds_frame(self._rounds)
+        """One row per (prompt, variant); columns: :data:`compare_stats.RESULT_COLUMNS` (a
+        view from letta-evals adds its scores: :data:`letta_widgets.letta_evals.EVAL_COLUMNS`)."""
+        frame = rounds_frame(self._rounds)
+        if self._extra is not None:
+            frame = frame.merge(self._extra, on=["prompt_id", "variant"], how="left")
+        return frame
+
+    def to_letta_evals(self, path: Any) -> Path:
+        """Write the prompts as a letta-evals dataset (JSONL): ``id``, ``input``,
+        ``ground_truth`` (the voted answer, where a variant won the vote) and, in
+        ``extra_vars``, each variant's configuration and conversation ids."""
+        config = {v.label: v.info() for v in self._variants}
+        return write_letta_evals_dataset(self.results, path, variants_config=config)
+
+    def report(self) -> Any:
+        """The summary drawn (a matplotlib figure): each variant's win rate with its 95 %
+        interval, from the votes and from the judge, and the median paired difference in
+        total time against the first variant with its bootstrap interval."""
+        return report_figure(self.summary())
 
     def summary(self) -> pd.DataFrame:
         """Per variant: medians of the metrics, and win rate with a 95 % Wilson interval."""
@@ -393,6 +489,7 @@ class CompareView(TurnWidget):
         choice = content.get("choice")
         note = content.get("note")
         rnd = self._round_by_id(prompt_id)
+        choice = rnd.variant_of(str(choice)) if choice is not None else None
         self._record_vote(rnd, self._check_choice(choice), None if note is None else str(note))
         if self.feedback == "server":  # saved in the background: a click never waits
             WorkerLoop.get().submit(self._save_feedback([rnd], shown=True))
@@ -431,7 +528,7 @@ class CompareView(TurnWidget):
             rnd.note = note or None
         self._update_tally()
         if self._shown == rnd.index:
-            self.round = round_info(rnd)
+            self._show(rnd)  # a blind round's labels are revealed by its vote
 
     def _run_now(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the worker loop and wait for it (not a turn: no busy check)."""
@@ -467,6 +564,40 @@ class CompareView(TurnWidget):
         if self._shown is not None:
             self.round = round_info(self._rounds[self._shown])
 
+    async def _judge(
+        self,
+        judge: Judge,
+        prompt_ids: Iterable[str] | None,
+        timeout: float | None,
+        concurrency: int,
+    ) -> pd.DataFrame:
+        if prompt_ids is None:
+            rounds = [r for r in self._rounds if r.done and not r.stopped]
+        else:
+            rounds = [self._round_by_id(p) for p in prompt_ids]
+        gate = asyncio.Semaphore(max(1, concurrency))
+        self.status_text = f"judging {len(rounds)} round{'s' if len(rounds) != 1 else ''}…"
+
+        async def one(rnd: Round) -> None:
+            answers = [(c.label, c.text) for c in rnd._cells if c.text]
+            async with gate:
+                verdict = await judge_round(judge, rnd.prompt, answers, timeout=timeout)
+            rnd.judge_winner = verdict.winner
+            rnd.judge_rationale = verdict.rationale
+            rnd.judge_consistent = verdict.consistent
+            if self._shown == rnd.index:
+                self.round = round_info(rnd)
+
+        await asyncio.gather(*(one(r) for r in rounds))
+        failed = sum(r.judge_winner is None for r in rounds)
+        self._draw_chart()
+        self.status_text = f"judged {len(rounds) - failed} of {len(rounds)} rounds" + (
+            f" ({failed} failed: see judge_rationale)" if failed else ""
+        )
+        cols = ["prompt_id", "judge_winner", "judge_rationale", "judge_consistent"]
+        frame = rounds_frame(rounds)
+        return frame.drop_duplicates("prompt_id")[cols].reset_index(drop=True)
+
     def _round_by_id(self, prompt_id: str) -> Round:
         for rnd in self._rounds:
             if rnd.prompt_id == prompt_id:
@@ -475,14 +606,24 @@ class CompareView(TurnWidget):
 
     def _new_round(self, prompt: str, repeat: int) -> Round:
         index = len(self._rounds)
+        order = list(range(len(self._variants)))
+        if self.blind:
+            random.Random(f"{self.seed}:{index}").shuffle(order)
         rnd = Round(
             prompt_id=f"p{index:04d}-{uuid.uuid4().hex[:6]}",
             index=index,
             prompt=prompt,
             repeat=repeat,
+            order=order,
+            blind=self.blind,
         )
         rnd._cells = [
-            Cell(label=v.label, conversation_id=v.conversation_id, model=v.spec.model)
+            Cell(
+                label=v.label,
+                conversation_id=v.conversation_id,
+                model=v.spec.model,
+                priced_as=v.spec.model or self._models.get(v.agent_id or ""),
+            )
             for v in self._variants
         ]
         self._rounds.append(rnd)
@@ -548,7 +689,8 @@ class CompareView(TurnWidget):
                 agent_id=variant.agent_id,
                 extra_headers=variant.spec.headers,
             )
-            listener = self._live.listener(i, when=lambda: self._shown == rnd.index)
+            shown = rnd.position_of(i)  # ops name the column where it is shown
+            listener = self._live.listener(shown, when=lambda: self._shown == rnd.index)
             call = engine.run(prompt, listener=listener, **run_options(variant.spec))
             if self.timeout:
                 outcome = Outcome.done(await asyncio.wait_for(call, self.timeout))
@@ -581,15 +723,17 @@ class CompareView(TurnWidget):
             cell.text = turn.assistant_text or None
         self._sync_cell(rnd, i)
         if self._shown == rnd.index:
-            self._live.push({"op": "reset", "col": i})  # its last deltas and its reset: one message
+            # its last deltas and its reset: one message
+            self._live.push({"op": "reset", "col": rnd.position_of(i)})
 
     def _sync_cell(self, rnd: Round, i: int) -> None:
         if self._shown != rnd.index:
             return
         cols = list(self.columns)
-        while len(cols) <= i:
+        pos = rnd.position_of(i)
+        while len(cols) <= pos:
             cols.append({})
-        cols[i] = column_info(rnd._cells[i])
+        cols[pos] = column_info(rnd._cells[i], rnd.shown_label(pos))
         self.columns = cols
 
     def _end_round(
@@ -604,7 +748,8 @@ class CompareView(TurnWidget):
         rnd.done = True
         agent_of = {v.label: v.agent_id for v in self._variants}
         rnd.notice = memory_notice(rnd, agent_of, before, after)
-        rnd.diffs = answer_diffs(rnd._cells)
+        rnd.diffs = answer_diffs(rnd)
+        self._draw_chart(soon=True)
         self._show(rnd)
         failed = [c.label for c in rnd._cells if c.error is not None]
         slowest = max(
@@ -629,10 +774,24 @@ class CompareView(TurnWidget):
             if rnd.vote:
                 tally[rnd.vote] = tally.get(rnd.vote, 0) + 1
         self.tally = tally
+        self._draw_chart()
+
+    def _draw_chart(self, *, soon: bool = False) -> None:
+        """The chart under the rounds, from the summary (nothing before a vote or verdict
+        or a second round). ``soon``: a round ended; skipped if drawn in the last second, so
+        a long batch does not summarize after every round (its end draws it)."""
+        if soon and time.monotonic() - self._chart_at < 1.0:
+            return
+        self._chart_at = time.monotonic()
+        if len(self._rounds) < 2 and not self.tally:
+            self.chart = {}
+            return
+        labels = [v.label for v in self._variants]
+        self.chart = chart_data(cs.summarize(self.results, labels, n_boot=500))
 
     def _show(self, rnd: Round) -> None:
         self._shown = rnd.index
-        self.columns = [column_info(c) for c in rnd._cells]
+        self.columns = [column_info(c, name) for c, name in rnd.shown()]
         self.round = round_info(rnd)
 
     def _stopped_round(self) -> Round:
@@ -654,3 +813,17 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="compare", unit="round", disable=not enabled)
+
+
+def _agent_models(client: Letta, variants: Sequence[Any]) -> dict[str, str]:
+    """Each variant's agent -> the model handle it runs (what a turn without an override
+    costs); an agent that cannot be read is left out (its turns cost NaN)."""
+    out: dict[str, str] = {}
+    for agent_id in {v.agent_id for v in variants if v.agent_id}:
+        try:
+            model = client.agents.retrieve(agent_id).model
+        except Exception:
+            continue
+        if model:
+            out[agent_id] = model
+    return out
