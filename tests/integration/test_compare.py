@@ -496,6 +496,7 @@ def test_blind_rounds_hide_and_shuffle_the_labels_and_votes_map_back(
     assert (votes["vote"] == votes["display_order"].str.split(",").str[0]).all()
 
 
+@pytest.mark.devserver_only  # needs the devserver's judging rule and its model handles
 def test_a_letta_judge_scores_every_round_in_both_orders(client: Letta, agent: Any) -> None:
     """The devserver's judge prefers the longer answer, whatever the order: consistent."""
     knows = client.conversations.create(agent_id=agent.id).id
@@ -557,6 +558,7 @@ def test_a_letta_evals_results_directory_opens_as_a_view(tmp_path: Path) -> None
         cmp.send("hello")
 
 
+@pytest.mark.devserver_only  # needs the devserver's model handles (priced, and an override model)
 def test_votes_go_out_as_a_letta_evals_dataset(client: Letta, agent: Any, tmp_path: Path) -> None:
     conv = client.conversations.create(agent_id=agent.id).id
     cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, model="openai/gpt-4o")])
@@ -574,6 +576,7 @@ def test_votes_go_out_as_a_letta_evals_dataset(client: Letta, agent: Any, tmp_pa
     assert len(fig.axes) == 2
 
 
+@pytest.mark.devserver_only  # needs a priced model handle (the real tier's stub model has no price)
 def test_repeats_count_each_prompt_once_and_show_their_spread(client: Letta, agent: Any) -> None:
     conv = client.conversations.create(agent_id=agent.id).id
     cmp = CompareView(client, [Variant(fork_of=conv), Variant(fork_of=conv, model="x/unknown")])
