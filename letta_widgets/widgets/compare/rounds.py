@@ -8,6 +8,7 @@ and into the compact dicts the widget syncs (``columns`` and ``round``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -192,7 +193,14 @@ def cell_cost(cell: Cell) -> TurnCost:
     usage = dict(cell.turn.usage or {}) if cell.turn is not None else {}
     if cell.priced_as is None:
         return TurnCost(float("nan"), "the model this turn ran on is not known")
-    return turn_cost(cell.priced_as, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    return _price(cell.priced_as, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _price(handle: str, prompt_tokens: int | None, completion_tokens: int | None) -> TurnCost:
+    """:func:`turn_cost`, once per (model, usage): every results frame, summary and chart
+    re-reads every cell, and a price lookup is ~0.2 ms."""
+    return turn_cost(handle, prompt_tokens, completion_tokens)
 
 
 def error_text(cell: Cell) -> str | None:
