@@ -20,7 +20,10 @@ function render({ model, el }) {
   const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
 
   // ------------------------------------------------------------------ RPC
-  const channel = lwRpc(model, { timeoutMs: LW_RPC_TIMEOUT_MS });
+  // what a saved notebook shows of the browser: the answers it last had for these
+  const channel = lwRpc(model, {
+    timeoutMs: LW_RPC_TIMEOUT_MS, replay: ["agents", "conversations", "messages", "stats", "details"],
+  });
   cleanups.push(() => channel.destroy());
   /** @param {string} method @param {object} [params] @param {{signal?: AbortSignal}} [options] */
   const rpc = (method, params, options) => channel.call(method, params, options);
@@ -282,6 +285,7 @@ function render({ model, el }) {
   on("change:status_text", () => { status.textContent = model.get("status_text"); });
 
   drawMode();
+  lwStartView(model, el, "conversation browser");
   if (model.get("agent_id")) reloadAll(); else agentPicker.reload();
   el.dataset.selected = localSel;
   return () => { for (const fn of cleanups) fn(); };

@@ -307,6 +307,7 @@ function render({ model, el }) {
   drawItems();
   drawStatus();
   settle();
+  lwStartView(model, el, "chat");
   return () => { for (const fn of cleanups) fn(); };
 }
 

@@ -43,9 +43,14 @@ function lwTypesOfGroup(group) {
  *  an abort that cancels the Python task. `call(method, params, {signal})` sends
  *  `{kind: "rpc", id, method, params}` and resolves with the reply's `result` (rejects with
  *  its `error`); aborting the signal (or the timeout) sends `{kind: "abort", id}`.
+ *
+ *  `replay` names requests whose latest answers are kept in the front-end model (attribute
+ *  `_lw_replay`, never sent on its own; JupyterLab saves it with the widget state), so that a
+ *  saved view (lwSavedView) answers the same requests from them; any other request there
+ *  fails at once, saying so.
  *  @param {LwModel} model
  *  @param {{timeoutMs?: number, setTimer?: (fn: () => void, ms: number) => any,
- *           clearTimer?: (handle: any) => void}} [options]
+ *           clearTimer?: (handle: any) => void, replay?: string[], saved?: boolean}} [options]
  *  @returns {{call(method: string, params?: object, options?: {signal?: AbortSignal}): Promise<any>,
  *             pending(): number, destroy(): void}} */
 function lwRpc(model, options) {
@@ -53,6 +58,8 @@ function lwRpc(model, options) {
   const setTimer = (options && options.setTimer) || setTimeout;
   const clearTimer = (options && options.clearTimer) || clearTimeout;
   const viewId = Math.random().toString(36).slice(2, 10);
+  const replay = new Set((options && options.replay) || []);
+  const saved = options && options.saved !== undefined ? options.saved : lwSavedView(model);
   let seq = 0;
   /** @type {Map<string, {resolve: (v: any) => void, reject: (e: Error) => void, timer?: any}>} */
   const waiting = new Map();
@@ -81,6 +88,10 @@ function lwRpc(model, options) {
   };
   function call(method, params, callOptions) {
     const signal = callOptions && callOptions.signal;
+    if (saved) return lwReplayed(model, method, params);
+    const kept = replay.has(method)
+      ? (/** @type {any} */ result) => { lwKeepReply(model, method, params, result); return result; }
+      : (/** @type {any} */ result) => result;
     return new Promise((resolve, reject) => {
       const id = `${viewId}:${++seq}`;
       if (signal && signal.aborted) {
@@ -90,7 +101,7 @@ function lwRpc(model, options) {
       const timer = setTimer(() => giveUp(id, new Error(
         `no answer from the kernel in ${Math.round(timeoutMs / 1000)} s: is it running? Re-run the cell.`,
       )), timeoutMs);
-      waiting.set(id, { resolve, reject, timer });
+      waiting.set(id, { resolve: (value) => resolve(kept(value)), reject, timer });
       if (signal) signal.addEventListener("abort", () => {
         const err = new Error("cancelled"); err.name = "AbortError"; giveUp(id, err);
       }, { once: true });
@@ -108,6 +119,67 @@ function lwRpc(model, options) {
     for (const id of [...waiting.keys()]) giveUp(id, new Error("the view was closed"));
   }
   return { call, pending: () => waiting.size, destroy };
+}
+
+/** Whether this view shows a notebook's saved widget state with no kernel behind it: a page
+ *  that embeds the state (nbconvert's HTML, nbviewer: @jupyter-widgets/html-manager), or
+ *  JupyterLab / Notebook 7 showing a notebook whose kernel is not running.
+ *  @param {LwModel} model @returns {boolean} */
+function lwSavedView(model) {
+  const manager = /** @type {any} */ (model).widget_manager;
+  if (manager && "kernel" in manager) return manager.kernel === null;
+  return typeof document !== "undefined"
+    && !!document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
+}
+
+/** Begin a view. Live: tell Python a front-end shows the widget (its outputs stay as they
+ *  are from now on: letta_widgets/widgets/saved.py). Saved: mark `root` read-only (the
+ *  controls that need a kernel are hidden by common.css) with a note saying so.
+ *  @param {LwModel} model @param {HTMLElement} root @param {string} what
+ *  @returns {boolean} whether the view is a saved one */
+function lwStartView(model, root, what) {
+  if (!lwSavedView(model)) {
+    try { model.send({ kind: "viewed" }); } catch (_) { /* no comm: nothing to tell */ }
+    return false;
+  }
+  root.dataset.saved = "true";
+  const note = lwEl("div", "lw-saved-view",
+    `Saved ${what}: no kernel is running, so this is how it looked when the notebook was saved. Run the notebook to use it.`);
+  note.setAttribute("role", "note");
+  root.prepend(note);
+  return true;
+}
+
+const LW_REPLAY_ENTRIES = 12;
+const LW_REPLAY_CHARS = 1500000;
+
+/** The key of a request in `_lw_replay`. @param {string} method @param {object} [params] */
+function lwReplayKey(method, params) {
+  return `${method} ${JSON.stringify(params || {})}`;
+}
+
+/** Keep a request's answer for a saved view: the newest LW_REPLAY_ENTRIES, at most
+ *  LW_REPLAY_CHARS of JSON in all (the oldest go first; a bigger answer is not kept).
+ *  @param {LwModel} model @param {string} method @param {object | undefined} params @param {any} result */
+function lwKeepReply(model, method, params, result) {
+  let text;
+  try { text = JSON.stringify(result); } catch (_) { return; }
+  if (text === undefined || text.length > LW_REPLAY_CHARS) return;
+  const key = lwReplayKey(method, params);
+  /** @type {[string, string][]} */
+  const entries = Object.entries(model.get("_lw_replay") || {}).filter(([k]) => k !== key);
+  entries.push([key, text]);
+  let total = entries.reduce((n, [, v]) => n + v.length, 0);
+  while (entries.length > LW_REPLAY_ENTRIES || total > LW_REPLAY_CHARS) total -= entries.shift()[1].length;
+  model.set("_lw_replay", Object.fromEntries(entries)); // not save_changes(): Python never needs it
+}
+
+/** A saved view's answer: the kept one, or a rejection that says why there is none.
+ *  @param {LwModel} model @param {string} method @param {object} [params] @returns {Promise<any>} */
+function lwReplayed(model, method, params) {
+  const text = (model.get("_lw_replay") || {})[lwReplayKey(method, params)];
+  if (typeof text === "string") return Promise.resolve(JSON.parse(text));
+  return Promise.reject(new Error("not saved with this notebook: run the notebook to load it"));
 }
 
 /** True for the rejection of an aborted request (superseded: nothing to show).

@@ -391,6 +391,7 @@ function render({ model, el }) {
   drawTally();
   lwCmpChart(chartBox, model.get("chart"));
   drawStatus();
+  lwStartView(model, el, "comparison");
   return () => { for (const fn of cleanups) fn(); };
 }
 

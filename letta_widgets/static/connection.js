@@ -93,6 +93,7 @@ function render({ model, el }) {
   button.addEventListener("click", onClick);
   model.on("change", update);
   update();
+  lwStartView(model, el, "connection card");
 
   return () => {
     button.removeEventListener("click", onClick);

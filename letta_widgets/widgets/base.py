@@ -9,6 +9,8 @@
 - The context of the last front-end message is kept, so a job started from a cell
   publishes like a reply to it (see ``letta_widgets._loop``).
 - Nothing secret is ever a synced trait: the client lives in ``self._client``.
+- Each output also carries a ``text/html`` fallback (``_saved_html``; see
+  :mod:`letta_widgets.widgets.saved`), kept current until a front-end renders a view.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from letta_widgets._loop import Job, WorkerLoop
 from letta_widgets.errors import InvalidRequest, LettaWidgetsError, translate
 from letta_widgets.letta.images import rules_json
 from letta_widgets.letta.messages import types_json
+from letta_widgets.widgets.saved import fallback_html
 
 __all__ = ["STATIC", "LettaWidget", "RpcMethod", "bundle"]
 
@@ -64,6 +67,9 @@ class LettaWidget(anywidget.AnyWidget):
 
     error = t.Unicode("", help="The last error, as a sentence that says what to do.").tag(sync=True)
 
+    _saved_traits: tuple[str, ...] = ()
+    """The traits whose change rewrites the outputs' fallback (while no view has rendered)."""
+
     def __init__(self, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(self.trait_names()))
         if unknown:
@@ -73,10 +79,88 @@ class LettaWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._last_msg_context: contextvars.Context | None = None
         self._requests: dict[str, Job] = {}  # RPC id -> the job answering it
+        self._display_id: str | None = None  # this widget's outputs (one id for them all)
+        self._viewed = False  # a front-end has rendered a view: outputs stay as they are
         self.on_msg(self._dispatch)
+        if self._saved_traits:
+            self.observe(lambda _change: self._refresh_saved(), names=list(self._saved_traits))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} model_id={self.model_id!r}>"
+
+    # ------------------------------------------------------- outputs and their fallback
+
+    def _saved_html(self) -> str | None:
+        """The ``text/html`` fallback of this widget's outputs (``None``: none)."""
+        return None
+
+    def _fallback(self, title: str, facts: list[str], body: str, left_out: int = 0) -> str:
+        """:func:`~letta_widgets.widgets.saved.fallback_html` with the toolkit's note."""
+        return fallback_html(
+            title,
+            facts,
+            body,
+            left_out=left_out,
+            note=f"A saved {type(self).__name__} (letta-widgets): run the notebook in "
+            "Jupyter to use it.",
+        )
+
+    def _view_bundle(self, **kwargs: Any) -> Any:
+        """The widget-view bundle without the fallback (anywidget's)."""
+        return super()._repr_mimebundle_(**kwargs)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = self._view_bundle(**kwargs)
+        if bundle is None:
+            return None
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        try:
+            fallback = self._saved_html()
+        except Exception as exc:  # a fallback never stops the widget from showing
+            log.warning("%s: no text/html fallback: %s", type(self).__name__, exc)
+            fallback = None
+        if fallback:
+            data = {**data, "text/html": fallback}
+        return data, meta
+
+    def _ipython_display_(self) -> None:
+        """Display with a display id, so a headless run can rewrite the fallback."""
+        from IPython.display import display
+
+        if self._display_id is None:
+            self._display_id = f"lw-{self.model_id}"
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, meta = bundle
+        display(data, metadata=meta, raw=True, display_id=self._display_id)
+
+    def _refresh_saved(self) -> None:
+        """Rewrite the outputs' fallback with the widget's current state, if no view has
+        rendered (module docstring of :mod:`letta_widgets.widgets.saved`)."""
+        if self._display_id is None or self._viewed:
+            return
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        from IPython.display import update_display
+
+        data, meta = bundle
+        try:
+            update_display(data, metadata=meta, raw=True, display_id=self._display_id)
+        except Exception as exc:  # no IPython display here: nothing to rewrite
+            log.debug("%s: fallback not rewritten: %s", type(self).__name__, exc)
+
+    def _resync(self) -> None:
+        """Send the synced state again (not the ESM/CSS) and rewrite the fallback, in the
+        caller's context: a notebook run headless (nbclient) records only what a cell's own
+        messages carry, and a job started by an earlier cell publishes as that cell."""
+        self.send_state(key=[k for k in self.keys if not k.startswith("_")])
+        self._refresh_saved()
+
+    def _on_viewed(self, _content: dict[str, Any]) -> None:
+        """``{"kind": "viewed"}``: a front-end rendered a view; outputs are left alone now."""
+        self._viewed = True
 
     def _dispatch(self, _widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):

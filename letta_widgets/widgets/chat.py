@@ -55,6 +55,7 @@ from letta_widgets.widgets.base import RpcMethod, bundle
 from letta_widgets.widgets.browser.memory import diff_memory
 from letta_widgets.widgets.live import TurnWidget
 from letta_widgets.widgets.outcome import Outcome
+from letta_widgets.widgets.saved import items_html
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
 
 __all__ = ["ChatCell"]
@@ -120,6 +121,8 @@ class ChatCell(TurnWidget):
         sync=True
     )
     height = t.Unicode("460px", help="CSS height of the transcript area.").tag(sync=True)
+
+    _saved_traits = ("items",)
 
     def __init__(
         self,
@@ -271,6 +274,18 @@ class ChatCell(TurnWidget):
         return self._branch_points()
 
     # --------------------------------------------------------------- front-end msgs
+
+    def _saved_html(self) -> str | None:
+        body, left_out = items_html(self.items)
+        facts = [f"conversation {self.conversation_id}"]
+        if self.agent_id:
+            facts.append(f"agent {self.agent_id}")
+        return self._fallback(
+            "Chat with a Letta agent",
+            facts,
+            body or '<p class="lw-saved-note">No messages yet.</p>',
+            left_out,
+        )
 
     def _rpc_methods(self) -> Mapping[str, RpcMethod]:
         """The Export buttons' download."""

@@ -22,7 +22,7 @@ from letta_client import AsyncLetta, Letta
 
 from letta_widgets.client import base_url_of, connect, sync_twin
 from letta_widgets.errors import translate
-from letta_widgets.widgets.base import STATIC, LettaWidget
+from letta_widgets.widgets.base import STATIC, LettaWidget, bundle
 
 __all__ = ["ConnectionCard", "show_connection"]
 
@@ -60,8 +60,9 @@ class ConnectionCard(LettaWidget):
     Unknown keyword arguments raise ``TypeError``.
     """
 
-    _esm = STATIC / "connection.js"
+    _esm = bundle("common.js", "connection.js")
     _css = STATIC / "connection.css"
+    _saved_traits = ("checks",)
 
     url = t.Unicode("", help="Base URL of the server (never a key or a header).").tag(sync=True)
     status = t.Enum(
@@ -97,6 +98,16 @@ class ConnectionCard(LettaWidget):
 
     def __repr__(self) -> str:
         return f"ConnectionCard(url={self.url!r}, status={self.status!r})"
+
+    def _saved_html(self) -> str | None:
+        def count(n: int | None) -> str:
+            return "?" if n is None else f"{n}{'+' if self.counts_capped else ''}"
+
+        facts = [self.url, self.status, f"server {self.server_version or '?'}"]
+        facts += [f"{count(self.agents)} agents", f"{count(self.conversations)} conversations"]
+        if self.checked_at:
+            facts.append(f"checked {self.checked_at}")
+        return self._fallback("Letta server connection", facts, "")
 
     def refresh(self) -> None:
         """Check the server again and update every trait (what the Refresh button does)."""

@@ -150,6 +150,9 @@ class TurnWidget(LettaWidget):
             return job.result()
         except concurrent.futures.CancelledError:
             return None
+        finally:
+            job.wait_finished(10)  # its last trait changes are made
+            self._resync()
 
     def stop(self) -> None:
         """Stop the running job (safe from any thread); its server runs are cancelled."""

@@ -69,6 +69,7 @@ from letta_widgets.widgets.browser.memory import MemoryDiff, MemoryPane
 from letta_widgets.widgets.browser.messages import PAGE_LIMIT, MessagePane
 from letta_widgets.widgets.browser.search import MessageSearch
 from letta_widgets.widgets.browser.session import BrowserSession
+from letta_widgets.widgets.saved import items_html, plain_block
 
 __all__ = ["CONVERSATION_PAGE", "PAGE_LIMIT", "ConversationBrowser"]
 
@@ -119,6 +120,8 @@ class ConversationBrowser(LettaWidget):
     status_text = t.Unicode("", help="The status line.").tag(sync=True)
     height = t.Unicode("560px", help="CSS height of the panes.").tag(sync=True)
 
+    _saved_traits = ("selected", "info", "blocks")
+
     def __init__(
         self,
         client: Letta | AsyncLetta,
@@ -141,6 +144,7 @@ class ConversationBrowser(LettaWidget):
         self._list = ConversationList(self._session, self._pane, load_blocks=self._load_blocks)
         self._finder = MessageSearch(self._session, self._pane)
         self._memory = MemoryPane(self._session)
+        self._saved_page: tuple[str, list[dict[str, Any]]] | None = None  # the fallback's
         self._chat_box = ipywidgets.VBox()
         self._box = ipywidgets.VBox([self, self._chat_box])
         self.chat: Any = None
@@ -157,9 +161,33 @@ class ConversationBrowser(LettaWidget):
 
     _loading_agent = False
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def _view_bundle(self, **kwargs: Any) -> Any:
         # Shown with a box below it where open_chat() puts the ChatCell.
         return self._box._repr_mimebundle_(**kwargs)
+
+    def _saved_html(self) -> str | None:
+        facts = [f"agent {self.agent_name or self.agent_id}" if self.agent_id else "no agent"]
+        body = ""
+        if self.selected:
+            title = str(self.info.get("title") or self.selected)
+            facts.append(f"conversation {title} ({self.selected})")
+            page = self._saved_page
+            if page is not None and page[0] == self.selected:
+                items, left_out = items_html(page[1])
+                more = f'<p class="lw-saved-note">{left_out} more.</p>' if left_out else ""
+                body += items + more
+        for block in self.blocks:
+            body += plain_block(f"memory: {block.get('label')}", str(block.get("value") or ""))
+        return self._fallback("Letta conversation browser", facts, body)
+
+    async def _page(self, conversation_id: str, **kwargs: Any) -> dict[str, Any]:
+        """A page of messages (``MessagePane.page_of``); the selected conversation's newest
+        unfiltered page is kept for the outputs' fallback."""
+        result = await self._pane.page_of(conversation_id, **kwargs)
+        if conversation_id == self.selected and not any(kwargs.values()):
+            self._saved_page = (conversation_id, list(result.get("items") or []))
+            self._refresh_saved()
+        return result
 
     # ================================================================== python API
 
@@ -210,7 +238,7 @@ class ConversationBrowser(LettaWidget):
         if around:
             return self._run(self._pane.around(cid, around))
         return self._run(
-            self._pane.page_of(cid, before=before, after=after, text=text, types=list(types or []))
+            self._page(cid, before=before, after=after, text=text, types=list(types or []))
         )
 
     def search_messages(self, query: str) -> dict[str, Any]:
@@ -334,7 +362,7 @@ class ConversationBrowser(LettaWidget):
             "messages": lambda p: (
                 self._pane.around(str(p.get("conversation_id") or ""), str(p["around"]))
                 if p.get("around")
-                else self._pane.page_of(
+                else self._page(
                     str(p.get("conversation_id") or ""),
                     before=p.get("before"),
                     after=p.get("after"),

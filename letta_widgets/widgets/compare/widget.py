@@ -58,6 +58,7 @@ from letta_widgets.letta_evals import (
 from letta_widgets.stream import TurnEngine
 from letta_widgets.widgets.base import bundle
 from letta_widgets.widgets.compare.chart import chart_data, report_figure
+from letta_widgets.widgets.compare.fallback import rounds_html
 from letta_widgets.widgets.compare.feedback import load_feedback, save_feedback, vote_from_feedback
 from letta_widgets.widgets.compare.history import history_frames, history_rounds, result_rounds
 from letta_widgets.widgets.compare.memory import Blocks, agent_blocks, memory_notice
@@ -109,6 +110,7 @@ class CompareView(TurnWidget):
     )
     _esm = bundle("common.js", "compare.js")
     _css = bundle("messages.css", "common.css", "compare.css")
+    _saved_traits = ("round", "tally")
 
     variants = t.List(
         t.Dict(), help="The columns: label, kind, conversation_id, model, system."
@@ -788,6 +790,12 @@ class CompareView(TurnWidget):
             return
         labels = [v.label for v in self._variants]
         self.chart = chart_data(cs.summarize(self.results, labels, n_boot=500))
+
+    def _saved_html(self) -> str | None:
+        body, left_out = rounds_html(self._rounds)
+        facts = [f"{len(self._rounds)} round{'s' if len(self._rounds) != 1 else ''}"]
+        facts += [f"{k}: {v}" for k, v in self.tally.items() if v]
+        return self._fallback("Compare Letta variants", facts, body, left_out)
 
     def _show(self, rnd: Round) -> None:
         self._shown = rnd.index
