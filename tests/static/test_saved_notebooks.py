@@ -8,25 +8,17 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import shutil
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import nbformat
 import pytest
 from jlab import wait_for_widget
 from nbrun import WIDGET_STATE, WIDGET_VIEW, anywidget_states, execute
 from playwright.sync_api import expect
+from static_site import static_site
 
 pytestmark = pytest.mark.browser
-
-EMBED_JS = Path(sys.prefix) / "share" / "letta-widgets-static-embed"
-ANYWIDGET_AMD = Path(sys.prefix) / "share" / "jupyter" / "nbextensions" / "anywidget" / "index.js"
 
 CELLS = [
     """import letta_widgets as lw
@@ -80,50 +72,18 @@ def saved(seeded_devserver, tmp_path_factory) -> nbformat.NotebookNode:
     return execute(path, seeded_devserver.base_url, timeout=180)
 
 
-def _serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def _export(nb: nbformat.NotebookNode, folder: Path) -> Iterator[str]:
-    """``nb`` as nbconvert's HTML with the widget JS next to it, served on 127.0.0.1."""
-    from nbconvert import HTMLExporter
-
-    missing = [p for p in (EMBED_JS / "embed-amd.js", EMBED_JS / "require.js") if not p.is_file()]
-    if missing:
-        pytest.fail(f"missing {missing}: run `make browser-deps`")
-    body, _ = HTMLExporter(
-        require_js_url="require.js", widget_renderer_url="embed-amd.js", mathjax_url="none.js"
-    ).from_notebook_node(nb)
-    (folder / "index.html").write_text(body)
-    for name in ("require.js", "embed-amd.js"):
-        shutil.copy(EMBED_JS / name, folder / name)
-    shutil.copy(ANYWIDGET_AMD, folder / "anywidget.js")
-    server, url = _serve(folder)
-    try:
-        yield url
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def with_state(saved, tmp_path) -> Iterator[str]:
-    yield from _export(saved, tmp_path)
+    with static_site(saved, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def without_state(saved, tmp_path) -> Iterator[str]:
     bare = nbformat.from_dict(saved)
     bare.metadata.pop("widgets", None)  # what JupyterLab saves by default
-    yield from _export(bare, tmp_path)
+    with static_site(bare, tmp_path) as url:
+        yield url
 
 
 def test_the_saved_state_is_the_last_state(saved) -> None:
