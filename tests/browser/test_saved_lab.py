@@ -101,6 +101,9 @@ def test_saved_from_lab_the_browser_and_chat_show_what_the_user_saw(
     replays = [m["state"]["_lw_replay"] for m in state.values() if "_lw_replay" in m["state"]]
     assert len(replays) == 1 and any(k.startswith("messages ") for k in replays[0])
     assert "Hi there!" not in json.dumps(replays)  # the chat keeps nothing of the kind
+    # shown live, the chat's output was left as displayed (a rewrite rebuilds the view)
+    chat_html = saved.cells[2].outputs[0]["data"]["text/html"]
+    assert "No messages yet." in chat_html and "Hi there!" not in chat_html
 
     with static_site(saved, tmp_path) as url:
         page.goto(f"{url}/index.html")

@@ -98,3 +98,53 @@ test("a settled request leaves no timer running", async () => {
   await answer;
   assert.equal(live.size, 0);
 });
+
+function modelWithAttrs() {
+  const model = fakeModel();
+  model.attrs = {};
+  model.get = (name) => model.attrs[name];
+  model.set = (name, value) => { model.attrs[name] = value; };
+  return model;
+}
+
+test("replayed requests keep their latest answer; a saved view answers from it, sending nothing", async () => {
+  const { lwRpc } = load();
+  const model = modelWithAttrs();
+  const live = lwRpc(model, { replay: ["messages"], saved: false });
+  const first = live.call("messages", { conversation_id: "conv-1" });
+  model.reply({ kind: "reply", id: model.sent[0].id, result: { items: ["old"] } });
+  await first;
+  const again = live.call("messages", { conversation_id: "conv-1" });
+  model.reply({ kind: "reply", id: model.sent[1].id, result: { items: ["new"] } });
+  await again;
+  const other = live.call("details", { key: "k" }); // not a replayed request
+  model.reply({ kind: "reply", id: model.sent[2].id, result: { raw: "x" } });
+  await other;
+  assert.deepEqual(Object.keys(model.attrs._lw_replay), ['messages {"conversation_id":"conv-1"}']);
+
+  const sentBefore = model.sent.length;
+  const saved = lwRpc(model, { replay: ["messages"], saved: true });
+  const answer = await saved.call("messages", { conversation_id: "conv-1" });
+  assert.deepEqual([...answer.items], ["new"]);
+  await assert.rejects(saved.call("messages", { conversation_id: "conv-2" }), /not saved with this notebook/);
+  await assert.rejects(saved.call("details", { key: "k" }), /not saved with this notebook/);
+  assert.equal(model.sent.length, sentBefore); // no kernel to ask
+});
+
+test("the kept answers are bounded in number and size, the oldest dropped first", async () => {
+  const { lwRpc } = load();
+  const model = modelWithAttrs();
+  const live = lwRpc(model, { replay: ["messages"], saved: false });
+  for (let i = 0; i < 20; i++) {
+    const p = live.call("messages", { conversation_id: `conv-${i}` });
+    model.reply({ kind: "reply", id: model.sent.at(-1).id, result: { i } });
+    await p;
+  }
+  const keys = Object.keys(model.attrs._lw_replay);
+  assert.equal(keys.length, 12);
+  assert.ok(keys[0].includes("conv-8") && keys.at(-1).includes("conv-19"));
+  const huge = live.call("messages", { conversation_id: "huge" });
+  model.reply({ kind: "reply", id: model.sent.at(-1).id, result: { text: "x".repeat(1600000) } });
+  assert.equal((await huge).text.length, 1600000); // answered, but not kept
+  assert.ok(!Object.keys(model.attrs._lw_replay).some((k) => k.includes("huge")));
+});
