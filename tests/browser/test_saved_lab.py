@@ -103,7 +103,7 @@ def test_saved_from_lab_the_browser_and_chat_show_what_the_user_saw(
     assert "Hi there!" not in json.dumps(replays)  # the chat keeps nothing of the kind
     # shown live, the chat's output was left as displayed (a rewrite rebuilds the view)
     chat_html = saved.cells[2].outputs[0]["data"]["text/html"]
-    assert "No messages yet." in chat_html and "Hi there!" not in chat_html
+    assert "Chat with a Letta agent" in chat_html and "Hi there!" not in chat_html
 
     with static_site(saved, tmp_path) as url:
         page.goto(f"{url}/index.html")
