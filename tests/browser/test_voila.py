@@ -12,6 +12,7 @@ published to the page); what the server holds, through the SDK.
 from __future__ import annotations
 
 import ast
+import contextlib
 import secrets
 import shutil
 import subprocess
@@ -187,18 +188,67 @@ def in_kernel(voila: VoilaServer, kid: str, **exprs: str) -> dict[str, object]:
     return values
 
 
-def open_app(page: Page, voila: VoilaServer, name: str) -> list[tuple[str, str]]:
-    """Open notebook ``name`` as an app; returns the off-machine requests it tried, as
+@dataclass
+class App:
+    """One notebook open as an app: its page and the off-machine requests it tried, as
     (resource type, URL), every one of them aborted."""
-    outside: list[tuple[str, str]] = []
+
+    page: Page
+    outside: list[tuple[str, str]]
+    console: list[str]
+
+
+def _open(context, voila: VoilaServer, name: str) -> App:  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    app = App(page, [], [])
 
     def abort(route):  # type: ignore[no-untyped-def]
-        outside.append((route.request.resource_type, route.request.url))
+        app.outside.append((route.request.resource_type, route.request.url))
         route.abort()
 
     page.route(NON_LOOPBACK, abort)
+    page.on("console", lambda m: app.console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: app.console.append(f"pageerror: {e}"))
+    # Voilà answers at once and sends the page while it runs the notebook
     page.goto(voila.app_url(name), wait_until="commit", timeout=RENDER_TIMEOUT)
-    return outside
+    return app
+
+
+@pytest.fixture(scope="module")
+def opened(apps, browser) -> Iterator[dict[str, App]]:
+    """Both apps, opened at once: ab-compare's batch runs in its kernel while the chat
+    test clicks (one Chromium context, a page each)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    try:
+        yield {name: _open(context, apps.voila, name) for name in APPS}
+    finally:
+        context.close()
+
+
+def _app(opened, request, artifacts_dir, name: str) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    app = opened[name]
+    yield app
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:  # the evidence pw_fixtures' `page` would keep
+        stem = f"FAILED-{request.node.name}"
+        with contextlib.suppress(Exception):
+            app.page.screenshot(path=str(artifacts_dir / f"{stem}.png"), full_page=True)
+        (artifacts_dir / f"{stem}.console.txt").write_text(
+            "\n".join(app.console + [f"blocked: {u}" for _k, u in app.outside])
+        )
+
+
+@pytest.fixture
+def chat_app(opened, request, artifacts_dir) -> Iterator[App]:
+    """chat.ipynb as an app."""
+    yield from _app(opened, request, artifacts_dir, "chat.ipynb")
+
+
+@pytest.fixture
+def compare_app(opened, request, artifacts_dir) -> Iterator[App]:
+    """ab-compare.ipynb as an app."""
+    yield from _app(opened, request, artifacts_dir, "ab-compare.ipynb")
 
 
 def wait_rendered(page: Page, root) -> None:  # type: ignore[no-untyped-def]
@@ -214,9 +264,7 @@ def assert_no_code_shown(page: Page, name: str) -> None:
         assert page.locator(selector).count() == 0, f"{name}: {selector} is on the page"
     nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    firsts = [
-        c.source.strip().splitlines()[0].strip() for c in nb.cells if c.cell_type == "code"
-    ]
+    firsts = [c.source.strip().splitlines()[0].strip() for c in nb.cells if c.cell_type == "code"]
     firsts = [line for line in firsts if line not in prose]  # quoted in the prose: shown
     assert len(firsts) >= 10, firsts
     text = page.locator("body").inner_text()
@@ -224,15 +272,16 @@ def assert_no_code_shown(page: Page, name: str) -> None:
     assert not shown, f"{name}: code on the page: {shown}"
 
 
-def assert_page_clean(page: Page, outside: list[tuple[str, str]]) -> None:
-    """No widget failed, no error output, and nothing but stylesheets/fonts asked for
-    off the machine (and those were blocked)."""
+def assert_page_clean(app: App) -> None:
+    """No widget failed, no error output, no uncaught error, and nothing but
+    stylesheets/fonts asked for off the machine (and those were blocked)."""
+    page = app.page
     assert page.locator(".jupyter-widgets-error-widget").count() == 0
     assert page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
     assert page.locator(".lw-root .lw-error:visible").count() == 0
-    errors = [m for m in getattr(page, "console_log", []) if m.startswith("pageerror")]
+    errors = [m for m in app.console if m.startswith("pageerror")]
     assert not errors, errors
-    assert {kind for kind, _url in outside} <= CDN_KINDS, outside
+    assert {kind for kind, _url in app.outside} <= CDN_KINDS, app.outside
 
 
 def type_and_send(root, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -254,9 +303,9 @@ def live_lengths(page: Page, root, area: str) -> list[int]:  # type: ignore[no-u
 
 
 # --------------------------------------------------------------------------- tests
-def test_chat_app_sends_streams_and_stops(apps, page, shots_dir):
+def test_chat_app_sends_streams_and_stops(apps, chat_app, shots_dir):
     voila, client = apps.voila, lw.connect(apps.base_url, max_retries=0)
-    outside = open_app(page, voila, "chat.ipynb")
+    page = chat_app.page
     root = page.locator(".lw-chat").first  # `chat`, the notebook's first ChatCell
     wait_rendered(page, root)
     assert_no_code_shown(page, "chat.ipynb")
@@ -300,12 +349,12 @@ def test_chat_app_sends_streams_and_stops(apps, page, shots_dir):
     page.wait_for_timeout(300)  # let the stopped status settle before the picture
     root.scroll_into_view_if_needed()
     page.screenshot(path=str(shots_dir / "voila-chat.png"))
-    assert_page_clean(page, outside)
+    assert_page_clean(chat_app)
 
 
-def test_compare_app_sends_votes_and_stops(apps, page, shots_dir):
+def test_compare_app_sends_votes_and_stops(apps, compare_app, shots_dir):
     voila, client = apps.voila, lw.connect(apps.base_url, max_retries=0)
-    outside = open_app(page, voila, "ab-compare.ipynb")
+    page = compare_app.page
     root = page.locator(".lw-compare").first  # `cmp`; the second view is from_history's
     wait_rendered(page, root)
     assert_no_code_shown(page, "ab-compare.ipynb")
@@ -346,7 +395,8 @@ def test_compare_app_sends_votes_and_stops(apps, page, shots_dir):
     expect(root.locator(".lw-tally")).to_have_text("votes: A 9 · B 2")
     got = in_kernel(voila, kid, vote="cmp.rounds[-1].vote", note="cmp.rounds[-1].note")
     assert got == {"vote": "B", "note": "voted in Voilà"}
-    page.screenshot(path=str(shots_dir / "voila-compare.png"))
+    page.mouse.move(0, 0)  # no hover controls in the picture
+    root.screenshot(path=str(shots_dir / "voila-compare.png"))
 
     # Stop all during a slow round: both columns stop, on the server too
     type_and_send(root, "slow: take your time, both of you")
@@ -363,12 +413,14 @@ def test_compare_app_sends_votes_and_stops(apps, page, shots_dir):
     assert last["stops"] == ["cancelled", "cancelled"], last
     for conv in convs.values():
         assert not list(client.runs.list(conversation_id=conv, active=True))
-    assert_page_clean(page, outside)
+    assert_page_clean(compare_app)
 
 
-def test_apps_tidy_up_when_their_kernels_stop(apps):
+def test_apps_tidy_up_when_their_kernels_stop(apps, opened):
     """Served as apps, the notebooks' tidy-up waits for the kernel to stop (the widgets stay
     in use until then): stopping Voilà shuts the kernels down and the demo data is back."""
+    for app in opened.values():  # each notebook ran to its end (its tidy-up is registered)
+        app.page.wait_for_load_state("load", timeout=RENDER_TIMEOUT)
     kernels = sorted(p.name for p in apps.voila.connections.glob("voila_*/kernel-*.json"))
     assert len(kernels) >= 2, kernels  # both apps' kernels were still running
     apps.voila.stop()
