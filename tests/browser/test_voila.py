@@ -346,7 +346,6 @@ def test_chat_app_sends_streams_and_stops(apps, chat_app, shots_dir):
     ]
     assert sum(SLOW_REPLY in str(a) for a in answers) == 1, "the stopped reply ran to its end"
 
-    page.wait_for_timeout(300)  # let the stopped status settle before the picture
     root.scroll_into_view_if_needed()
     page.screenshot(path=str(shots_dir / "voila-chat.png"))
     assert_page_clean(chat_app)
@@ -408,9 +407,11 @@ def test_compare_app_sends_votes_and_stops(apps, compare_app, shots_dir):
         timeout=30_000,
     )
     root.locator(".lw-stop").click()
-    expect(root).not_to_have_attribute("data-status", "streaming", timeout=15_000)
-    last = in_kernel(voila, kid, stops='cmp.results.tail(2)["stop_reason"].tolist()')
-    assert last["stops"] == ["cancelled", "cancelled"], last
+    expect(root).to_have_attribute("data-status", "stopped", timeout=15_000)
+    last = in_kernel(
+        voila, kid, stops='cmp.results.tail(2)["stop_reason"].tolist()', busy="cmp.busy"
+    )
+    assert last == {"stops": ["cancelled", "cancelled"], "busy": False}, last
     for conv in convs.values():
         assert not list(client.runs.list(conversation_id=conv, active=True))
     assert_page_clean(compare_app)
