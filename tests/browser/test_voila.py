@@ -39,6 +39,8 @@ APPS = ("chat.ipynb", "ab-compare.ipynb")
 START_TIMEOUT = 90.0
 RENDER_TIMEOUT = 240_000
 """Voilà sends the page while it runs the notebook; ab-compare runs a batch of rounds first."""
+SECRET = f"sk-voila-{secrets.token_hex(8)}"
+"""The kernels' LETTA_API_KEY (the devserver takes any): it must never reach the page."""
 CDN_KINDS = {"stylesheet", "font"}
 """The only requests a Voilà page may make off the machine (its Font Awesome stylesheet,
 blocked here): the apps must work without them."""
@@ -147,7 +149,8 @@ def apps(tmp_path_factory, seeded_devserver, artifacts_dir) -> Iterator[Apps]:
         shutil.copy(REPO / "notebooks" / name, root / name)
     state = tmp_path_factory.mktemp("voila-state")
     before = demo_data(seeded_devserver.base_url)
-    server = _start_voila(root, state, {"LETTA_BASE_URL": seeded_devserver.base_url})
+    env = {"LETTA_BASE_URL": seeded_devserver.base_url, "LETTA_API_KEY": SECRET}
+    server = _start_voila(root, state, env)
     print(f"\n[voila] pid {server.proc.pid} on {server.url} up in {server.startup_seconds:.1f}s")
     try:
         yield Apps(server, seeded_devserver.base_url, before)
@@ -273,9 +276,10 @@ def assert_no_code_shown(page: Page, name: str) -> None:
 
 
 def assert_page_clean(app: App) -> None:
-    """No widget failed, no error output, no uncaught error, and nothing but
-    stylesheets/fonts asked for off the machine (and those were blocked)."""
+    """No widget failed, no error output, no uncaught error, no API key in the page, and
+    nothing but stylesheets/fonts asked for off the machine (and those were blocked)."""
     page = app.page
+    assert SECRET not in page.content(), "the API key is in the page"
     assert page.locator(".jupyter-widgets-error-widget").count() == 0
     assert page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
     assert page.locator(".lw-root .lw-error:visible").count() == 0
@@ -306,7 +310,9 @@ def test_chat_app_sends_streams_and_stops(apps, chat_app, shots_dir):
     wait_rendered(page, root)
     assert_no_code_shown(page, "chat.ipynb")
     kid = kernel_id(page)
-    conv = in_kernel(voila, kid, conv="chat.conversation_id")["conv"]
+    got = in_kernel(voila, kid, conv="chat.conversation_id", key="client.api_key")
+    conv = got["conv"]
+    assert got["key"] == SECRET  # the app's client holds the key; the page must not
 
     # Send: a turn that runs to its end
     answers = root.locator(".lw-item--assistant_message")
