@@ -309,6 +309,9 @@ def test_chat_app_sends_streams_and_stops(apps, chat_app, shots_dir):
     root = page.locator(".lw-chat").first  # `chat`, the notebook's first ChatCell
     wait_rendered(page, root)
     assert_no_code_shown(page, "chat.ipynb")
+    # every view renders: `chat`, the older conversation's ChatCell and %%letta's reply
+    expect(page.locator(".lw-chat")).to_have_count(3)
+    expect(page.locator(".lw-chat").nth(2)).to_contain_text("What do you remember about me?")
     kid = kernel_id(page)
     got = in_kernel(voila, kid, conv="chat.conversation_id", key="client.api_key")
     conv = got["conv"]
@@ -359,6 +362,10 @@ def test_compare_app_sends_votes_and_stops(apps, compare_app, shots_dir):
     root = page.locator(".lw-compare").first  # `cmp`; the second view is from_history's
     wait_rendered(page, root)
     assert_no_code_shown(page, "ab-compare.ipynb")
+    # every view renders: `cmp`, from_history's view, run()'s progress bar, the figures
+    expect(page.locator(".lw-compare")).to_have_count(2)
+    expect(page.locator(".widget-hprogress")).to_have_count(1)
+    expect(page.locator(".jp-RenderedImage img")).to_have_count(2)
     kid = kernel_id(page)
     rounds = in_kernel(voila, kid, n="len(cmp.rounds)")["n"]
     assert rounds == 11  # the notebook's send and its batch of ten
