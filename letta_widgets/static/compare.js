@@ -84,7 +84,7 @@ function lwCmpChart(box, chart) {
   const lat = ((chart && chart.latency) || []).filter((/** @type {any} */ d) => d.label !== chart.baseline);
   box.hidden = !wins.length && !lat.length;
   if (box.hidden) return;
-  const labelW = 130, plotW = 220, rowH = 20, width = labelW + plotW + 150;
+  const labelW = 130, plotW = 220, rowH = 20, width = labelW + plotW + 240; // room for "+0.56 s · sign test p=0.07"
   const rows = wins.length + lat.length + (lat.length ? 1 : 0) + 1;
   const svg = lwSvg("svg", { class: "lw-chart-svg", width, height: rows * rowH + 8, role: "img" });
   const said = [];
