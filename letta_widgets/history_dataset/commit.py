@@ -64,6 +64,9 @@ def commit(
     for rel in removed:
         with contextlib.suppress(FileNotFoundError):
             (root / rel).unlink()
+    _prune(root / STAGING)
+    if removed:
+        _prune_empty_dirs(root)
 
 
 def data_files_on_disk(root: Path) -> list[str]:
@@ -100,10 +103,17 @@ def recover(root: Path, manifest: Manifest) -> list[str]:
     return removed
 
 
+def _prune(top: Path) -> None:
+    """Remove the empty directories under ``top``, and ``top`` if it ends up empty."""
+    if not top.is_dir():
+        return
+    for d in sorted((p for p in top.rglob("*") if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    with contextlib.suppress(OSError):
+        top.rmdir()
+
+
 def _prune_empty_dirs(root: Path) -> None:
     for agent_dir in root.glob("agent_id=*"):
-        for d in sorted((p for p in agent_dir.rglob("*") if p.is_dir()), reverse=True):
-            with contextlib.suppress(OSError):
-                d.rmdir()
-        with contextlib.suppress(OSError):
-            agent_dir.rmdir()
+        _prune(agent_dir)

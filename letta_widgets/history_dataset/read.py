@@ -49,6 +49,9 @@ def legacy_paths(root: Path) -> Located:
 def _read(files: Located, partitions: tuple[str, ...], filters: Any) -> Any:
     pa, pq = pa_modules()
     import pyarrow.dataset as ds
+    from pyarrow import fs
+
+    local = fs.LocalFileSystem()
 
     raw = any("raw" in pq.read_schema(f).names for f, _ in files)
     fmt = ds.ParquetFileFormat()
@@ -58,9 +61,9 @@ def _read(files: Located, partitions: tuple[str, ...], filters: Any) -> Any:
         for col in partitions:
             term = ds.field(col) == pa.scalar(values.get(col), pa.string())
             expr = term if expr is None else expr & term
-        fragments.append(fmt.make_fragment(f, partition_expression=expr))
+        fragments.append(fmt.make_fragment(f, filesystem=local, partition_expression=expr))
     dataset = ds.FileSystemDataset(
-        fragments, schema=dataset_schema(raw, partitions), format=fmt
+        fragments, schema=dataset_schema(raw, partitions), format=fmt, filesystem=local
     )
     return dataset.to_table(filter=pq.filters_to_expression(filters) if filters else None)
 

@@ -40,7 +40,7 @@ MAX_OPEN = 32
 
 def row_group_bytes(target_file_size: int) -> int:
     """Arrow bytes buffered per partition before they are written as one row group."""
-    return max(16 * 1024, min(16 * 1024 * 1024, target_file_size // 2))
+    return max(1024, min(16 * 1024 * 1024, target_file_size // 2))
 
 
 def new_run_id() -> str:
