@@ -30,6 +30,10 @@ SETTLE = 300.0
 """Default ``settle``: seconds a conversation must have been quiet before a run for the
 next run to trust its unchanged ``updated_at`` and skip it."""
 
+BATCH_ROWS = 50_000
+"""Rows of several conversations converted to Arrow at once (pandas' per-column cost is
+paid per batch, not per conversation)."""
+
 CHECKPOINT = 5000
 """Conversations between commits inside one agent (each agent's end commits too)."""
 
@@ -219,6 +223,7 @@ def _export(
     writer = DatasetWriter(root, file_schema(include_raw), target_file_size=target_file_size)
     manifest.include_raw = manifest.include_raw or include_raw
     report: list[dict[str, Any]] = []
+    batch = _Batch(writer)
     try:
         for agent_id in agents:
             removed: list[str] = []
@@ -249,7 +254,7 @@ def _export(
                         include_raw=include_raw,
                         seq_start=mark.next_seq,
                     )
-                    _append(writer, agent_id, frame)
+                    batch.add(agent_id, frame)
                     mark = mark.advance(
                         list(frame["id"]),
                         [str(t) for t in frame["message_type"]],
@@ -260,8 +265,10 @@ def _export(
                     agent_id, cid, mark, conv.get("updated_at"), conv.get("last_message_at"), checked
                 )
                 if i % CHECKPOINT == 0:
+                    batch.flush()
                     _checkpoint(root, manifest, writer, agent_id, pending, removed, reset)
                     removed, reset = [], False
+            batch.flush()
             _checkpoint(root, manifest, writer, agent_id, pending, removed, reset)
     except BaseException:
         writer.abort()
@@ -269,14 +276,37 @@ def _export(
     return report
 
 
-def _append(writer: DatasetWriter, agent_id: str, frame: pd.DataFrame) -> None:
-    table = to_arrow(frame)
-    keys = months(frame["date"])
-    groups: dict[str, list[int]] = {}
-    for i, m in enumerate(keys):
-        groups.setdefault(m, []).append(i)
-    for month, idx in groups.items():
-        writer.append(agent_id, month, table if len(idx) == len(keys) else table.take(idx))
+class _Batch:
+    """Frames of one agent's conversations, handed to the writer as Arrow by month."""
+
+    def __init__(self, writer: DatasetWriter) -> None:
+        self.writer = writer
+        self.agent_id: str | None = None
+        self.frames: list[pd.DataFrame] = []
+        self.rows = 0
+
+    def add(self, agent_id: str, frame: pd.DataFrame) -> None:
+        if agent_id != self.agent_id:
+            self.flush()
+            self.agent_id = agent_id
+        self.frames.append(frame)
+        self.rows += len(frame)
+        if self.rows >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.frames or self.agent_id is None:
+            return
+        frame = pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+        self.frames, self.rows = [], 0
+        table = to_arrow(frame)
+        keys = months(frame["date"])
+        groups: dict[str, list[int]] = {}
+        for i, m in enumerate(keys):
+            groups.setdefault(m, []).append(i)
+        for month, idx in groups.items():
+            part = table if len(idx) == len(keys) else table.take(idx)
+            self.writer.append(self.agent_id, month, part)
 
 
 def _checkpoint(
