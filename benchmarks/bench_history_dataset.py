@@ -91,12 +91,16 @@ def main() -> None:
         client = Letta(base_url=server.base_url, max_retries=0)
         t = time.perf_counter()
         agents, convs = seed(client, args.conversations, args.per_conversation)
-        print(f"seeded {len(convs)} conversations in {time.perf_counter() - t:.1f}s "
-              f"(profile {PROFILE})")  # fmt: skip
+        print(
+            f"seeded {len(convs)} conversations in {time.perf_counter() - t:.1f}s "
+            f"(profile {PROFILE})"
+        )
         time.sleep(2.1)  # the Date header has 1 s resolution: the seed's stamps are older
         tmp = Path(tempfile.mkdtemp(prefix="bench-history-"))
         results: dict[str, dict[str, float]] = {}
-        grow = convs[:: max(1, len(convs) // max(1, len(convs) // 100))][: max(1, len(convs) // 100)]
+        grow = convs[:: max(1, len(convs) // max(1, len(convs) // 100))][
+            : max(1, len(convs) // 100)
+        ]
         try:
             for layout in ("agent_month", "conversation"):
                 root = tmp / layout
@@ -146,8 +150,10 @@ def main() -> None:
         ("incremental: new MB", "inc_bytes", "{:.3f}"),
         ("DuckDB aggregate: s", "duck_s", "{:.3f}"),
     ]
-    print(f"\n{len(convs)} conversations, {new['rows']:.0f} rows; {len(grow)} grow by "
-          f"{new['inc_rows']:.0f} rows ({100 * new['inc_rows'] / new['rows']:.1f}%)\n")  # fmt: skip
+    print(
+        f"\n{len(convs)} conversations, {new['rows']:.0f} rows; {len(grow)} grow by "
+        f"{new['inc_rows']:.0f} rows ({100 * new['inc_rows'] / new['rows']:.1f}%)\n"
+    )
     print(f"{'':38} {'new (agent/month)':>18} {'old (conversation)':>19} {'new/old':>8}")
     for label, key, fmt in rows:
         a, b = new[key], old[key]
@@ -157,11 +163,15 @@ def main() -> None:
         print(f"{label:38} {fmt.format(a):>18} {fmt.format(b):>19} {ratio:>8}")
     speed_new, speed_old = new["full_s"] / new["inc_s"], old["full_s"] / old["inc_s"]
     print(f"{'incremental speed-up (full / inc)':38} {speed_new:>17.1f}x {speed_old:>18.1f}x")
-    print(f"\ncompact_history: {compact_s:.2f}s, {files_after} files over {len(parts)} "
-          f"partitions, DuckDB {duck_after:.3f}s; worst partition: {worst} file(s) below 64 MiB")  # fmt: skip
+    print(
+        f"\ncompact_history: {compact_s:.2f}s, {files_after} files over {len(parts)} "
+        f"partitions, DuckDB {duck_after:.3f}s; worst partition: {worst} file(s) below 64 MiB"
+    )
     ok = speed_new >= 10 and worst <= 1
-    print(f"targets: incremental >= 10x ({speed_new:.1f}x), <= 1 small file per partition "
-          f"after compaction ({worst}): {'met' if ok else 'MISSED'}")  # fmt: skip
+    print(
+        f"targets: incremental >= 10x ({speed_new:.1f}x), <= 1 small file per partition "
+        f"after compaction ({worst}): {'met' if ok else 'MISSED'}"
+    )
     if not ok:
         sys.exit(1)
 

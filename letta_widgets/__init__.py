@@ -39,7 +39,6 @@ if TYPE_CHECKING:
         ServerUnreachable,
         StreamInterrupted,
     )
-    from letta_widgets.history_dataset import compact_history, export_history, read_history
     from letta_widgets.frames import (
         aagent_history,
         agent_history,
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
         conversations_frame,
         messages_frame,
     )
+    from letta_widgets.history_dataset import compact_history, export_history, read_history
     from letta_widgets.judge import LettaJudge
     from letta_widgets.stream import Turn, TurnEngine
     from letta_widgets.widgets.browser import ConversationBrowser

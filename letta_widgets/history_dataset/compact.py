@@ -55,8 +55,7 @@ def compact_history(
         if manifest is None:
             if not legacy_files(root):
                 raise errors.DatasetLayoutError(
-                    f"{root} holds no history dataset (no _manifest.parquet, no old-layout "
-                    "parts)",
+                    f"{root} holds no history dataset (no _manifest.parquet, no old-layout parts)",
                     "pass the path export_history wrote to",
                 )
             before = {}

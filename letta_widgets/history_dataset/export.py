@@ -195,9 +195,7 @@ def export_history(
                 target_file_size=target_file_size,
                 settle=settle,
             )
-    out = pd.DataFrame(
-        rows, columns=["agent_id", "conversation_id", "new_rows", "fetched", "file"]
-    )
+    out = pd.DataFrame(rows, columns=["agent_id", "conversation_id", "new_rows", "fetched", "file"])
     return out.astype(
         {
             "agent_id": "string",
@@ -262,7 +260,12 @@ def _export(
                     )
                     report[-1]["new_rows"] = len(frame)
                 pending[cid] = Conversation(
-                    agent_id, cid, mark, conv.get("updated_at"), conv.get("last_message_at"), checked
+                    agent_id,
+                    cid,
+                    mark,
+                    conv.get("updated_at"),
+                    conv.get("last_message_at"),
+                    checked,
                 )
                 if i % CHECKPOINT == 0:
                     batch.flush()
@@ -297,7 +300,9 @@ class _Batch:
     def flush(self) -> None:
         if not self.frames or self.agent_id is None:
             return
-        frame = pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+        frame = (
+            pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+        )
         self.frames, self.rows = [], 0
         table = to_arrow(frame)
         keys = months(frame["date"])

@@ -110,8 +110,7 @@ def dataset_lock(root: Path, what: str = "export") -> Iterator[dict[str, Any]]:
             continue
         raise errors.DatasetLocked(
             f"{root} is locked by another {held.get('what', 'writer')} ({_describe(held)})",
-            "wait for it to finish; if no export or compaction runs on that host, "
-            f"delete {path}",
+            f"wait for it to finish; if no export or compaction runs on that host, delete {path}",
         )
     else:
         raise errors.DatasetLocked(

@@ -74,9 +74,7 @@ class Manifest:
 
 def _schema() -> Any:
     pa, _pq = pa_modules()
-    key = pa.struct(
-        [("id", pa.string()), ("message_type", pa.string()), ("n", pa.int32())]
-    )
+    key = pa.struct([("id", pa.string()), ("message_type", pa.string()), ("n", pa.int32())])
     return pa.schema(
         [
             ("agent_id", pa.string()),

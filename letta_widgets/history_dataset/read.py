@@ -19,7 +19,6 @@ from letta_widgets.history_dataset.schema import (
 )
 from letta_widgets.history_dataset.writer import staged_path
 
-
 Located = list[tuple[str, dict[str, str]]]
 
 

@@ -57,7 +57,9 @@ def data_files(root: Path) -> set[str]:
 def two_agents(client: Letta, agent) -> list[str]:
     """The test's agent and a second one, each with conversations spanning a few months."""
     other = client.agents.create(
-        name="history-dataset-2", model="openai/gpt-4o-mini", embedding="openai/text-embedding-3-small"
+        name="history-dataset-2",
+        model="openai/gpt-4o-mini",
+        embedding="openai/text-embedding-3-small",
     )
     start = 1_767_225_600.0  # 2026-01-01 UTC
     for i, a in enumerate((agent.id, other.id)):
@@ -81,8 +83,9 @@ def test_layout_months_parts_manifest_and_compaction(client, two_agents, tmp_pat
         agent_dir, month_dir, name = rel.split("/")
         assert agent_dir == f"agent_id={f.agent_id}" and month_dir == f"month={f.month}"
         assert name.startswith("part-") and pq.read_metadata(tmp_path / rel).num_rows == f.rows
-        months = {f"{d.year:04d}-{d.month:02d}" for d in pq.read_table(tmp_path / rel)["date"]
-                  .to_pandas()}  # fmt: skip
+        months = {
+            f"{d.year:04d}-{d.month:02d}" for d in pq.read_table(tmp_path / rel)["date"].to_pandas()
+        }
         assert months == {f.month}
     by_part = manifest.partition_files()
     assert len({m for _, m in by_part}) >= 3  # the turns span several months
@@ -99,8 +102,9 @@ def test_layout_months_parts_manifest_and_compaction(client, two_agents, tmp_pat
     conv = manifest.conversations[next(iter(manifest.conversations))]
     synthetic(client, conv.conversation_id, 1)
     before = data_files(tmp_path)
-    again = lw.export_history(client, tmp_path, agent_ids=two_agents, target_file_size=target,
-                              settle=-3600)  # fmt: skip
+    again = lw.export_history(
+        client, tmp_path, agent_ids=two_agents, target_file_size=target, settle=-3600
+    )
     assert again["fetched"].sum() == 1
     assert again.set_index("conversation_id").loc[conv.conversation_id, "new_rows"] > 0
     assert len(data_files(tmp_path) - before) >= 1 and before <= data_files(tmp_path)
@@ -122,8 +126,9 @@ def test_layout_months_parts_manifest_and_compaction(client, two_agents, tmp_pat
     one = lw.read_history(tmp_path, filters=[("agent_id", "=", two_agents[1])])
     assert set(one["agent_id"]) == {two_agents[1]}
     month = sorted(m for _, m in manifest.partition_files())[0]
-    assert set(lw.read_history(tmp_path, filters=[("month", "=", month)])["date"].dt.strftime(
-        "%Y-%m")) == {month}  # fmt: skip
+    assert set(
+        lw.read_history(tmp_path, filters=[("month", "=", month)])["date"].dt.strftime("%Y-%m")
+    ) == {month}
 
 
 def test_old_layout_is_read_refused_and_migrated(client, two_agents, tmp_path):
@@ -153,13 +158,17 @@ def test_a_second_writer_is_refused_and_the_dataset_stays_whole(client, two_agen
     lw.export_history(client, tmp_path, agent_ids=two_agents)
     ready = tmp_path.parent / f"{tmp_path.name}-ready"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time, pathlib
             from letta_widgets.history_dataset.lock import dataset_lock
             with dataset_lock(pathlib.Path({str(tmp_path)!r})):
                 pathlib.Path({str(ready)!r}).touch()
                 sys.stdin.read()
-        """)],  # fmt: skip
+        """),
+        ],
         stdin=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
@@ -195,15 +204,24 @@ print("finished")
 def test_an_export_killed_mid_run_loses_and_duplicates_nothing(client, agent, tmp_path):
     agents = [agent.id]
     for _ in range(2):  # a second agent: the first one's commit lands before the kill
-        agents.append(client.agents.create(name="killed", model="openai/gpt-4o-mini",
-                                           embedding="openai/text-embedding-3-small").id)  # fmt: skip
+        agents.append(
+            client.agents.create(
+                name="killed", model="openai/gpt-4o-mini", embedding="openai/text-embedding-3-small"
+            ).id
+        )
     try:
         for a in agents:
             for _ in range(40):
                 synthetic(client, client.conversations.create(agent_id=a).id, 4, start=1.76e9)
         proc = subprocess.Popen(
-            [sys.executable, "-c", KILLED_EXPORT, str(client.base_url).rstrip("/"),
-             str(tmp_path), *agents],  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                KILLED_EXPORT,
+                str(client.base_url).rstrip("/"),
+                str(tmp_path),
+                *agents,
+            ],
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         )
@@ -230,8 +248,11 @@ def test_an_export_killed_mid_run_loses_and_duplicates_nothing(client, agent, tm
         assert (tmp_path / "_lock").exists()
         with pytest.warns(StaleLockWarning, match=f"pid {proc.pid}"):
             report = lw.export_history(client, tmp_path, agent_ids=agents, target_file_size=4096)
-        assert not report.set_index("conversation_id").loc[
-            list(committed.conversations), "new_rows"].any()  # fmt: skip
+        assert (
+            not report.set_index("conversation_id")
+            .loc[list(committed.conversations), "new_rows"]
+            .any()
+        )
         assert_same_rows(lw.read_history(tmp_path), server_rows(client, agents))
         assert set(read_manifest(tmp_path).files) == data_files(tmp_path)
         assert not staged.exists() and not (tmp_path / "_lock").exists()

@@ -53,19 +53,23 @@ def dataset(client: Letta, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     root = tmp_path_factory.mktemp("history")
     agents = []
     for i in range(2):
-        a = client.agents.create(name=f"readers-{i}", model="openai/gpt-4o-mini",
-                                 embedding="openai/text-embedding-3-small").id  # fmt: skip
+        a = client.agents.create(
+            name=f"readers-{i}",
+            model="openai/gpt-4o-mini",
+            embedding="openai/text-embedding-3-small",
+        ).id
         agents.append(a)
         for j in range(3):
             conv = client.conversations.create(agent_id=a).id
-            client.post(f"/v1/_devserver/conversations/{conv}/synthetic", cast_to=object,
-                        body={"turns": 10, "start": 1.7e9 + (3 * i + j) * 9 * DAY,
-                              "step_seconds": 2 * DAY})  # fmt: skip
+            client.post(
+                f"/v1/_devserver/conversations/{conv}/synthetic",
+                cast_to=object,
+                body={"turns": 10, "start": 1.7e9 + (3 * i + j) * 9 * DAY, "step_seconds": 2 * DAY},
+            )
     lw.export_history(client, root, agent_ids=agents, target_file_size=6000)
     # a second run with new rows: one more part in the newest month's partition; and a
     # run's leftover in _staging must stay invisible to every reader
-    client.post(f"/v1/_devserver/conversations/{conv}/synthetic", cast_to=object,
-                body={"turns": 2})  # fmt: skip
+    client.post(f"/v1/_devserver/conversations/{conv}/synthetic", cast_to=object, body={"turns": 2})
     lw.export_history(client, root, agent_ids=agents, target_file_size=6000, settle=-3600)
     stage = root / "_staging" / "agent_id=x" / "month=2020-01"
     stage.mkdir(parents=True)
@@ -163,7 +167,7 @@ def spark():
 
 
 def test_spark_reads_the_same_and_prunes_partitions(spark, dataset, reference):
-    root, agents = dataset
+    root, _ = dataset
     df = spark.read.parquet(str(root))  # _manifest.parquet, _staging, _lock are skipped
     got = _normalized(df.toArrow())
     assert _types(got) == _types(reference)
