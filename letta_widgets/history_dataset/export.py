@@ -284,6 +284,8 @@ class _Batch:
 
     def __init__(self, writer: DatasetWriter) -> None:
         self.writer = writer
+        # about a row group's worth (a history row is a few hundred Arrow bytes)
+        self.limit = min(BATCH_ROWS, max(1, writer.row_group // 256))
         self.agent_id: str | None = None
         self.frames: list[pd.DataFrame] = []
         self.rows = 0
@@ -294,7 +296,7 @@ class _Batch:
             self.agent_id = agent_id
         self.frames.append(frame)
         self.rows += len(frame)
-        if self.rows >= BATCH_ROWS:
+        if self.rows >= self.limit:
             self.flush()
 
     def flush(self) -> None:
