@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -99,6 +101,7 @@ def export_history(
     include_raw: bool = False,
     target_file_size: int = DEFAULT_TARGET,
     settle: float = SETTLE,
+    concurrency: int = 4,
     layout: str = "agent_month",
 ) -> pd.DataFrame:
     """Write all conversations' messages to a Parquet dataset partitioned by agent and month.
@@ -129,6 +132,10 @@ def export_history(
         Seconds a conversation's ``updated_at`` must precede a run for the next run to
         skip it when unchanged (a turn may still have been adding messages): 0 trusts
         the stamp at once.
+    concurrency
+        Conversations fetched at once (worker threads sharing the sync client); rows are
+        still written in listing order, and at most ``2 * concurrency`` fetched
+        conversations wait in memory.
     layout
         ``"agent_month"`` (default) or ``"conversation"``: the old layout, one directory
         and one part per conversation and run (kept for comparison; no manifest).
@@ -159,6 +166,8 @@ def export_history(
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     if target_file_size <= 0:
         raise ValueError(f"target_file_size must be positive, not {target_file_size!r}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be 1 or more, not {concurrency!r}")
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     sync = sync_twin(client)
@@ -194,6 +203,7 @@ def export_history(
                 include_raw=include_raw,
                 target_file_size=target_file_size,
                 settle=settle,
+                concurrency=concurrency,
             )
     out = pd.DataFrame(rows, columns=["agent_id", "conversation_id", "new_rows", "fetched", "file"])
     return out.astype(
@@ -207,6 +217,15 @@ def export_history(
     )
 
 
+def _fetch(
+    client: Letta, cid: str, agent_id: str, mark: Watermark
+) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """One conversation's new messages from ``mark`` on (runs in a worker thread)."""
+    agent, in_context = context_sync(client, cid, agent_id)
+    pager = new_pager(client, None, start_after=mark.cursor, seen=mark.tail)
+    return agent, in_context, fetch_sync(client, cid, agent, pager)
+
+
 def _export(
     client: Letta,
     root: Path,
@@ -217,21 +236,27 @@ def _export(
     include_raw: bool,
     target_file_size: int,
     settle: float,
+    concurrency: int,
 ) -> list[dict[str, Any]]:
     writer = DatasetWriter(root, file_schema(include_raw), target_file_size=target_file_size)
     manifest.include_raw = manifest.include_raw or include_raw
     report: list[dict[str, Any]] = []
     batch = _Batch(writer)
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lw-export")
     try:
         for agent_id in agents:
-            removed: list[str] = []
-            reset = not incremental  # the first commit drops the agent's old files and marks
-            if reset:
-                removed = [r for r, f in manifest.files.items() if f.agent_id == agent_id]
-            pending: dict[str, Conversation] = {}
-            checked = _server_time(client, agent_id)
+            run = _AgentRun(
+                root,
+                manifest,
+                writer,
+                batch,
+                agent_id,
+                include_raw=include_raw,
+                reset=not incremental,
+            )
+            run.checked = _server_time(client, agent_id)
             convs = list_conversations_sync(client, agent_id, archived="all", search=None)
-            for i, conv in enumerate(convs, 1):
+            for conv in convs:
                 cid = conv["id"]
                 state = manifest.conversations.get(cid) if incremental else None
                 row = {"agent_id": agent_id, "conversation_id": cid, "new_rows": 0}
@@ -240,43 +265,95 @@ def _export(
                     continue
                 report[-1]["fetched"] = True
                 mark = state.mark if state else Watermark()
-                agent, in_context = context_sync(client, cid, agent_id)
-                pager = new_pager(client, None, start_after=mark.cursor, seen=mark.tail)
-                msgs = fetch_sync(client, cid, agent, pager)
-                if msgs:
-                    frame = rows_from_messages(
-                        msgs,
-                        conversation_id=cid,
-                        agent_id=agent,
-                        in_context_ids=in_context,
-                        include_raw=include_raw,
-                        seq_start=mark.next_seq,
-                    )
-                    batch.add(agent_id, frame)
-                    mark = mark.advance(
-                        list(frame["id"]),
-                        [str(t) for t in frame["message_type"]],
-                        list(frame["seq"]),
-                    )
-                    report[-1]["new_rows"] = len(frame)
-                pending[cid] = Conversation(
-                    agent_id,
-                    cid,
-                    mark,
-                    conv.get("updated_at"),
-                    conv.get("last_message_at"),
-                    checked,
-                )
-                if i % CHECKPOINT == 0:
-                    batch.flush()
-                    _checkpoint(root, manifest, writer, agent_id, pending, removed, reset)
-                    removed, reset = [], False
-            batch.flush()
-            _checkpoint(root, manifest, writer, agent_id, pending, removed, reset)
+                future = pool.submit(_fetch, client, cid, agent_id, mark)
+                run.window.append((conv, report[-1], mark, future))
+                if len(run.window) >= 2 * concurrency:  # bounded: results are used in order
+                    run.consume()
+            run.finish()
     except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
         writer.abort()
         raise
+    pool.shutdown()
     return report
+
+
+class _AgentRun:
+    """One agent's part of a run: fetched conversations become rows and marks, in order,
+    committed every :data:`CHECKPOINT` conversations and at the end."""
+
+    def __init__(
+        self,
+        root: Path,
+        manifest: Manifest,
+        writer: DatasetWriter,
+        batch: _Batch,
+        agent_id: str,
+        *,
+        include_raw: bool,
+        reset: bool,
+    ) -> None:
+        self.root, self.manifest, self.writer, self.batch = root, manifest, writer, batch
+        self.agent_id = agent_id
+        self.include_raw = include_raw
+        self.reset = reset  # the first commit drops the agent's old files and marks
+        self.removed = (
+            [r for r, f in manifest.files.items() if f.agent_id == agent_id] if reset else []
+        )
+        self.pending: dict[str, Conversation] = {}
+        self.window: deque[tuple[dict[str, Any], dict[str, Any], Watermark, Future[Any]]] = deque()
+        self.checked: float | None = None
+        self.done = 0
+
+    def consume(self) -> None:
+        """Take the oldest fetch's messages: rows to the batch, the mark to pending."""
+        conv, row, mark, future = self.window.popleft()
+        agent, in_context, msgs = future.result()
+        cid = conv["id"]
+        if msgs:
+            frame = rows_from_messages(
+                msgs,
+                conversation_id=cid,
+                agent_id=agent,
+                in_context_ids=in_context,
+                include_raw=self.include_raw,
+                seq_start=mark.next_seq,
+            )
+            self.batch.add(self.agent_id, frame)
+            mark = mark.advance(
+                list(frame["id"]), [str(t) for t in frame["message_type"]], list(frame["seq"])
+            )
+            row["new_rows"] = len(frame)
+        self.pending[cid] = Conversation(
+            self.agent_id,
+            cid,
+            mark,
+            conv.get("updated_at"),
+            conv.get("last_message_at"),
+            self.checked,
+        )
+        self.done += 1
+        if self.done % CHECKPOINT == 0:
+            self.commit()
+
+    def finish(self) -> None:
+        """Consume what is still in flight and commit."""
+        while self.window:
+            self.consume()
+        self.commit()
+
+    def commit(self) -> None:
+        self.batch.flush()
+        _checkpoint(
+            self.root,
+            self.manifest,
+            self.writer,
+            self.agent_id,
+            self.pending,
+            self.removed,
+            self.reset,
+        )
+        self.removed, self.reset = [], False
 
 
 class _Batch:
