@@ -58,9 +58,6 @@ def compact_history(
                     f"{root} holds no history dataset (no _manifest.parquet, no old-layout parts)",
                     "pass the path export_history wrote to",
                 )
-            before = {}
-            for p in legacy_files(root):
-                before.setdefault(p.relative_to(root).parts[0].split("=", 1)[1], []).append(p)
             manifest = _migrate(root, target_file_size)
             rows = []
             for (agent_id, month), files in manifest.partition_files().items():
@@ -88,6 +85,7 @@ def _compact(root: Path, manifest: Manifest, target: int) -> pd.DataFrame:
         small = [f for f in files if f.bytes < target]
         after = len(files)
         new: list[DataFile] = []
+        kept = files
         if len(small) >= 2:
             raw = any("raw" in pq.read_schema(root / f.path).names for f in small)
             schema = file_schema(raw)
@@ -102,7 +100,8 @@ def _compact(root: Path, manifest: Manifest, target: int) -> pd.DataFrame:
                 raise
             added += new
             removed += [f.path for f in small]
-            after = len(files) - len(small) + len(new)
+            kept = [f for f in files if f not in small]
+            after = len(kept) + len(new)
         rows.append(
             {
                 "agent_id": agent_id,
@@ -110,8 +109,7 @@ def _compact(root: Path, manifest: Manifest, target: int) -> pd.DataFrame:
                 "files_before": len(files),
                 "files_after": after,
                 "bytes_before": sum(f.bytes for f in files),
-                "bytes_after": sum(f.bytes for f in files if f not in small or not new)
-                + sum(f.bytes for f in new),
+                "bytes_after": sum(f.bytes for f in (kept + new)),
             }
         )
     if added or removed:
