@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         ApprovalPending,
         AuthenticationFailed,
         ConversationBusy,
+        DatasetLayoutError,
+        DatasetLocked,
         ForkPointIgnored,
         ImageRefused,
         InvalidRequest,
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
         ServerUnreachable,
         StreamInterrupted,
     )
-    from letta_widgets.export import export_history, read_history
     from letta_widgets.frames import (
         aagent_history,
         agent_history,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         conversations_frame,
         messages_frame,
     )
+    from letta_widgets.history_dataset import compact_history, export_history, read_history
     from letta_widgets.judge import LettaJudge
     from letta_widgets.stream import Turn, TurnEngine
     from letta_widgets.widgets.browser import ConversationBrowser
@@ -62,6 +64,8 @@ _LAZY: dict[str, str] = {
     "ApprovalPending": "letta_widgets.errors",
     "AuthenticationFailed": "letta_widgets.errors",
     "ConversationBusy": "letta_widgets.errors",
+    "DatasetLayoutError": "letta_widgets.errors",
+    "DatasetLocked": "letta_widgets.errors",
     "ForkPointIgnored": "letta_widgets.errors",
     "ImageRefused": "letta_widgets.errors",
     "InvalidRequest": "letta_widgets.errors",
@@ -86,10 +90,11 @@ _LAZY: dict[str, str] = {
     "amessages_frame": "letta_widgets.frames",
     "align_turns": "letta_widgets.compare_stats",
     "conversations_frame": "letta_widgets.frames",
-    "export_history": "letta_widgets.export",
+    "compact_history": "letta_widgets.history_dataset",
+    "export_history": "letta_widgets.history_dataset",
     "export_transcript": "letta_widgets.transcripts",
     "messages_frame": "letta_widgets.frames",
-    "read_history": "letta_widgets.export",
+    "read_history": "letta_widgets.history_dataset",
 }
 
 __all__ = [
@@ -102,6 +107,8 @@ __all__ = [
     "ConnectionCard",
     "ConversationBrowser",
     "ConversationBusy",
+    "DatasetLayoutError",
+    "DatasetLocked",
     "ForkPointIgnored",
     "ImageRefused",
     "InvalidRequest",
@@ -123,6 +130,7 @@ __all__ = [
     "align_turns",
     "amessages_frame",
     "async_twin",
+    "compact_history",
     "connect",
     "conversations_frame",
     "export_history",

@@ -21,6 +21,8 @@ __all__ = [
     "ApprovalPending",
     "AuthenticationFailed",
     "ConversationBusy",
+    "DatasetLayoutError",
+    "DatasetLocked",
     "ForkPointIgnored",
     "ImageRefused",
     "InvalidRequest",
@@ -107,6 +109,17 @@ class StreamInterrupted(LettaWidgetsError):
 
 class AgentRunError(LettaWidgetsError):
     """The run reported an error (an ``error_message`` event or an error stop reason)."""
+
+
+class DatasetLocked(LettaWidgetsError):
+    """Another export or compaction holds the history dataset's ``_lock`` (a live process,
+    or one on another host); nothing was written."""
+
+
+class DatasetLayoutError(LettaWidgetsError):
+    """A history dataset is not in the layout this call reads or writes (e.g. an
+    incremental export into a dataset of the old per-conversation layout), or its manifest
+    lists a file that is gone."""
 
 
 class ForkPointIgnored(LettaWidgetsError):

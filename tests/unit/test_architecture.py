@@ -23,7 +23,8 @@ LAYERS: dict[str, int] = {
     "letta_widgets.render": 2,
     "letta_widgets._messages": 2,
     "letta_widgets.frames": 3,
-    "letta_widgets.export": 4,
+    "letta_widgets.export": 5,  # the old import path of history_dataset
+    "letta_widgets.history_dataset": 4,
     "letta_widgets.transcripts": 4,
     "letta_widgets.letta_evals": 4,
     "letta_widgets.turn": 4,
