@@ -227,14 +227,23 @@ def test_an_export_killed_mid_run_loses_and_duplicates_nothing(client, agent, tm
         )
         deadline = time.monotonic() + 120
         staged = tmp_path / "_staging"
-        # kill it once it has committed the first agent and staged parts of the next
-        while not (
-            (tmp_path / "_manifest.parquet").exists()
-            and staged.exists()
-            and any(staged.rglob("*.tmp"))
-        ):
+
+        # kill it once it has committed the first agent and staged parts of the next: seen
+        # while it is stopped (SIGSTOP), so the state checked is the state it dies in
+        def committed_and_staging() -> bool:
+            try:  # the export may be emptying a staging folder while we look
+                return (tmp_path / "_manifest.parquet").exists() and any(staged.rglob("*.tmp"))
+            except FileNotFoundError:
+                return False
+
+        while True:
             assert proc.poll() is None, "the export ended before it could be killed"
             assert time.monotonic() < deadline
+            if committed_and_staging():
+                proc.send_signal(signal.SIGSTOP)
+                if committed_and_staging():
+                    break
+                proc.send_signal(signal.SIGCONT)
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
