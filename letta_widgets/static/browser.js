@@ -17,7 +17,7 @@ function render({ model, el }) {
   el.setAttribute("role", "region");
   el.setAttribute("aria-label", "Conversation browser");
   const cleanups = [lwEscapeLeaves(el)];
-  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  const on = lwListener(model, cleanups);
 
   // ------------------------------------------------------------------ RPC
   const channel = lwRpc(model, { timeoutMs: LW_RPC_TIMEOUT_MS });

@@ -61,7 +61,7 @@ function render({ model, el }) {
   const announcer = lwAnnouncer(el);
   const cleanups = [lwErrorBanner(model, banner, () => input), lwEscapeLeaves(el), images.destroy,
     () => channel.destroy()];
-  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  const on = lwListener(model, cleanups);
 
   // Follow the newest message: on when the cell opens, off once the user scrolls up (a
   // "jump to latest" button appears), on again at the bottom. Content that grows (a page of

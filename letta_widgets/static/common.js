@@ -18,6 +18,20 @@
  *             send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void}} LwModel
  *  The part of anywidget's model the front-ends use. */
 
+/** Listen to model events for a view's lifetime: `on("change:a change:b", fn)` registers
+ *  `fn` for each name (Backbone splits a space-separated list; anywidget's other hosts, such
+ *  as marimo, take one event name per call) and adds its removal to `cleanups`.
+ *  @param {LwModel} model @param {Array<() => void>} cleanups
+ *  @returns {(events: string, fn: Function) => void} */
+function lwListener(model, cleanups) {
+  return (events, fn) => {
+    for (const name of events.split(/\s+/).filter(Boolean)) {
+      model.on(name, fn);
+      cleanups.push(() => model.off(name, fn));
+    }
+  };
+}
+
 /** How a card or a live line names a message type.
  *  @param {string} type @returns {string} */
 function lwTypeLabel(type) {

@@ -176,7 +176,7 @@ function render({ model, el }) {
   el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer);
 
   const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el)];
-  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  const on = lwListener(model, cleanups);
   let cols = [];
   let shownNoteKey = null;
   let shownRoundId = null;
