@@ -6,24 +6,24 @@ app = marimo.App(width="full", app_title="letta-widgets in marimo")
 
 @app.cell
 def _():
+    import html
+
     import marimo as mo
 
     import letta_widgets as lw
 
-    return lw, mo
+    return html, lw, mo
 
 
 @app.cell
 def _(mo):
-    mo.md(
-        """
-        # letta-widgets in marimo
+    mo.md("""
+    # letta-widgets in marimo
 
-        Every widget is an anywidget: wrap it in `mo.ui.anywidget(...)`. This notebook
-        connects to `LETTA_BASE_URL` (default `http://localhost:8283`; `make devserver`
-        starts an offline one with demo data).
-        """
-    )
+    Every widget is an anywidget: wrap it in `mo.ui.anywidget(...)`. This notebook
+    connects to `LETTA_BASE_URL` (default `http://localhost:8283`; `make devserver`
+    starts an offline one with demo data).
+    """)
     return
 
 
@@ -42,7 +42,9 @@ def _(lw):
 
 @app.cell
 def _(mo):
-    mo.md("""## Chat: type a message, Enter sends; Stop ends a run""")
+    mo.md("""
+    ## Chat: type a message, Enter sends; Stop ends a run
+    """)
     return
 
 
@@ -55,7 +57,9 @@ def _(agent, client, lw, mo):
 
 @app.cell
 def _(mo):
-    mo.md("""## Browse: the agent's conversations, older messages on scroll""")
+    mo.md("""
+    ## Browse: the agent's conversations, older messages on scroll
+    """)
     return
 
 
@@ -63,12 +67,14 @@ def _(mo):
 def _(agent, client, lw, mo):
     browser = mo.ui.anywidget(lw.ConversationBrowser(client, agent.id))
     browser
-    return (browser,)
+    return
 
 
 @app.cell
 def _(mo):
-    mo.md("""## Compare: one prompt, two forks of the same history; vote for the better""")
+    mo.md("""
+    ## Compare: one prompt, two forks of the same history; vote for the better
+    """)
     return
 
 
@@ -93,12 +99,19 @@ def _(mo):
 
 
 @app.cell
-def _(chat, cmp, mo, show):
+def _(chat, cmp, html, mo, show):
     mo.stop(not show.value, mo.md("*Press the button to read the widgets' state in Python.*"))
+    results = cmp.results
+    votes = ", ".join(f"{p}: {v}" for p, v in results.groupby("prompt")["vote"].first().items())
+    last = chat.last_turn.stop_reason if chat.last_turn else None
     mo.vstack(
         [
-            mo.md(f"Chat: `{chat.conversation_id}`, status **{chat.status}**"),
-            cmp.results[["prompt", "variant", "vote", "total_tokens", "stop_reason"]],
+            mo.Html(
+                f'<p class="lw-tour-state">Chat <code>{chat.conversation_id}</code>: '
+                f"<b>{chat.status}</b>, last stop reason {html.escape(str(last))}<br>"
+                f"Votes: {html.escape(votes or 'none yet')}</p>"
+            ),
+            results[["prompt", "variant", "vote", "ttft_s", "total_tokens", "stop_reason"]],
         ]
     )
     return
