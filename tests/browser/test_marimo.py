@@ -118,10 +118,12 @@ def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> N
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             break
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/health", timeout=2) as resp,
+        ):
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     tail = log_path.read_text(errors="replace")[-3000:]
     raise RuntimeError(f"marimo did not start on {url}:\n{tail}")
