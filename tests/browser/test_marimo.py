@@ -6,9 +6,9 @@ run on open, no autosave, no update check) and its own seeded devserver: the tou
 conversation and two forks to the demo agent, which other tests read as seeded. The page
 refuses every request that is not to loopback (``pw_fixtures.page``).
 
-``marimo edit`` rather than ``marimo run``: it is how a notebook is used (``run`` serves an
-app, and runs its kernel in a thread of the server, not a process of its own); both were
-tried by hand and behave the same for the widgets.
+``marimo edit`` by default, how a notebook is worked on (its kernel is a process of its own,
+as in Jupyter). ``LETTA_WIDGETS_MARIMO_MODE=run`` serves the tour as an app instead
+(``marimo run``: the kernel is a thread of the server process); the same test passes there.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ activate_on_typing = false
 """A user config for the test's marimo: run the cells on open (marimo's default is to wait
 for a click), never write the notebook, no completion requests while typing."""
 START_TIMEOUT = float(os.environ.get("LETTA_WIDGETS_MARIMO_TIMEOUT", "90"))
+MODE = os.environ.get("LETTA_WIDGETS_MARIMO_MODE", "edit")
 
 
 @dataclass
@@ -84,13 +85,16 @@ def marimo(tmp_path_factory, artifacts_dir) -> Iterator[MarimoServer]:  # type: 
             "XDG_STATE_HOME": str(root / "xdg-state"),
             "XDG_CACHE_HOME": str(root / "xdg-cache"),
             "PYTHONUNBUFFERED": "1",
+            "MARIMO_SKIP_UPDATE_CHECK": "1",  # no request to marimo.io for the latest version
         }
+        if MODE not in ("edit", "run"):
+            raise pytest.UsageError(f"LETTA_WIDGETS_MARIMO_MODE={MODE!r}: use edit or run")
         cmd = [
             *MARIMO,
-            "edit",
+            MODE,
             "--headless",
             "--no-token",
-            "--skip-update-check",
+            *(["--skip-update-check"] if MODE == "edit" else []),
             "--host",
             "127.0.0.1",
             "-p",
@@ -137,6 +141,20 @@ def show_state(page: Page, *expected: str | re.Pattern[str]) -> str:
     for text in expected:
         expect(out).to_contain_text(text, timeout=30_000)
     return out.inner_text()
+
+
+def outside_connections(pid: int) -> list[str]:
+    """The internet connections of a process and its children: remote ends not on loopback."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    found = []
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            for conn in p.net_connections(kind="inet"):
+                if conn.raddr and conn.raddr.ip not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+                    found.append(f"{p.name()} {p.pid} -> {conn.raddr.ip}:{conn.raddr.port}")
+    return found
 
 
 def has_active_run(sdk: Letta, conversation_id: str) -> bool:
@@ -246,4 +264,5 @@ def test_marimo_tour_chat_stop_browse_older_compare_vote(marimo: MarimoServer, p
     expect(cmp.locator(".lw-vote-state")).to_have_text("voted: B", timeout=30_000)
     show_state(page, "Votes: What's my name?: B")
     assert page.blocked_requests == []  # type: ignore[attr-defined]
+    assert outside_connections(marimo.proc.pid) == []  # marimo and its kernel stay local
     print(f"[marimo] click-through {time.monotonic() - t0:.1f}s")
