@@ -16,7 +16,7 @@ function render({ model, el }) {
   el.classList.add("lw-root", "lw-browser");
   el.setAttribute("role", "region");
   el.setAttribute("aria-label", "Conversation browser");
-  const cleanups = [lwEscapeLeaves(el)];
+  const cleanups = [lwEscapeLeaves(el), lwHostTheme(el)];
   const on = lwListener(model, cleanups);
 
   // ------------------------------------------------------------------ RPC
@@ -241,7 +241,7 @@ function render({ model, el }) {
     // the pane that hides may hold the focus (an agent picked, Change agent pressed): it
     // moves to the pane that shows, not to the page
     const leaving = agent ? picker : main;
-    const moveFocus = !leaving.hidden && leaving.contains(document.activeElement);
+    const moveFocus = !leaving.hidden && leaving.contains(lwFocused(leaving));
     picker.hidden = !!agent;
     main.hidden = !agent;
     if (moveFocus) (agent ? convList : agentSearch).focus();

@@ -175,7 +175,7 @@ function render({ model, el }) {
   composer.append(input, sendBtn, stopBtn);
   el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer);
 
-  const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el)];
+  const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el), lwHostTheme(el)];
   const on = lwListener(model, cleanups);
   let cols = [];
   let shownNoteKey = null;
