@@ -58,6 +58,25 @@ def _(agent, client, lw, mo):
 @app.cell
 def _(mo):
     mo.md("""
+    ## One message, one cell: `lw.ask`
+
+    The function form of Jupyter's `%%letta` cell magic (marimo has no magics): a ChatCell
+    whose turn is already streaming. `asked.wait()` blocks until it ends.
+    """)
+    return
+
+
+@app.cell
+def _(agent, client, lw, mo):
+    asked_in = client.conversations.create(agent_id=agent.id, summary="Asked from marimo")
+    asked = mo.ui.anywidget(lw.ask(asked_in.id, "What do you remember about me?", client=client))
+    asked
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
     ## Browse: the agent's conversations, older messages on scroll
     """)
     return

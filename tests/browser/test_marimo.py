@@ -174,10 +174,19 @@ def test_marimo_tour_chat_stop_browse_older_compare_vote(marimo: MarimoServer, p
     sdk = Letta(base_url=marimo.devserver.base_url, max_retries=0)
     t0 = time.monotonic()
     page.goto(f"{marimo.url}/")
-    chat = page.locator(".lw-chat")
-    expect(chat).to_have_count(1, timeout=90_000)  # the kernel ran every cell
+    cells = page.locator(".lw-chat")
+    expect(cells).to_have_count(2, timeout=90_000)  # the kernel ran every cell
+    chat, asked = cells.nth(0), cells.nth(1)
     expect(chat).to_have_attribute("data-status", "idle", timeout=60_000)
     print(f"[marimo] widgets shown {time.monotonic() - t0:.1f}s after opening the page")
+    # without JupyterLab's theme variables the views take their own (light: marimo's page)
+    expect(chat).to_have_class(re.compile(r"\blw-themeless\b"))
+    assert "lw-themeless-dark" not in (chat.get_attribute("class") or "")
+
+    # lw.ask, the function form of %%letta: its turn streamed without a click
+    expect(asked).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(asked.locator(".lw-item--user_message")).to_contain_text("What do you remember")
+    expect(asked.locator(".lw-item--assistant_message")).to_have_count(1)
 
     # ChatCell: type, Enter sends, tokens arrive, the turn ends
     box = chat.locator(".lw-input")
