@@ -90,6 +90,20 @@ def _(agent, client, lw, mo):
 
 
 @app.cell
+def _(browser, mo):
+    # marimo re-runs this cell when a click in the browser changes its selection
+    mo.stop(not browser.selected, mo.md("*Select a conversation: its messages show here.*"))
+    selected = browser.selected_frame()
+    mo.vstack(
+        [
+            mo.md(f"Selected `{browser.selected}`: {len(selected)} messages"),
+            selected[["date", "message_type", "text"]].tail(5),
+        ]
+    )
+    return
+
+
+@app.cell
 def _(mo):
     mo.md("""
     ## Compare: one prompt, two forks of the same history; vote for the better

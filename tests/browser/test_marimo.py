@@ -241,6 +241,10 @@ def test_marimo_tour_chat_stop_browse_older_compare_vote(marimo: MarimoServer, p
     row.scroll_into_view_if_needed()
     row.click()
     expect(browser).to_have_attribute("data-selected", longest.id)
+    # the selection is a trait the view wrote: marimo re-ran the cell that reads it
+    expect(page.get_by_text(f"Selected {longest.id}:")).to_contain_text(
+        re.compile(r": \d{3,} messages"), timeout=30_000
+    )
     expect(browser).to_have_attribute("data-msg-state", "ready", timeout=30_000)
     expect(browser).to_have_attribute("data-has-older", "true")
     items = browser.locator(".lw-pages .lw-item")
