@@ -32,6 +32,7 @@ from letta_client import Letta
 from playwright.sync_api import Page, expect
 from pw_fixtures import REPO
 
+import letta_widgets as lw
 from letta_devserver.process import DevServerProcess
 
 pytestmark = pytest.mark.browser
@@ -166,7 +167,9 @@ def has_active_run(sdk: Letta, conversation_id: str) -> bool:
     return True
 
 
-def test_marimo_tour_chat_stop_browse_older_compare_vote(marimo: MarimoServer, page: Page):
+def test_marimo_tour_chat_stop_browse_older_compare_vote(
+    marimo: MarimoServer, page: Page, shots_dir: Path
+):
     """The tour in marimo: a ChatCell streams a turn and stops a slow one, the browser selects
     a long conversation and loads older pages, CompareView runs a prompt and takes a vote;
     each checked in the DOM, in the marimo kernel (a cell that reads the widgets) and on the
@@ -233,16 +236,14 @@ def test_marimo_tour_chat_stop_browse_older_compare_vote(marimo: MarimoServer, p
     expect(browser.locator(".lw-conv-row").first).to_be_visible(timeout=30_000)
     agent_id = browser.get_attribute("data-agent")
     assert agent_id
-    longest = max(
-        sdk.conversations.list(agent_id=agent_id),
-        key=lambda c: len(list(sdk.conversations.messages.list(c.id, limit=1000))),
-    )
-    row = browser.locator(f".lw-conv-row[data-id='{longest.id}']")
+    counts = lw.conversations_frame(sdk, agent_id, counts=True)
+    longest = str(counts.sort_values("message_count")["id"].iloc[-1])
+    row = browser.locator(f".lw-conv-row[data-id='{longest}']")
     row.scroll_into_view_if_needed()
     row.click()
-    expect(browser).to_have_attribute("data-selected", longest.id)
+    expect(browser).to_have_attribute("data-selected", longest)
     # the selection is a trait the view wrote: marimo re-ran the cell that reads it
-    expect(page.get_by_text(f"Selected {longest.id}:")).to_contain_text(
+    expect(page.get_by_text(f"Selected {longest}:")).to_contain_text(
         re.compile(r": \d{3,} messages"), timeout=30_000
     )
     expect(browser).to_have_attribute("data-msg-state", "ready", timeout=30_000)
@@ -279,3 +280,8 @@ def test_marimo_tour_chat_stop_browse_older_compare_vote(marimo: MarimoServer, p
     assert page.blocked_requests == []  # type: ignore[attr-defined]
     assert outside_connections(marimo.proc.pid) == []  # marimo and its kernel stay local
     print(f"[marimo] click-through {time.monotonic() - t0:.1f}s")
+    # the README's picture (docs/images/marimo.png with LETTA_WIDGETS_SCREENSHOTS=docs/images)
+    page.wait_for_timeout(1000)  # marimo scrolls to the cell it just ran; then the browser's
+    browser.evaluate("el => el.getRootNode().host.closest('.marimo-cell').scrollIntoView()")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots_dir / "marimo.png"))
