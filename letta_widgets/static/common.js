@@ -239,7 +239,7 @@ function lwScrollable(node, label) {
 }
 
 /** Theme a view whose host has no JupyterLab theme (marimo, a plain page): the widgets'
- *  CSS reads `--jp-*` variables, which JupyterLab, Notebook 7 and VS Code define; elsewhere
+ *  CSS reads `--jp-*` variables, which JupyterLab and Notebook 7 define; elsewhere
  *  `lw-themeless` (common.css) defines them, light or dark after the page's background.
  *  Decided once the view is in the page (a detached element has no inherited variables).
  *  @param {HTMLElement} el the widget's root @returns {() => void} the cleanup */
