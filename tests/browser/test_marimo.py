@@ -168,10 +168,11 @@ def has_active_run(sdk: Letta, conversation_id: str) -> bool:
 
 
 def test_marimo_tour_chat_stop_browse_older_compare_vote(
-    marimo: MarimoServer, page: Page, shots_dir: Path
+    marimo: MarimoServer, page: Page, shots_dir: Path, images, tmp_path: Path
 ):
-    """The tour in marimo: a ChatCell streams a turn and stops a slow one, the browser selects
-    a long conversation and loads older pages, CompareView runs a prompt and takes a vote;
+    """The tour in marimo: a ChatCell streams a turn, sends an attached image and stops a slow
+    turn, lw.ask's cell streams on its own, the browser selects a long conversation (a cell
+    follows the selection) and loads older pages, CompareView runs a prompt and takes a vote;
     each checked in the DOM, in the marimo kernel (a cell that reads the widgets) and on the
     server (through the SDK)."""
     sdk = Letta(base_url=marimo.devserver.base_url, max_retries=0)
@@ -211,6 +212,20 @@ def test_marimo_tour_chat_stop_browse_older_compare_vote(
     assert any(
         m.message_type == "user_message" and "what can you do?" in str(m.content) for m in stored
     ), kinds
+
+    # an attached image: its bytes go to the kernel as a binary buffer of a custom message
+    cat = tmp_path / "cat.png"
+    cat.write_bytes(images.png(96, 64))
+    chat.locator("input.lw-image-input").set_input_files(str(cat))
+    expect(chat.locator(".lw-attachment")).to_have_count(1)
+    box.click()
+    box.fill("what is this?")
+    box.press("Enter")
+    expect(chat).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(chat.locator(".lw-item--assistant_message").last).to_contain_text(
+        "I see 1 image (PNG, 96×64)."
+    )
+    expect(chat.locator(".lw-item--user_message img.lw-image")).to_have_count(1)
 
     # Stop during a slow answer (the devserver paces a text with "slow" in it)
     box.click()
