@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from letta_widgets.judge import LettaJudge
     from letta_widgets.stream import Turn, TurnEngine
     from letta_widgets.widgets.browser import ConversationBrowser
-    from letta_widgets.widgets.chat import ChatCell
+    from letta_widgets.widgets.chat import ChatCell, ask
     from letta_widgets.widgets.compare import CompareView, Variant
     from letta_widgets.widgets.connection import ConnectionCard
 
@@ -78,6 +78,7 @@ _LAZY: dict[str, str] = {
     "ServerUnreachable": "letta_widgets.errors",
     "StreamInterrupted": "letta_widgets.errors",
     "ChatCell": "letta_widgets.widgets.chat",
+    "ask": "letta_widgets.widgets.chat",
     "CompareView": "letta_widgets.widgets.compare",
     "ConnectionCard": "letta_widgets.widgets.connection",
     "ConversationBrowser": "letta_widgets.widgets.browser",
@@ -129,6 +130,7 @@ __all__ = [
     "agent_history",
     "align_turns",
     "amessages_frame",
+    "ask",
     "async_twin",
     "compact_history",
     "connect",

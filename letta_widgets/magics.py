@@ -9,6 +9,9 @@ The cell body is the message; the output is a :class:`~letta_widgets.ChatCell`
 streaming the answer. The turn starts without blocking the kernel, so Stop works
 at once; the widget is also bound to ``_letta`` in the user namespace
 (``_letta.last_turn`` holds the result when the turn is over).
+
+Its function form, for front-ends without magics (marimo) and for code, is
+:func:`letta_widgets.ask`: ``lw.ask("conv-…", "What did we decide…?")``; the magic calls it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from letta_client import AsyncLetta, Letta
 
-from letta_widgets.letta.conversation import DEFAULT
+from letta_widgets.widgets.chat import check_target
 
 __all__ = ["load_ipython_extension", "parse_magic_line"]
 
@@ -38,11 +41,7 @@ def parse_magic_line(line: str) -> argparse.Namespace:
             "usage: %%letta CONVERSATION_OR_AGENT_ID [--model HANDLE] [--client NAME] "
             f"[--history N] ({exc})"
         ) from None
-    if not args.target.startswith(("conv-", "agent-")) and args.target != DEFAULT:
-        raise ValueError(
-            f"%%letta needs a conversation id (conv-…) or an agent id (agent-…), "
-            f"not {args.target!r}"
-        )
+    check_target(args.target, what="%%letta")
     return args
 
 
@@ -57,25 +56,16 @@ def load_ipython_extension(ipython: Any) -> None:
             """%%letta ID: send the cell body to a Letta conversation, stream the reply."""
             from IPython.display import display
 
-            from letta_widgets.client import connect
-            from letta_widgets.widgets.chat import ChatCell
+            from letta_widgets.widgets.chat import ask
 
             args = parse_magic_line(line)
-            text = cell.strip()
-            if not text:
+            if not cell.strip():
                 raise ValueError("%%letta: the cell body (the message) is empty")
             client = self.shell.user_ns.get(args.client) if args.client else None
             if args.client and not isinstance(client, Letta | AsyncLetta):
                 raise ValueError(f"%%letta --client {args.client}: no Letta client by that name")
-            client = client or connect()
-            if args.target.startswith("agent-"):
-                chat = ChatCell(
-                    client, conversation_id="default", agent_id=args.target, history=args.history
-                )
-            else:
-                chat = ChatCell(client, conversation_id=args.target, history=args.history)
+            chat = ask(args.target, cell, client=client, model=args.model, history=args.history)
             display(chat)
             self.shell.user_ns["_letta"] = chat
-            chat.start(text, override_model=args.model)
 
     ipython.register_magics(_LettaMagics)

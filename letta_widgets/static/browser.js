@@ -16,8 +16,8 @@ function render({ model, el }) {
   el.classList.add("lw-root", "lw-browser");
   el.setAttribute("role", "region");
   el.setAttribute("aria-label", "Conversation browser");
-  const cleanups = [lwEscapeLeaves(el)];
-  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  const cleanups = [lwEscapeLeaves(el), lwHostTheme(el)];
+  const on = lwListener(model, cleanups);
 
   // ------------------------------------------------------------------ RPC
   // what a saved notebook shows of the browser: the answers it last had for these
@@ -244,7 +244,7 @@ function render({ model, el }) {
     // the pane that hides may hold the focus (an agent picked, Change agent pressed): it
     // moves to the pane that shows, not to the page
     const leaving = agent ? picker : main;
-    const moveFocus = !leaving.hidden && leaving.contains(document.activeElement);
+    const moveFocus = !leaving.hidden && leaving.contains(lwFocused(leaving));
     picker.hidden = !!agent;
     main.hidden = !agent;
     if (moveFocus) (agent ? convList : agentSearch).focus();

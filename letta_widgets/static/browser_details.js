@@ -15,7 +15,7 @@ function lwMessageDetails({ rpc, box, pages, onFork, onState }) {
   let opener = null; // the control that opened the details: the focus goes back there
   function hide() {
     token++;
-    const back = box.contains(document.activeElement) ? opener : null;
+    const back = box.contains(lwFocused(box)) ? opener : null;
     box.hidden = true;
     box.replaceChildren();
     onState(null);
@@ -27,7 +27,7 @@ function lwMessageDetails({ rpc, box, pages, onFork, onState }) {
   /** @param {string} key */
   function show(key) {
     const mine = ++token;
-    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    const active = /** @type {HTMLElement | null} */ (lwFocused(box));
     if (active && active !== document.body && !box.contains(active)) opener = active;
     for (const n of pages.querySelectorAll(".lw-item.lw-active")) n.classList.remove("lw-active");
     const node = pages.querySelector(`.lw-item[data-key="${CSS.escape(key)}"]`);

@@ -59,9 +59,9 @@ function render({ model, el }) {
 
   const liveArea = lwLiveArea(live);
   const announcer = lwAnnouncer(el);
-  const cleanups = [lwErrorBanner(model, banner, () => input), lwEscapeLeaves(el), images.destroy,
+  const cleanups = [lwErrorBanner(model, banner, () => input), lwEscapeLeaves(el), lwHostTheme(el), images.destroy,
     () => channel.destroy()];
-  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  const on = lwListener(model, cleanups);
 
   // Follow the newest message: on when the cell opens, off once the user scrolls up (a
   // "jump to latest" button appears), on again at the bottom. Content that grows (a page of
@@ -188,7 +188,7 @@ function render({ model, el }) {
     reason.setAttribute("aria-label", "Why you deny it (optional)");
     reason.placeholder = "reason (optional)";
     const answer = (ok) => {
-      const keyboard = bar.contains(document.activeElement);
+      const keyboard = bar.contains(lwFocused(bar));
       approve.disabled = deny.disabled = true;
       model.send({ kind: "approve", tool_call_id: ids[0], approve: ok, reason: reason.value || null });
       if (keyboard) input.focus(); // the bar goes away: the keyboard goes on in the prompt box
@@ -297,7 +297,7 @@ function render({ model, el }) {
   on("change:has_older change:can_attach change:placeholder change:height", drawChrome);
   on("change:memory_notice", drawNotice);
   recompileBtn.addEventListener("click", () => {
-    if (memNotice.contains(document.activeElement)) input.focus(); // the notice goes away
+    if (memNotice.contains(lwFocused(memNotice))) input.focus(); // the notice goes away
     recompileBtn.disabled = true;
     model.send({ kind: "recompile" });
   });

@@ -18,6 +18,20 @@
  *             send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void}} LwModel
  *  The part of anywidget's model the front-ends use. */
 
+/** Listen to model events for a view's lifetime: `on("change:a change:b", fn)` registers
+ *  `fn` for each name (Backbone splits a space-separated list; anywidget's other hosts, such
+ *  as marimo, take one event name per call) and adds its removal to `cleanups`.
+ *  @param {LwModel} model @param {Array<() => void>} cleanups
+ *  @returns {(events: string, fn: Function) => void} */
+function lwListener(model, cleanups) {
+  return (events, fn) => {
+    for (const name of events.split(/\s+/).filter(Boolean)) {
+      model.on(name, fn);
+      cleanups.push(() => model.off(name, fn));
+    }
+  };
+}
+
 /** How a card or a live line names a message type.
  *  @param {string} type @returns {string} */
 function lwTypeLabel(type) {
@@ -296,11 +310,59 @@ function lwScrollable(node, label) {
   return node;
 }
 
+/** Theme a view whose host has no JupyterLab theme (marimo, a plain page): the widgets'
+ *  CSS reads `--jp-*` variables, which JupyterLab and Notebook 7 define; elsewhere
+ *  `lw-themeless` (common.css) defines them, light or dark after the page's background.
+ *  Decided once the view is in the page (a detached element has no inherited variables).
+ *  @param {HTMLElement} el the widget's root @returns {() => void} the cleanup */
+function lwHostTheme(el) {
+  let frame = 0;
+  let tries = 0;
+  const decide = () => {
+    if (!el.isConnected) {
+      if (++tries < 600) frame = requestAnimationFrame(decide); // about 10 s
+      return;
+    }
+    if (getComputedStyle(el).getPropertyValue("--jp-layout-color1").trim()) return;
+    el.classList.add("lw-themeless");
+    el.classList.toggle("lw-themeless-dark", lwDarkBehind(el));
+  };
+  decide();
+  return () => cancelAnimationFrame(frame);
+}
+
+/** Whether the first opaque background behind `node` (up through shadow roots) is dark.
+ *  @param {Element} node @returns {boolean} */
+function lwDarkBehind(node) {
+  /** @type {Element | null} */
+  let at = node.parentElement || /** @type {any} */ (node.getRootNode()).host || null;
+  while (at) {
+    const bg = getComputedStyle(at).backgroundColor;
+    const rgb = (bg.match(/[\d.]+/g) || []).map(Number);
+    if (rgb.length >= 3 && (rgb.length < 4 || rgb[3] > 0.5)) {
+      const scale = bg.startsWith("color(") ? 1 : 255; // `color(srgb 1 1 1)` or `rgb(255, …)`
+      const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / scale;
+      return lum < 0.45;
+    }
+    at = at.parentElement || /** @type {any} */ (at.getRootNode()).host || null;
+  }
+  return typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+}
+
+/** The element that has the keyboard, as seen from `node`: the focused element of the tree
+ *  `node` is in. A host may put each view in a shadow root (marimo does), where
+ *  `document.activeElement` is only the shadow host; the root node knows the real one.
+ *  @param {Node} node @returns {Element | null} */
+function lwFocused(node) {
+  const root = /** @type {Document | ShadowRoot} */ (node.getRootNode());
+  return "activeElement" in root ? root.activeElement : document.activeElement;
+}
+
 /** Give the keyboard back to the notebook (as Escape leaves a cell editor): focus the cell
  *  that holds `node`, so JupyterLab's command-mode keys work again.
  *  @param {HTMLElement} node */
 function lwLeaveToNotebook(node) {
-  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  const active = /** @type {HTMLElement | null} */ (lwFocused(node));
   if (active && typeof active.blur === "function") active.blur();
   const cell = /** @type {HTMLElement | null} */ (node.closest(".jp-Cell, .jp-Notebook"));
   if (cell && typeof cell.focus === "function") cell.focus();
@@ -326,12 +388,12 @@ function lwEscapeLeaves(root) {
  *  @param {HTMLElement} box @param {() => void} draw
  *  @param {Record<string, string>} [fallbacks] class of the old control -> a selector */
 function lwKeepFocus(box, draw, fallbacks) {
-  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  const active = /** @type {HTMLElement | null} */ (lwFocused(box));
   const inside = !!active && active !== box && box.contains(active);
   const cls = inside ? (Array.from(active.classList).find((c) => c.startsWith("lw-") && c !== "lw-primary") || "") : "";
   const nth = cls ? Array.from(box.querySelectorAll("." + cls)).indexOf(active) : -1;
   draw();
-  if (!cls || box.contains(document.activeElement)) return;
+  if (!cls || box.contains(lwFocused(box))) return;
   const same = /** @type {HTMLElement | undefined} */ (box.querySelectorAll("." + cls)[Math.max(0, nth)]);
   const next = same || /** @type {HTMLElement | null} */ (
     fallbacks && fallbacks[cls] ? box.querySelector(fallbacks[cls]) : null);
@@ -632,7 +694,7 @@ function lwErrorBanner(model, banner, focusAfter) {
     banner.append(lwEl("span", "lw-error-text", text));
     const close = lwIconButton("lw-error-close", "×", "Dismiss the error");
     close.addEventListener("click", () => {
-      const target = banner.contains(document.activeElement) ? next() : null;
+      const target = banner.contains(lwFocused(banner)) ? next() : null;
       model.set("error", "");
       model.save_changes();
       if (target) target.focus();

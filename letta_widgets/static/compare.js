@@ -175,8 +175,8 @@ function render({ model, el }) {
   composer.append(input, sendBtn, stopBtn);
   el.replaceChildren(banner, header, promptBox, notice, grid, diffBox, voteBar, judgeLine, chartBox, status, composer);
 
-  const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el)];
-  const on = (event, fn) => { model.on(event, fn); cleanups.push(() => model.off(event, fn)); };
+  const cleanups = [lwErrorBanner(model, banner), lwEscapeLeaves(el), lwHostTheme(el)];
+  const on = lwListener(model, cleanups);
   let cols = [];
   let shownNoteKey = null;
   let shownRoundId = null;

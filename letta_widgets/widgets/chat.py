@@ -28,7 +28,7 @@ from letta_widgets.branches import (
     fork_at,
     fork_point_ignored,
 )
-from letta_widgets.client import async_twin, base_url_of, sync_twin
+from letta_widgets.client import async_twin, base_url_of, connect, sync_twin
 from letta_widgets.errors import (
     ConversationBusy,
     ForkPointIgnored,
@@ -36,7 +36,7 @@ from letta_widgets.errors import (
     images_refused,
     sdk_errors,
 )
-from letta_widgets.letta.conversation import ConversationRef
+from letta_widgets.letta.conversation import DEFAULT, ConversationRef
 from letta_widgets.letta.images import (
     Attachment,
     ImageSource,
@@ -58,7 +58,7 @@ from letta_widgets.widgets.outcome import Outcome
 from letta_widgets.widgets.saved import items_html
 from letta_widgets.widgets.transcript import transcript_items, usage_item, user_item
 
-__all__ = ["ChatCell"]
+__all__ = ["ChatCell", "ask", "check_target"]
 
 _MEMORY_TOOLS = ("memory_", "core_memory")
 """Tool name prefixes that edit the agent's memory blocks."""
@@ -660,6 +660,55 @@ class ChatCell(TurnWidget):
             turn = Turn(conversation_id=self.conversation_id, stop_reason="cancelled")
         turn.stop_reason = turn.stop_reason or "cancelled"
         return turn
+
+
+def check_target(target: str, *, what: str = "ask()") -> str:
+    """``target`` if it names a conversation (``conv-…``, ``default``) or an agent
+    (``agent-…``: its default conversation); else ``ValueError`` saying what is needed."""
+    if not isinstance(target, str) or not (
+        target.startswith(("conv-", "agent-")) or target == DEFAULT
+    ):
+        raise ValueError(
+            f"{what} needs a conversation id (conv-…) or an agent id (agent-…), not {target!r}"
+        )
+    return target
+
+
+def ask(
+    target: str,
+    text: str,
+    *,
+    client: Letta | AsyncLetta | None = None,
+    model: str | None = None,
+    history: int = 0,
+) -> ChatCell:
+    """Send ``text`` to a conversation and return a :class:`ChatCell` streaming the reply.
+
+    The function form of the ``%%letta`` cell magic, for front-ends without IPython magics
+    (marimo) and for code: ``lw.ask("conv-…", "Summarize our conversation so far.")`` as a
+    cell's last line shows the cell. ``target`` is a conversation id (``conv-…``) or an agent
+    id (``agent-…``: the agent's default conversation); ``client`` defaults to
+    :func:`~letta_widgets.connect` (``LETTA_BASE_URL``, ``LETTA_API_KEY``); ``model`` is an
+    ``override_model`` for this turn; ``history`` earlier messages are shown above it.
+
+    The turn starts without blocking (as a Send click does), so Stop works at once and the
+    kernel stays free; ``chat.wait()`` blocks until it ends and returns the
+    :class:`~letta_widgets.stream.Turn` (``chat.last_turn`` holds it afterwards).
+    """
+    check_target(target)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("ask(): the message is empty; pass the text to send")
+    if client is not None and not isinstance(client, Letta | AsyncLetta):
+        raise TypeError(
+            f"ask(client=…) takes a letta_client.Letta or AsyncLetta, not {type(client).__name__}"
+        )
+    client = client or connect()
+    if target.startswith("agent-"):
+        chat = ChatCell(client, conversation_id=DEFAULT, agent_id=target, history=history)
+    else:
+        chat = ChatCell(client, conversation_id=target, history=history)
+    chat.start(text.strip(), override_model=model)
+    return chat
 
 
 def _user_message(message_id: str | None) -> Callable[[Mapping[str, Any]], bool]:

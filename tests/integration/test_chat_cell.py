@@ -369,3 +369,32 @@ def test_wait_blocks_until_a_started_turn_ends(client, conversation) -> None:
     turn = chat.wait()
     assert turn is not None and turn.stop_reason == "end_turn" and not chat.busy
     assert chat.wait() is turn
+
+
+def test_ask_is_the_function_form_of_the_letta_magic(client, agent, conversation, monkeypatch):
+    """``lw.ask`` (what ``%%letta`` calls): a ChatCell whose turn is already running, on a
+    conversation or an agent's default thread; the client defaults to ``lw.connect()``."""
+    chat = lw.ask(conversation, "  My name is Grace.  \n", client=client, history=5)
+    assert isinstance(chat, ChatCell) and chat.conversation_id == conversation
+    assert chat.busy or chat.last_turn is not None  # started without blocking the caller
+    turn = chat.wait()
+    assert turn.stop_reason == "end_turn" and turn.assistant_text
+    said = [
+        m
+        for m in client.conversations.messages.list(conversation)
+        if m.message_type == "user_message"
+    ]
+    assert "My name is Grace." in str(said[-1].content)
+
+    monkeypatch.setenv("LETTA_BASE_URL", str(client.base_url))
+    on_agent = lw.ask(agent.id, "What is my name?")  # no client: lw.connect()
+    assert on_agent.agent_id == agent.id
+    assert on_agent.wait().stop_reason == "end_turn"
+    assert on_agent.items[-1]["type"] == "usage"
+
+    with pytest.raises(ValueError, match=r"conversation id \(conv-…\) or an agent id"):
+        lw.ask("hello", "hi", client=client)
+    with pytest.raises(ValueError, match="empty"):
+        lw.ask(conversation, "   ", client=client)
+    with pytest.raises(TypeError, match=r"letta_client\.Letta"):
+        lw.ask(conversation, "hi", client="http://localhost:8283")  # type: ignore[arg-type]
