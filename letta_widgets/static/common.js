@@ -59,7 +59,8 @@ function lwTypesOfGroup(group) {
  *  its `error`); aborting the signal (or the timeout) sends `{kind: "abort", id}`.
  *
  *  `replay` names requests whose latest answers are kept in the front-end model (attribute
- *  `_lw_replay`, never sent on its own; JupyterLab saves it with the widget state), so that a
+ *  `_lw_replay`: JupyterLab saves it with the widget state; it is never sent on its own, only
+ *  along with the next change the view saves, and Python ignores it), so that a
  *  saved view (lwSavedView) answers the same requests from them; any other request there
  *  fails at once, saying so.
  *  @param {LwModel} model
@@ -185,7 +186,9 @@ function lwKeepReply(model, method, params, result) {
   entries.push([key, text]);
   let total = entries.reduce((n, [, v]) => n + v.length, 0);
   while (entries.length > LW_REPLAY_ENTRIES || total > LW_REPLAY_CHARS) total -= entries.shift()[1].length;
-  model.set("_lw_replay", Object.fromEntries(entries)); // not save_changes(): Python never needs it
+  // no save_changes(): Python never needs it (it rides along with the view's next saved
+  // change, e.g. the browser's selection, and is ignored there: not a trait)
+  model.set("_lw_replay", Object.fromEntries(entries));
 }
 
 /** A saved view's answer: the kept one, or a rejection that says why there is none.
