@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jlab import JupyterServer, start_jupyter
-from pw_fixtures import REPO, artifacts_dir, browser, page, pytest_runtest_makereport
 
-from letta_devserver.process import DevServerProcess
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+if str(NOTEBOOKS) not in sys.path:  # nbrun: executing notebooks, the demo data they must keep
+    sys.path.insert(0, str(NOTEBOOKS))
+from jlab import JupyterServer, start_jupyter  # noqa: E402
+from pw_fixtures import REPO, artifacts_dir, browser, page, pytest_runtest_makereport  # noqa: E402
+
+from letta_devserver.process import DevServerProcess  # noqa: E402
 
 __all__ = ["artifacts_dir", "browser", "page", "pytest_runtest_makereport"]
 

@@ -264,13 +264,18 @@ def open_notebook(page: Page, server: JupyterServer, relpath: str) -> None:
     wait_for_kernel_idle(page, server.kind)
 
 
-def save_and_reload(page: Page) -> None:
-    """Save the notebook (with its widget state) and reload the page."""
+def save_notebook(page: Page) -> None:
+    """Save the open notebook (with its widget state, if JupyterLab saves it) and wait."""
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.wait_for_function(
         "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-Document.jp-mod-dirty')",
         timeout=30_000,
     )
+
+
+def save_and_reload(page: Page) -> None:
+    """Save the notebook (with its widget state) and reload the page."""
+    save_notebook(page)
     page.reload()
 
 

@@ -21,6 +21,7 @@ from jlab import (
     open_notebook,
     output_text,
     run_all_cells,
+    save_notebook,
     wait_for_cells_done,
     wait_for_widget,
     write_notebook,
@@ -33,7 +34,6 @@ import letta_widgets as lw
 pytestmark = pytest.mark.browser
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-DIRTY_GONE = "() => !document.querySelector('.jp-mod-current .jp-mod-dirty, .jp-mod-dirty')"
 SETTINGS = "/lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin"
 
 
@@ -91,8 +91,7 @@ def test_saved_from_lab_the_browser_and_chat_show_what_the_user_saw(
 
         titles = browser.locator(".lw-conv-row .lw-conv-title-text").all_inner_texts()
         assert "Saved topic" in titles and "Another topic" in titles
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_function(DIRTY_GONE, timeout=30_000)
+        save_notebook(page)
     finally:
         lab.api("PUT", SETTINGS, {"raw": "{}"})
 

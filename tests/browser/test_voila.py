@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from jlab import NON_LOOPBACK, free_loopback_port, isolated_env, stop_by_pid
+from nbrun import demo_data
 from playwright.sync_api import Page, expect
 from pw_fixtures import REPO
 
@@ -118,18 +119,6 @@ def _start_voila(root: Path, state: Path, env: dict[str, str]) -> VoilaServer:
         if "already in use" not in last_log:
             break
     raise RuntimeError(f"voila failed to start:\n{last_log[-4000:]}")
-
-
-def demo_data(base_url: str) -> dict[str, object]:
-    """What the apps must leave as they found it once their kernels stop: every agent's
-    memory blocks and, per conversation, how many messages it has."""
-    client = lw.connect(base_url, max_retries=0)
-    state: dict[str, object] = {}
-    for agent in client.agents.list(limit=100):
-        blocks = {b.label: b.value for b in client.agents.blocks.list(agent.id).items}
-        convs = lw.conversations_frame(client, agent.id, archived="all", counts=True)
-        state[agent.name] = (blocks, dict(zip(convs["id"], convs["message_count"], strict=True)))
-    return state
 
 
 @dataclass

@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+import letta_widgets as lw
+
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -74,3 +76,15 @@ def check_esm(esm: str) -> str:
     if proc.returncode == 0:
         return ""
     return proc.stderr or proc.stdout or f"node exited {proc.returncode}"
+
+
+def demo_data(base_url: str) -> dict[str, object]:
+    """What a notebook (or an app of one) must leave as it found it: every agent's memory blocks and, per
+    conversation, how many messages it has."""
+    client = lw.connect(base_url, max_retries=0)
+    state: dict[str, object] = {}
+    for agent in client.agents.list(limit=100):
+        blocks = {b.label: b.value for b in client.agents.blocks.list(agent.id).items}
+        convs = lw.conversations_frame(client, agent.id, archived="all", counts=True)
+        state[agent.name] = (blocks, dict(zip(convs["id"], convs["message_count"], strict=True)))
+    return state

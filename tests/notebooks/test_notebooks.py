@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbrun import WIDGET_VIEW, anywidget_states, check_esm, execute
+from nbrun import WIDGET_VIEW, anywidget_states, check_esm, demo_data, execute
 
 import letta_widgets as lw
 from letta_devserver.process import DevServerProcess
@@ -36,18 +36,6 @@ def test_notebook_is_committed_without_outputs(path: Path):
     ]
     assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
     assert "widgets" not in nb.metadata, f"{path.name}: saved widget state; clear it"
-
-
-def demo_data(base_url: str) -> dict[str, object]:
-    """What a notebook must leave as it found it: every agent's memory blocks and, per
-    conversation, how many messages it has."""
-    client = lw.connect(base_url, max_retries=0)
-    state: dict[str, object] = {}
-    for agent in client.agents.list(limit=100):
-        blocks = {b.label: b.value for b in client.agents.blocks.list(agent.id).items}
-        convs = lw.conversations_frame(client, agent.id, archived="all", counts=True)
-        state[agent.name] = (blocks, dict(zip(convs["id"], convs["message_count"], strict=True)))
-    return state
 
 
 def outputs_text(nb: nbformat.NotebookNode) -> str:
