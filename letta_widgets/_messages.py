@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from letta_widgets.letta.messages import (
     MESSAGE_TYPES,
     ROLES,
     SIMPLE_TEXT,
+    RowPart,
     as_dict,
     row_parts,
 )
@@ -133,9 +134,13 @@ class RowCollector:
         self.unknown: dict[str, int] = {}
         self.call_names: dict[str, str] = {}
         self.conv_marks: list[tuple[int, Any, Any]] = []  # (end row, conversation, agent)
+        # With Arrow-backed strings, a string column of _FLUSHED is its Arrow ``pieces``
+        # (one per add()) followed by its list in ``cols``: a Python str costs ~50 bytes
+        # more than its Arrow copy, so each batch's strs are freed once it is normalized.
+        self.pieces: dict[str, list[Any]] = {c: [] for c in _FLUSHED}
 
     def __len__(self) -> int:
-        return len(self.cols["id"])
+        return len(self.cols["seq"])  # a column never moved to ``pieces``
 
     def add(
         self,
@@ -146,97 +151,136 @@ class RowCollector:
         in_context_ids: Iterable[str] | None = None,
         seq_start: int = 0,
     ) -> int:
-        """Normalize ``messages`` (oldest first) into rows; returns the next ``seq``."""
+        """Normalize ``messages`` (oldest first) into rows; returns the next ``seq``.
+
+        Column by column: each field is read for the whole batch in one comprehension,
+        and only messages that are not one plain row (tool calls and returns, approvals,
+        events, unknown types) go through :func:`row_parts` one by one.
+        """
         in_ctx = (
             in_context_ids
             if isinstance(in_context_ids, (set, frozenset))
             else frozenset(in_context_ids or ())
         )
-        cols = self.cols
-        ids, otids, seqs, dates, types, texts = (
-            cols["id"], cols["otid"], cols["seq"], cols["date"], cols["message_type"],
-            cols["text"],
-        )  # fmt: skip
-        runs, steps, senders, errs, ctx = (
-            cols["run_id"], cols["step_id"], cols["sender_id"], cols["is_err"],
-            cols["in_context"],
-        )  # fmt: skip
-        tools = self.tools
-        raws = self.raws
-        codes = self.type_codes
-        unknown = self.unknown
-        call_names = self.call_names
-        include_raw = self.include_raw
+        ms = [m if type(m) is dict else as_dict(m) for m in messages]
+        n = len(ms)
+        start = len(self)
+        types = [m.get("message_type") or "unknown" for m in ms]
         simple = SIMPLE_TEXT
-        seq = seq_start
-        for message in messages:
-            m = message if type(message) is dict else as_dict(message)
-            get = m.get
-            mtype = get("message_type") or "unknown"
-            mid = get("id")
-            text_of = simple.get(mtype)
-            if text_of is not None:  # the common case: one row, no tool fields
-                if include_raw:
-                    raws[len(ids)] = m
-                ids.append(mid)
-                otids.append(get("otid"))
-                seqs.append(seq)
-                dates.append(get("date"))
-                types.append(codes[mtype])
-                texts.append(text_of(m))
-                runs.append(get("run_id"))
-                steps.append(get("step_id"))
-                senders.append(get("sender_id"))
-                errs.append(get("is_err"))
-                ctx.append(mid in in_ctx)
-                seq += 1
-                continue
-            code = codes.get(mtype)
-            if code is None:
-                code = codes[mtype] = len(codes)
-            if mtype not in _ROLE_OF:
-                unknown[mtype] = unknown.get(mtype, 0) + 1
-                keep_raw = True
-            else:
-                keep_raw = include_raw
-            otid = get("otid")
-            date = get("date")
-            run = get("run_id")
-            step = get("step_id")
-            sender = get("sender_id")
-            err = get("is_err")
-            inside = mid in in_ctx
-            for text, name, targs, call_id, status in row_parts(m):
-                if call_id is not None:
-                    if name is None:
-                        name = call_names.get(call_id)
-                    elif mtype in _CALL_TYPES:
-                        call_names[call_id] = name
-                row = len(ids)
+        readers = [simple.get(t) for t in types]
+        texts = [None if r is None else r(m) for r, m in zip(readers, ms, strict=True)]
+        # Messages that are not one plain row: their rows' parts, in message order (the
+        # tool-call names a return borrows, and new type codes, depend on that order).
+        parts: dict[int, tuple[list[RowPart], bool]] = {}
+        codes = self.type_codes
+        if None in readers:
+            unknown = self.unknown
+            call_names = self.call_names
+            for i, reader in enumerate(readers):
+                if reader is not None:
+                    continue
+                m, mtype = ms[i], types[i]
+                if mtype not in codes:
+                    codes[mtype] = len(codes)
+                if mtype not in _ROLE_OF:
+                    unknown[mtype] = unknown.get(mtype, 0) + 1
+                    keep_raw = True
+                else:
+                    keep_raw = self.include_raw
+                rows_of_m = []
+                for text, name, targs, call_id, status in row_parts(m):
+                    if call_id is not None:
+                        if name is None:
+                            name = call_names.get(call_id)
+                        elif mtype in _CALL_TYPES:
+                            call_names[call_id] = name
+                    rows_of_m.append((text, name, targs, call_id, status))
+                parts[i] = (rows_of_m, keep_raw)
+        # Where each message's rows start; `src` maps rows to messages when a message
+        # makes other than one row.
+        src: list[int] | None = None
+        first: Sequence[int] = range(n)
+        if any(len(p) != 1 for p, _ in parts.values()):
+            src, first = [], []
+            for i in range(n):
+                first.append(len(src))
+                src.extend([i] * (len(parts[i][0]) if i in parts else 1))
+        tools, raws = self.tools, self.raws
+        for i, (rows_of_m, keep_raw) in parts.items():
+            row = start + first[i]
+            if src is None:  # one row each
+                texts[i] = rows_of_m[0][0]
+            for k, (_text, name, targs, call_id, status) in enumerate(rows_of_m):
                 if name is not None or targs is not None or call_id is not None or status:
-                    tools[row] = (name, targs, call_id, status)
+                    tools[row + k] = (name, targs, call_id, status)
                 if keep_raw:
-                    raws[row] = m
-                ids.append(mid)
-                otids.append(otid)
-                seqs.append(seq)
-                dates.append(date)
-                types.append(code)
-                texts.append(text)
-                runs.append(run)
-                steps.append(step)
-                senders.append(sender)
-                errs.append(err)
-                ctx.append(inside)
-            seq += 1
-        self.conv_marks.append((len(ids), conversation_id, agent_id))
-        return seq
+                    raws[row + k] = ms[i]
+        if self.include_raw:
+            for i, m in enumerate(ms):
+                if i not in parts:
+                    raws[start + first[i]] = m
+        ids = [m.get("id") for m in ms]
+        per_message: dict[str, list[Any]] = {
+            "id": ids,
+            "otid": [m.get("otid") for m in ms],
+            "seq": list(range(seq_start, seq_start + n)),
+            "date": [m.get("date") for m in ms],
+            "message_type": [codes[t] for t in types],
+            "text": texts,
+            "run_id": [m.get("run_id") for m in ms],
+            "step_id": [m.get("step_id") for m in ms],
+            "sender_id": [m.get("sender_id") for m in ms],
+            "is_err": [m.get("is_err") for m in ms],
+            "in_context": [mid in in_ctx for mid in ids],
+        }
+        cols = self.cols
+        if src is None:
+            for col, values in per_message.items():
+                cols[col].extend(values)
+        else:
+            row_texts = [texts[i] for i in src]
+            for i, (rows_of_m, _) in parts.items():
+                for k, part in enumerate(rows_of_m):
+                    row_texts[first[i] + k] = part[0]
+            for col, values in per_message.items():
+                cols[col].extend(row_texts if col == "text" else [values[i] for i in src])
+        self.conv_marks.append((len(self), conversation_id, agent_id))
+        if _ARROW_STRINGS:
+            self._flush()
+        return seq_start + n
+
+    def _flush(self) -> None:
+        """Move the string columns' lists to Arrow: the batch's Python strs are freed."""
+        cols = self.cols
+        if not cols[_FLUSHED[0]]:
+            return
+        for col in _FLUSHED:
+            self.pieces[col].append(_strings(cols[col]))
+            cols[col] = []
+
+    def _column(self, col: str) -> Any:
+        """A string column whole: its Arrow pieces combined into one array (or its list)."""
+        pieces = self.pieces[col]
+        if not pieces:
+            return self.cols[col]
+        if self.cols[col]:
+            pieces.append(_strings(self.cols[col]))
+            self.cols[col] = []
+        if len(pieces) > 1:
+            import pyarrow as pa
+
+            chunks = [c for piece in pieces for c in piece._pa_array.chunks]
+            # the combined copy replaces the pieces as it is made (peak memory)
+            pieces[:] = [pd.arrays.ArrowStringArray(pa.chunked_array(chunks).combine_chunks())]
+        return pieces[0]
 
     def frame(self, *, warn: bool = True, stacklevel: int = 2) -> pd.DataFrame:
         """The rows so far as one DataFrame of :data:`SCHEMA` (see :func:`rows_from_messages`)."""
         unknown = self.unknown
         n = len(self)
         cols: dict[str, Any] = dict(self.cols)
+        for col in _FLUSHED:
+            cols[col] = self._column(col)
         # agent_id / conversation_id: constant runs, one per add() call
         agents: list[Any] = []
         convs: list[Any] = []
@@ -282,6 +326,8 @@ _DENSE = (
     "id", "otid", "seq", "date", "message_type", "text", "run_id", "step_id", "sender_id",
     "is_err", "in_context",
 )  # fmt: skip
+_FLUSHED = ("id", "otid", "text", "run_id", "step_id", "sender_id")
+"""The dense string columns, kept as Arrow arrays between add() calls (Arrow strings only)."""
 _ROLE_CODE = {t: ROLES.index(r) for t, r in _ROLE_OF.items()}
 _CALL_TYPES = frozenset(name for name, t in MESSAGE_TYPES.items() if t.calls)
 
@@ -362,7 +408,7 @@ def _build(cols: dict[str, Any]) -> pd.DataFrame:
         values = cols[col]
         if col == "date":
             data[col] = _dates(values)
-        elif isinstance(values, pd.Categorical):
+        elif isinstance(values, (pd.Categorical, pd.arrays.ArrowStringArray)):
             data[col] = values
         elif col == "tool_args":
             arr = np.empty(len(values), dtype=object)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from letta_client import AsyncLetta, Letta
@@ -14,6 +14,7 @@ from letta_client import AsyncLetta, Letta
 from letta_widgets.client import async_twin
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,6 +104,25 @@ def run_blocking(make: Callable[[AsyncLetta], Awaitable[T]], client: Letta | Asy
     if "error" in result:
         raise result["error"]
     return result["value"]
+
+
+async def in_order(
+    keys: Sequence[K], work: Callable[[K], Awaitable[T]], take: Callable[[K, T], None]
+) -> None:
+    """Run ``work(key)`` for every key at once; ``take(key, result)`` in the order of ``keys``.
+
+    ``work`` bounds its own concurrency. Each result is taken as soon as it and every
+    earlier one are done (so a result is not kept longer than it must be). If one fails,
+    the rest are cancelled and its error is raised.
+    """
+    tasks = [asyncio.ensure_future(work(k)) for k in keys]
+    try:
+        for key, task in zip(keys, tasks, strict=True):
+            take(key, await task)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def gather_all(coros: Iterable[Awaitable[T]]) -> list[T]:

@@ -123,7 +123,11 @@ def newest_sync(
 def _context_plan(
     base: str, conversation_id: str, agent_id: str | None
 ) -> Plan[tuple[str, list[str]]]:
-    """(agent_id, in_context_message_ids); raises NotFound naming the unknown id."""
+    """(agent_id, in_context_message_ids); raises NotFound naming the unknown id.
+
+    Read from the raw JSON: no SDK object is built for an agent or conversation whose two
+    fields are all we need.
+    """
     if ConversationRef(conversation_id, agent_id).is_default:
         if not agent_id:
             raise errors.InvalidRequest(
@@ -131,11 +135,13 @@ def _context_plan(
                 "pass agent_id= to address the agent's default conversation",
             )
         with errors.sdk_errors(base_url=base, what=f"agent {agent_id}"):
-            agent = yield Call("agents.retrieve", (agent_id,))
-        return agent.id, list(agent.message_ids or [])
+            resp = yield Call("agents.with_raw_response.retrieve", (agent_id,))
+        agent = json.loads(resp.http_response.content)
+        return agent["id"], list(agent.get("message_ids") or [])
     with errors.sdk_errors(base_url=base, what=f"conversation {conversation_id}"):
-        conv = yield Call("conversations.retrieve", (conversation_id,))
-    return conv.agent_id, list(conv.in_context_message_ids or [])
+        resp = yield Call("conversations.with_raw_response.retrieve", (conversation_id,))
+    conv = json.loads(resp.http_response.content)
+    return conv["agent_id"], list(conv.get("in_context_message_ids") or [])
 
 
 def context_sync(

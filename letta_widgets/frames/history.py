@@ -11,14 +11,13 @@ import pandas as pd
 from letta_client import AsyncLetta, Letta
 
 from letta_widgets._messages import RowCollector
-from letta_widgets.frames._aio import gather_all, run_blocking, scoped_async
+from letta_widgets.frames._aio import in_order, run_blocking, scoped_async
 from letta_widgets.frames._paging import new_pager
 from letta_widgets.frames._requests import (
     context_async,
     fetch_async,
     list_conversations_async,
 )
-from letta_widgets.frames.messages import row_sink
 
 
 async def aagent_history(
@@ -62,6 +61,7 @@ async def _agent_history(
     include_raw: bool,
     bar: Any,
 ) -> pd.DataFrame:
+    rows = RowCollector(include_raw=include_raw)
     try:
         if conversations is None:
             convs = await list_conversations_async(aclient, agent_id)
@@ -70,21 +70,28 @@ async def _agent_history(
             conv_ids = list(conversations)
         bar.reset(total=len(conv_ids))
         sem = asyncio.Semaphore(max(1, concurrency))
-        rows = RowCollector(include_raw=include_raw)
 
-        async def one(cid: str) -> None:
+        async def one(cid: str) -> tuple[str, list[str], list[dict[str, Any]]]:
             async with sem:
                 agent, in_context = await context_async(aclient, cid, agent_id)
-                sink = row_sink(rows, cid, agent, in_context)
-                await fetch_async(aclient, cid, agent, new_pager(aclient, None, sink=sink))
+                msgs = await fetch_async(aclient, cid, agent, new_pager(aclient, None))
             bar.update(1)
+            return agent, in_context, msgs
 
-        await gather_all(one(cid) for cid in conv_ids)
+        def take(cid: str, got: tuple[str, list[str], list[dict[str, Any]]]) -> None:
+            agent, in_context, msgs = got
+            if msgs:
+                rows.add(msgs, conversation_id=cid, agent_id=agent, in_context_ids=in_context)
+
+        # Normalized in the order listed, each as soon as its turn comes: no sort of the
+        # finished frame, and a conversation's dicts are dropped once its rows are added.
+        await in_order(conv_ids, one, take)
     finally:
         bar.close()
     frame = rows.frame(stacklevel=3)
-    if len(frame) and len(conv_ids) > 1:
-        # Pages arrive interleaved: order by conversation (as listed), then seq.
+    if len(frame) and len(set(conv_ids)) < len(conv_ids):
+        # A conversation listed twice: its copies' rows interleave by seq at the place of
+        # its last mention (as they always have).
         rank = {cid: i for i, cid in enumerate(conv_ids)}
         conv_rank = frame["conversation_id"].map(rank).to_numpy()
         frame = frame.take(np.lexsort((frame["seq"].to_numpy(), conv_rank)))
