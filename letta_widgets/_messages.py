@@ -275,12 +275,18 @@ class RowCollector:
         return pieces[0]
 
     def frame(self, *, warn: bool = True, stacklevel: int = 2) -> pd.DataFrame:
-        """The rows so far as one DataFrame of :data:`SCHEMA` (see :func:`rows_from_messages`)."""
+        """The rows as one DataFrame of :data:`SCHEMA` (see :func:`rows_from_messages`).
+
+        The rows move to the frame: the collector is empty afterwards, its lists freed one
+        by one as the columns are built (so they and the frame are not all held at once).
+        """
         unknown = self.unknown
         n = len(self)
-        cols: dict[str, Any] = dict(self.cols)
-        for col in _FLUSHED:
-            cols[col] = self._column(col)
+        strings = {col: self._column(col) for col in _FLUSHED}
+        cols: dict[str, Any] = {**self.cols, **strings}
+        del strings
+        self.cols = {c: [] for c in _DENSE}
+        self.pieces = {c: [] for c in _FLUSHED}
         # agent_id / conversation_id: constant runs, one per add() call
         agents: list[Any] = []
         convs: list[Any] = []
@@ -303,6 +309,7 @@ class RowCollector:
         statuses: list[Any] = [None] * n
         for row, (name, targs, call_id, status) in self.tools.items():
             names[row], args[row], call_ids[row], statuses[row] = name, targs, call_id, status
+        self.tools = {}
         cols["tool_name"], cols["tool_args"] = names, args
         cols["tool_call_id"], cols["tool_status"] = call_ids, statuses
         frame = _build(cols)
@@ -311,6 +318,7 @@ class RowCollector:
             for row, value in self.raws.items():
                 raw[row] = value
             frame["raw"] = raw
+        self.raws, self.conv_marks = {}, []
         if unknown and warn:
             summary = ", ".join(f"{t} ({k})" for t, k in sorted(unknown.items()))
             warnings.warn(
@@ -403,9 +411,10 @@ _ARROW_STRINGS = _arrow_strings()
 
 
 def _build(cols: dict[str, Any]) -> pd.DataFrame:
+    """The frame of ``cols`` (column -> values); each column's values are let go once built."""
     data: dict[str, Any] = {}
     for col, dtype in SCHEMA.items():
-        values = cols[col]
+        values = cols.pop(col)
         if col == "date":
             data[col] = _dates(values)
         elif isinstance(values, (pd.Categorical, pd.arrays.ArrowStringArray)):

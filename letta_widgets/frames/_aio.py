@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import threading
@@ -115,14 +116,19 @@ async def in_order(
     earlier one are done (so a result is not kept longer than it must be). If one fails,
     the rest are cancelled and its error is raised.
     """
-    tasks = [asyncio.ensure_future(work(k)) for k in keys]
+    waiting = collections.deque((k, asyncio.ensure_future(work(k))) for k in keys)
     try:
-        for key, task in zip(keys, tasks, strict=True):
-            take(key, await task)
+        while waiting:
+            key, task = waiting.popleft()
+            result = await task
+            del task  # a finished task keeps its result: let both go once taken
+            take(key, result)
+            del result
     finally:
-        for t in tasks:
+        rest = [t for _, t in waiting]
+        for t in rest:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*rest, return_exceptions=True)
 
 
 async def gather_all(coros: Iterable[Awaitable[T]]) -> list[T]:
