@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,6 @@ from letta_widgets.letta.messages import (
     MESSAGE_TYPES,
     ROLES,
     SIMPLE_TEXT,
-    RowPart,
     as_dict,
     row_parts,
 )
@@ -151,103 +150,93 @@ class RowCollector:
         in_context_ids: Iterable[str] | None = None,
         seq_start: int = 0,
     ) -> int:
-        """Normalize ``messages`` (oldest first) into rows; returns the next ``seq``.
-
-        Column by column: each field is read for the whole batch in one comprehension,
-        and only messages that are not one plain row (tool calls and returns, approvals,
-        events, unknown types) go through :func:`row_parts` one by one.
-        """
+        """Normalize ``messages`` (oldest first) into rows; returns the next ``seq``."""
         in_ctx = (
             in_context_ids
             if isinstance(in_context_ids, (set, frozenset))
             else frozenset(in_context_ids or ())
         )
-        ms = [m if type(m) is dict else as_dict(m) for m in messages]
-        n = len(ms)
-        start = len(self)
-        types = [m.get("message_type") or "unknown" for m in ms]
-        simple = SIMPLE_TEXT
-        readers = [simple.get(t) for t in types]
-        texts = [None if r is None else r(m) for r, m in zip(readers, ms, strict=True)]
-        # Messages that are not one plain row: their rows' parts, in message order (the
-        # tool-call names a return borrows, and new type codes, depend on that order).
-        parts: dict[int, tuple[list[RowPart], bool]] = {}
-        codes = self.type_codes
-        if None in readers:
-            unknown = self.unknown
-            call_names = self.call_names
-            for i, reader in enumerate(readers):
-                if reader is not None:
-                    continue
-                m, mtype = ms[i], types[i]
-                if mtype not in codes:
-                    codes[mtype] = len(codes)
-                if mtype not in _ROLE_OF:
-                    unknown[mtype] = unknown.get(mtype, 0) + 1
-                    keep_raw = True
-                else:
-                    keep_raw = self.include_raw
-                rows_of_m = []
-                for text, name, targs, call_id, status in row_parts(m):
-                    if call_id is not None:
-                        if name is None:
-                            name = call_names.get(call_id)
-                        elif mtype in _CALL_TYPES:
-                            call_names[call_id] = name
-                    rows_of_m.append((text, name, targs, call_id, status))
-                parts[i] = (rows_of_m, keep_raw)
-        # Where each message's rows start; `src` maps rows to messages when a message
-        # makes other than one row.
-        src: list[int] | None = None
-        first: Sequence[int] = range(n)
-        if any(len(p) != 1 for p, _ in parts.values()):
-            src, first = [], []
-            for i in range(n):
-                first.append(len(src))
-                src.extend([i] * (len(parts[i][0]) if i in parts else 1))
-        tools, raws = self.tools, self.raws
-        for i, (rows_of_m, keep_raw) in parts.items():
-            row = start + first[i]
-            if src is None:  # one row each
-                texts[i] = rows_of_m[0][0]
-            for k, (_text, name, targs, call_id, status) in enumerate(rows_of_m):
-                if name is not None or targs is not None or call_id is not None or status:
-                    tools[row + k] = (name, targs, call_id, status)
-                if keep_raw:
-                    raws[row + k] = ms[i]
-        if self.include_raw:
-            for i, m in enumerate(ms):
-                if i not in parts:
-                    raws[start + first[i]] = m
-        ids = [m.get("id") for m in ms]
-        per_message: dict[str, list[Any]] = {
-            "id": ids,
-            "otid": [m.get("otid") for m in ms],
-            "seq": list(range(seq_start, seq_start + n)),
-            "date": [m.get("date") for m in ms],
-            "message_type": [codes[t] for t in types],
-            "text": texts,
-            "run_id": [m.get("run_id") for m in ms],
-            "step_id": [m.get("step_id") for m in ms],
-            "sender_id": [m.get("sender_id") for m in ms],
-            "is_err": [m.get("is_err") for m in ms],
-            "in_context": [mid in in_ctx for mid in ids],
-        }
         cols = self.cols
-        if src is None:
-            for col, values in per_message.items():
-                cols[col].extend(values)
-        else:
-            row_texts = [texts[i] for i in src]
-            for i, (rows_of_m, _) in parts.items():
-                for k, part in enumerate(rows_of_m):
-                    row_texts[first[i] + k] = part[0]
-            for col, values in per_message.items():
-                cols[col].extend(row_texts if col == "text" else [values[i] for i in src])
-        self.conv_marks.append((len(self), conversation_id, agent_id))
+        ids, otids, seqs, dates, types, texts = (
+            cols["id"], cols["otid"], cols["seq"], cols["date"], cols["message_type"],
+            cols["text"],
+        )  # fmt: skip
+        runs, steps, senders, errs, ctx = (
+            cols["run_id"], cols["step_id"], cols["sender_id"], cols["is_err"],
+            cols["in_context"],
+        )  # fmt: skip
+        tools = self.tools
+        raws = self.raws
+        codes = self.type_codes
+        unknown = self.unknown
+        call_names = self.call_names
+        include_raw = self.include_raw
+        simple = SIMPLE_TEXT
+        seq = seq_start
+        for message in messages:
+            m = message if type(message) is dict else as_dict(message)
+            get = m.get
+            mtype = get("message_type") or "unknown"
+            mid = get("id")
+            text_of = simple.get(mtype)
+            if text_of is not None:  # the common case: one row, no tool fields
+                if include_raw:
+                    raws[len(seqs)] = m
+                ids.append(mid)
+                otids.append(get("otid"))
+                seqs.append(seq)
+                dates.append(get("date"))
+                types.append(codes[mtype])
+                texts.append(text_of(m))
+                runs.append(get("run_id"))
+                steps.append(get("step_id"))
+                senders.append(get("sender_id"))
+                errs.append(get("is_err"))
+                ctx.append(mid in in_ctx)
+                seq += 1
+                continue
+            code = codes.get(mtype)
+            if code is None:
+                code = codes[mtype] = len(codes)
+            if mtype not in _ROLE_OF:
+                unknown[mtype] = unknown.get(mtype, 0) + 1
+                keep_raw = True
+            else:
+                keep_raw = include_raw
+            otid = get("otid")
+            date = get("date")
+            run = get("run_id")
+            step = get("step_id")
+            sender = get("sender_id")
+            err = get("is_err")
+            inside = mid in in_ctx
+            for text, name, targs, call_id, status in row_parts(m):
+                if call_id is not None:
+                    if name is None:
+                        name = call_names.get(call_id)
+                    elif mtype in _CALL_TYPES:
+                        call_names[call_id] = name
+                row = len(seqs)
+                if name is not None or targs is not None or call_id is not None or status:
+                    tools[row] = (name, targs, call_id, status)
+                if keep_raw:
+                    raws[row] = m
+                ids.append(mid)
+                otids.append(otid)
+                seqs.append(seq)
+                dates.append(date)
+                types.append(code)
+                texts.append(text)
+                runs.append(run)
+                steps.append(step)
+                senders.append(sender)
+                errs.append(err)
+                ctx.append(inside)
+            seq += 1
+        self.conv_marks.append((len(seqs), conversation_id, agent_id))
         if _ARROW_STRINGS:
             self._flush()
-        return seq_start + n
+        return seq
 
     def _flush(self) -> None:
         """Move the string columns' lists to Arrow: the batch's Python strs are freed."""
