@@ -216,6 +216,19 @@ def test_unknown_ids_raise_typed_errors_naming_them(client):
     assert MISSING_AGENT in str(err.value)
 
 
+def test_agent_history_names_the_missing_conversation_among_many(client, agent):
+    convs = [client.conversations.create(agent_id=agent.id).id for _ in range(6)]
+    for cid in convs:
+        say(client, cid, "hello")
+    given = [*convs[:3], MISSING_CONV, *convs[3:]]
+    with pytest.raises(NotFound) as err:
+        agent_history(client, agent.id, conversations=given, concurrency=3, progress=False)
+    assert MISSING_CONV in str(err.value)
+    # nothing is left behind: the same call without the missing one works
+    df = agent_history(client, agent.id, conversations=convs, concurrency=3, progress=False)
+    assert list(dict.fromkeys(df["conversation_id"])) == convs
+
+
 @pytest.mark.devserver_only
 def test_injected_404_on_the_message_list_is_typed(is_devserver, client, conv):
     if not is_devserver:
