@@ -141,6 +141,35 @@ class RowCollector:
     def __len__(self) -> int:
         return len(self.cols["seq"])  # a column never moved to ``pieces``
 
+    def segment(self) -> RowCollector:
+        """An empty collector for one part of this frame (one conversation), to :meth:`join`.
+
+        It shares this collector's message-type codes, unknown-type counts and tool-call
+        names, so its rows normalize exactly as if added here. Loaders whose pages arrive
+        interleaved normalize each conversation into a segment as its pages come, and join
+        the segments in order.
+        """
+        part = RowCollector(include_raw=self.include_raw)
+        part.type_codes, part.unknown = self.type_codes, self.unknown
+        part.call_names = self.call_names
+        return part
+
+    def join(self, part: RowCollector) -> None:
+        """Move the rows of ``part`` (a :meth:`segment`) here, after the rows already here."""
+        offset = len(self)
+        if any(part.pieces.values()):
+            self._flush()  # what is here goes first: then the part's pieces, then its lists
+            for col, done in part.pieces.items():
+                self.pieces[col].extend(done)
+        for col, values in part.cols.items():
+            self.cols[col].extend(values)
+        self.tools.update({row + offset: v for row, v in part.tools.items()})
+        self.raws.update({row + offset: v for row, v in part.raws.items()})
+        self.conv_marks.extend((end + offset, c, a) for end, c, a in part.conv_marks)
+        part.cols = {c: [] for c in _DENSE}  # joined: the part keeps nothing
+        part.pieces = {c: [] for c in _FLUSHED}
+        part.tools, part.raws, part.conv_marks = {}, {}, []
+
     def add(
         self,
         messages: Iterable[Any],

@@ -18,6 +18,7 @@ from letta_widgets.frames._requests import (
     fetch_async,
     list_conversations_async,
 )
+from letta_widgets.frames.messages import row_sink
 
 
 async def aagent_history(
@@ -71,21 +72,18 @@ async def _agent_history(
         bar.reset(total=len(conv_ids))
         sem = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(cid: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+        async def one(cid: str) -> RowCollector:
             async with sem:
                 agent, in_context = await context_async(aclient, cid, agent_id)
-                msgs = await fetch_async(aclient, cid, agent, new_pager(aclient, None))
+                part = rows.segment()  # each page normalized as it comes, its JSON dropped
+                sink = row_sink(part, cid, agent, in_context)
+                await fetch_async(aclient, cid, agent, new_pager(aclient, None, sink=sink))
             bar.update(1)
-            return agent, in_context, msgs
+            return part
 
-        def take(cid: str, got: tuple[str, list[str], list[dict[str, Any]]]) -> None:
-            agent, in_context, msgs = got
-            if msgs:
-                rows.add(msgs, conversation_id=cid, agent_id=agent, in_context_ids=in_context)
-
-        # Normalized in the order listed, each as soon as its turn comes: no sort of the
-        # finished frame, and a conversation's dicts are dropped once its rows are added.
-        await in_order(conv_ids, one, take)
+        # The conversations' rows joined in the order listed, each as soon as its turn
+        # comes: no sort of the finished frame.
+        await in_order(conv_ids, one, lambda _cid, part: rows.join(part))
     finally:
         bar.close()
     frame = rows.frame(stacklevel=3)

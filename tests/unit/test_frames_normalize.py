@@ -12,6 +12,7 @@ import pytest
 from letta_widgets._messages import (
     KNOWN_MESSAGE_TYPES,
     SCHEMA,
+    RowCollector,
     UnknownMessageTypeWarning,
     conform,
     empty_frame,
@@ -627,3 +628,46 @@ def test_accessor_on_empty_frame():
     assert df.letta.turns().empty
     assert df.letta.tool_calls().empty
     assert df.letta.transcript() == ""
+
+
+def test_segments_joined_in_order_give_the_rows_of_one_collector():
+    """agent_history normalizes each conversation into a segment as its pages arrive (in any
+    order) and joins them in the order listed: the same frame as adding them in order."""
+    calls = [
+        {"name": "a", "arguments": '{"x": 1}', "tool_call_id": "c1"},
+        {"name": "b", "arguments": "{}", "tool_call_id": "c2"},
+    ]
+
+    def batch(conv: int, page: int) -> list[dict]:
+        k = f"{conv}-{page}"
+        return [
+            _msg(f"u{k}", "user_message", 0, content=f"hi {k}"),
+            _msg(f"t{k}", "tool_call_message", 1, tool_calls=calls),
+            _msg(f"r{k}", "tool_return_message", 2, tool_call_id="c2", tool_return="ok"),
+            _msg(f"w{k}", "weird_message", 3, text="?"),
+        ]
+
+    pages = {conv: [batch(conv, 0), batch(conv, 1)] for conv in range(3)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownMessageTypeWarning)
+        one = RowCollector(include_raw=True)
+        for conv, batches in pages.items():
+            seq = 0
+            for b in batches:
+                seq = one.add(b, conversation_id=f"c{conv}", agent_id="a", seq_start=seq)
+        expected = one.frame()
+
+        rows = RowCollector(include_raw=True)
+        parts = {conv: rows.segment() for conv in pages}
+        seqs = dict.fromkeys(pages, 0)
+        for page, conv in [(0, 2), (0, 0), (1, 2), (0, 1), (1, 0), (1, 1)]:  # interleaved
+            seqs[conv] = parts[conv].add(
+                pages[conv][page], conversation_id=f"c{conv}", agent_id="a", seq_start=seqs[conv]
+            )
+        for conv in pages:
+            rows.join(parts[conv])
+            assert len(parts[conv]) == 0  # a joined segment keeps nothing
+        got = rows.frame()
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got["tool_name"].fillna("-"))[:6] == ["-", "a", "b", "b", "-", "-"]
+    assert len(rows) == 0  # frame() moves the rows out
