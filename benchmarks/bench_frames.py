@@ -162,6 +162,19 @@ def cpu_run(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - t0, time.process_time() - c0, result
 
 
+def alternate(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Best wall time and best client CPU of each function, run in turn ``repeat`` times
+    (so that load from other processes hits all of them alike)."""
+    inf = float("inf")
+    best = dict.fromkeys(fns, (inf, inf))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t, c, result = cpu_run(fn)
+            del result
+            best[name] = (min(best[name][0], t), min(best[name][1], c))
+    return best
+
+
 def recorded_pages(client: Letta, conv: str) -> list[tuple[str | None, int]]:
     """The (after, limit) requests messages_frame makes for this conversation."""
     asked: list[tuple[str | None, int]] = []
@@ -228,15 +241,8 @@ def main() -> int:
                 out.append(json.loads(raw(conv, **kwargs).http_response.content))
             return out
 
-        # Alternate them so that load from other processes hits both alike; best of N.
-        t_ours, t_floor, cpu_ours = float("inf"), float("inf"), float("inf")
-        for _ in range(args.repeat):
-            t, c, df = cpu_run(ours)
-            t_ours, cpu_ours = min(t_ours, t), min(cpu_ours, c)
-            del df
-            t, _, pages_data = cpu_run(floor)
-            t_floor = min(t_floor, t)
-            del pages_data
+        timed = alternate({"ours": ours, "floor": floor}, args.repeat)
+        (t_ours, cpu_ours), (t_floor, _) = timed["ours"], timed["floor"]
         df = ours()
         pages_data = floor()
         t_today, naive = best(today, max(1, min(args.repeat, 2)))
@@ -329,19 +335,10 @@ def main() -> int:
                     out.append(json.loads(resp.http_response.content))
                 return out
 
-            # Alternate with messages_frame so both see the same machine load.
-            t8, cpu8, t_mf2, cpu_mf2, cpu_hf = (float("inf"),) * 5
+            # Alternated with messages_frame and the floor: the same machine load for all.
             s0 = server_cpu(server.pid)
-            for _ in range(args.repeat):
-                t, c, h8 = cpu_run(hist(8))
-                t8, cpu8 = min(t8, t), min(cpu8, c)
-                del h8
-                t, c, df = cpu_run(ours)
-                t_mf2, cpu_mf2 = min(t_mf2, t), min(cpu_mf2, c)
-                del df
-                _, c, floor_pages = cpu_run(hist_floor)
-                cpu_hf = min(cpu_hf, c)
-                del floor_pages
+            timed = alternate({"hist": hist(8), "ours": ours, "floor": hist_floor}, args.repeat)
+            (t8, cpu8), (t_mf2, cpu_mf2), (_, cpu_hf) = timed.values()
             server8 = (server_cpu(server.pid) - s0) / args.repeat
             t1, cpu1, h1 = cpu_run(hist(1))
             h8 = hist(8)()
